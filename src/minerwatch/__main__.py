@@ -1,0 +1,5 @@
+import sys
+
+from minerwatch.cli import main
+
+sys.exit(main())

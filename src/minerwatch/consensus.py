@@ -1,0 +1,61 @@
+"""Pure chain arithmetic: targets, difficulty, work, subsidy. No I/O."""
+
+from __future__ import annotations
+
+SAT_PER_BTC = 100_000_000
+BLOCK_INTERVAL_S = 600
+RETARGET_INTERVAL_BLOCKS = 2016
+RETARGET_TIMESPAN_S = 1_209_600
+INITIAL_SUBSIDY_SAT = 50 * SAT_PER_BTC
+_DIFF1_TARGET = 0xFFFF * 256 ** (0x1D - 3)
+
+
+def bits_to_target(bits: int) -> int:
+    """Compact `bits` → 256-bit target: mantissa × 256^(exponent − 3)."""
+    exponent = bits >> 24
+    mantissa = bits & 0x007FFFFF
+    if exponent <= 3:
+        return mantissa >> (8 * (3 - exponent))
+    return mantissa << (8 * (exponent - 3))
+
+
+def target_to_bits(target: int) -> int:
+    """256-bit target → compact bits (Bitcoin Core's GetCompact)."""
+    size = (target.bit_length() + 7) // 8
+    if size <= 3:
+        compact = target << (8 * (3 - size))
+    else:
+        compact = target >> (8 * (size - 3))
+    if compact & 0x00800000:  # keep the sign bit clear
+        compact >>= 8
+        size += 1
+    return compact | (size << 24)
+
+
+def difficulty_from_bits(bits: int) -> float:
+    """Difficulty = target(0x1d00ffff) / target(bits)."""
+    return _DIFF1_TARGET / bits_to_target(bits)
+
+
+def work_from_bits(bits: int) -> int:
+    """Expected hashes to find a block at `bits`: 2^256 / (target + 1), as Core's GetBlockProof."""
+    return (1 << 256) // (bits_to_target(bits) + 1)
+
+
+def subsidy_sat(height: int, halving_interval_blocks: int = 210_000) -> int:
+    """Block subsidy in sats at `height`: 50 BTC halved every interval, zero from the 64th halving."""
+    halvings = height // halving_interval_blocks
+    return 0 if halvings >= 64 else INITIAL_SUBSIDY_SAT >> halvings
+
+
+def median_time_past(times_s: list[int]) -> int:
+    """Median of up to the last 11 block times (BIP113)."""
+    window = sorted(times_s[-11:])
+    return window[len(window) // 2]
+
+
+def next_target(old_bits: int, first_time_s: int, last_time_s: int, pow_limit_bits: int) -> int:
+    """Retargeted bits: old target × clamped(actual timespan) / two weeks (2,015 intervals measured)."""
+    span = min(max(last_time_s - first_time_s, RETARGET_TIMESPAN_S // 4), RETARGET_TIMESPAN_S * 4)
+    target = min(bits_to_target(old_bits) * span // RETARGET_TIMESPAN_S, bits_to_target(pow_limit_bits))
+    return target_to_bits(target)
