@@ -1,0 +1,81 @@
+"""The catalogue of named series that `minerwatch metrics`, the API and the dashboard read.
+
+A metric module declares each series once with @metric; docs/metrics.md must define every name
+(tests/test_metrics_documented.py fails otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from minerwatch.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What a caller asks of a series: a date range and, for cohort series, which cohort."""
+
+    start: date | None = None
+    end: date | None = None
+    cohort: str = "0hop"          # 0hop | 1hop | pool:<slug> | label:<entity>
+
+
+# A series function returns rows of (UTC day, value); None marks a gap (e.g. no price that day).
+SeriesFn = Callable[[duckdb.DuckDBPyConnection, Query], list[tuple[date, float | None]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    name: str
+    unit: str
+    definition: str               # one sentence; the full formula lives in docs/metrics.md
+    family: str
+    fn: SeriesFn
+    cohort: bool = False          # True if the series depends on Query.cohort
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def metric(name: str, unit: str, definition: str, family: str, cohort: bool = False) -> Callable[[SeriesFn], SeriesFn]:
+    """Register a daily series under `name`."""
+
+    def register(fn: SeriesFn) -> SeriesFn:
+        if name in METRICS:
+            raise ValueError(f"metric {name} registered twice")
+        METRICS[name] = Metric(name, unit, definition, family, fn, cohort)
+        return fn
+
+    return register
+
+
+def load_all() -> dict[str, Metric]:
+    """Import every metric module so that all series are registered."""
+    import importlib
+    import pkgutil
+
+    import minerwatch.metrics as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name != "registry":
+            importlib.import_module(f"minerwatch.metrics.{info.name}")
+    return METRICS
+
+
+def get(name: str) -> Metric:
+    """The metric called `name`, or a UsageError listing close names."""
+    metrics = load_all()
+    if name not in metrics:
+        close = [m for m in metrics if name.split("_")[0] in m][:8]
+        raise UsageError(f"no metric named {name!r}",
+                         "run `minerwatch metrics --list`" + (f"; did you mean: {', '.join(close)}" if close else ""))
+    return metrics[name]
+
+
+def rows_as_dicts(rows: list[tuple[date, float | None]]) -> list[dict[str, Any]]:
+    return [{"date": d.isoformat(), "value": v} for d, v in rows]
