@@ -54,6 +54,33 @@ def metric(name: str, unit: str, definition: str, family: str, cohort: bool = Fa
     return register
 
 
+# Incremental upkeep of derived tables: fn(con, from_height) recomputes everything that depends on
+# blocks at height ≥ from_height (a new batch, or the fork point of a reorg), nothing earlier.
+RefreshFn = Callable[[duckdb.DuckDBPyConnection, int], None]
+REFRESHERS: list[tuple[int, str, RefreshFn]] = []
+
+
+def refresher(order: int) -> Callable[[RefreshFn], RefreshFn]:
+    """Register a derived-table refresher; lower `order` runs first (prices 10, network 20,
+    revenue/hashprice 30, miner flows 40, signals 50, economics 60)."""
+
+    def register(fn: RefreshFn) -> RefreshFn:
+        REFRESHERS.append((order, f"{fn.__module__}.{fn.__name__}", fn))
+        return fn
+
+    return register
+
+
+def refresh_all(con: duckdb.DuckDBPyConnection, from_height: int) -> None:
+    """Bring every derived table up to date with the blocks table, from `from_height` on."""
+    load_all()
+    seen: set[str] = set()
+    for _, key, fn in sorted(REFRESHERS, key=lambda r: (r[0], r[1])):
+        if key not in seen:
+            seen.add(key)
+            fn(con, from_height)
+
+
 def load_all() -> dict[str, Metric]:
     """Import every metric module so that all series are registered."""
     import importlib
