@@ -73,3 +73,9 @@ CREATE TABLE miner_spend_outputs (
     script_type  VARCHAR NOT NULL,
     PRIMARY KEY (txid, vout)
 );
+
+-- The owner payload of each cohort script (public key, hash or script), to rebuild state and addresses.
+CREATE TABLE miner_script_payloads (
+    script_id    BIGINT PRIMARY KEY,
+    payload_hex  VARCHAR NOT NULL
+);

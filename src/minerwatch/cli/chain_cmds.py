@@ -1,0 +1,157 @@
+"""`sync`, `status` and `block`: getting the chain in, and looking at what is stored."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from minerwatch.cli.common import add_db_arg, add_network_arg, db_path, print_json
+from minerwatch.errors import UsageError
+from minerwatch.networks import Network, get_network
+from minerwatch.queries import chain as chain_queries
+from minerwatch.store import bind_network, connect, get_meta
+from minerwatch.sync import Progress, Syncer
+
+PASSWORD_ENV = "MINERWATCH_RPC_PASSWORD"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sync", help="store blocks from a node's blk files or JSON-RPC",
+                       description="Store blocks from Bitcoin Core's blocks directory (bulk) and/or a node's "
+                                   "JSON-RPC (following the tip with --follow). Resumable at any point.")
+    add_db_arg(p)
+    add_network_arg(p)
+    p.add_argument("--blocks-dir", type=Path, help="Bitcoin Core's blocks directory (blk*.dat, xor.dat)")
+    p.add_argument("--rpc", metavar="URL", help="the node's JSON-RPC URL (default port by network)")
+    p.add_argument("--datadir", type=Path, help="the node's datadir (for the .cookie file)")
+    p.add_argument("--rpc-user", help="RPC user (otherwise the cookie file)")
+    p.add_argument("--rpc-cookie", type=Path, help="path of the node's .cookie file")
+    p.add_argument("--follow", action="store_true", help="keep following the node's tip (needs --rpc)")
+    p.add_argument("--poll-seconds", type=float, default=5.0, help="how often --follow asks for new blocks")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parser processes for blk files")
+    p.add_argument("--stop-height", type=int, help="stop after this height")
+    p.add_argument("--batch-blocks", type=int, default=500, help="blocks per database transaction")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("status", help="what the database holds")
+    add_db_arg(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("block", help="facts of a stored block, or of a raw block in a file")
+    add_db_arg(p)
+    add_network_arg(p)
+    p.add_argument("ref", nargs="?", help="height or block hash")
+    p.add_argument("--file", type=Path, help="a raw block (binary or hex) instead of a stored one")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_block)
+
+
+def _network_for(args: argparse.Namespace, con=None) -> Network:  # noqa: ANN001
+    if args.network:
+        return get_network(args.network)
+    stored = get_meta(con, "network") if con is not None else None
+    return get_network(stored or "mainnet")
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    if not args.blocks_dir and not args.rpc and not args.datadir:
+        raise UsageError("nothing to sync from", "give --blocks-dir ~/.bitcoin/blocks, or --rpc http://127.0.0.1:8332")
+    if args.follow and not (args.rpc or args.datadir):
+        raise UsageError("--follow needs a node", "add --rpc URL (and --datadir or --rpc-cookie for credentials)")
+    path = db_path(args)
+    con = connect(path)
+    network = _network_for(args, con)
+    bind_network(con, network.name, path)
+    display = ProgressDisplay(sys.stderr)
+    syncer = Syncer(con, network, batch_blocks=args.batch_blocks, on_progress=display)
+    client = None
+    if args.rpc or (args.datadir and not args.blocks_dir):
+        from minerwatch.chain.rpc import RpcClient
+
+        client = RpcClient(args.rpc, network, datadir=args.datadir, user=args.rpc_user,
+                           password=os.environ.get(PASSWORD_ENV), cookie_file=args.rpc_cookie,
+                           on_wait=lambda msg: print(msg, file=sys.stderr))
+    if args.blocks_dir:
+        canonical = None
+        if client is not None:
+            # With a node at hand, its canonical chain decides between competing blocks.
+            client.check_network()
+            count = client.block_count()
+            canonical = dict(zip(range(count + 1), client.block_hashes(list(range(count + 1)))))
+        syncer.sync_blocks_dir(args.blocks_dir, workers=max(1, args.workers), stop_height=args.stop_height,
+                               canonical_hashes=canonical)
+    if client is not None:
+        syncer.sync_rpc(client, follow=args.follow, poll_s=args.poll_seconds, stop_height=args.stop_height)
+    display.done(syncer.progress)
+    tip = syncer.ingest.tip
+    print(f"synced {syncer.progress.blocks} blocks; tip {tip.height} {tip.hash}" if tip else "nothing stored",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    path = db_path(args)
+    con = connect(path, read_only=True)
+    st = chain_queries.status(con, path)
+    if args.json:
+        print_json(st)
+    else:
+        for k, v in st.items():
+            print(f"{k:24} {v}")
+    return 0
+
+
+def cmd_block(args: argparse.Namespace) -> int:
+    if args.file:
+        from minerwatch.queries.rawblock import facts_of_file
+
+        facts = facts_of_file(args.file, _network_for(args))
+    else:
+        if not args.ref:
+            raise UsageError("which block?", "give a height or hash, or --file FILE")
+        path = db_path(args)
+        con = connect(path, read_only=True)
+        facts = chain_queries.block(con, args.ref)
+    if args.json:
+        print_json(facts)
+    else:
+        for k, v in facts.items():
+            print(f"{k:22} {v}")
+    return 0
+
+
+class ProgressDisplay:
+    """A one-line progress bar on a terminal (blocks/s, MB/s, ETA); plain log lines otherwise."""
+
+    def __init__(self, stream) -> None:  # noqa: ANN001
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last_s = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last_s < 10 and p.height < p.target_height:
+            return
+        self.last_s = now
+        elapsed = max(now - p.started_s, 1e-9)
+        rate = p.blocks / elapsed
+        left = max(p.target_height - p.height, 0)
+        eta = f"{left / rate:,.0f}s" if rate > 0 else "?"
+        line = (f"height {p.height:,}/{p.target_height:,}  {rate:,.0f} blocks/s  "
+                f"{p.bytes / elapsed / 1e6:,.1f} MB/s  ETA {eta}")
+        if p.note:
+            line += f"  ({p.note})"
+            p.note = ""
+        if self.tty:
+            self.stream.write("\r" + line.ljust(100))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def done(self, p: Progress) -> None:
+        if self.tty and p.blocks:
+            self.stream.write("\n")

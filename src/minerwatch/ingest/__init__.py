@@ -1,0 +1,221 @@
+"""Parsed blocks → stored rows, one DuckDB transaction per batch, so that a crash at any moment
+leaves the database exactly at the end of a whole batch."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from minerwatch.chain.address import owner_label
+from minerwatch.chain.block import Block, coinbase_tag, hash_hex
+from minerwatch.chain.script import SCRIPT_TYPE_NAMES, script_id
+from minerwatch.consensus import difficulty_from_bits, median_time_past, subsidy_sat, work_from_bits
+from minerwatch.errors import StoreError
+from minerwatch.ingest.tracker import Member, Tracker
+from minerwatch.networks import Network
+
+_BLOCK_COLUMNS = (
+    "height", "hash", "prev_hash", "time_s", "median_time_past_s", "version", "bits", "difficulty",
+    "chainwork", "size_bytes", "weight_wu", "tx_count", "input_count", "output_count", "segwit_tx_count",
+    "p2tr_output_count", "coinbase_value_sat", "subsidy_sat", "fees_sat", "unclaimed_sat", "coinbase_tag",
+    "coinbase_script_hex",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Tip:
+    height: int
+    hash: str
+    chainwork: int
+
+
+class Ingest:
+    """Writes batches of consecutive blocks and rolls back to a fork point."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, network: Network) -> None:
+        self.con = con
+        self.network = network
+        self.tracker = Tracker()
+        self._times: deque[int] = deque(maxlen=11)
+        self.tip: Tip | None = None
+        self.reload()
+
+    def reload(self) -> None:
+        """Rebuild the in-memory state (tip, recent times, cohort tracker) from the database."""
+        con = self.con
+        row = con.execute("SELECT height, hash, chainwork FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+        self.tip = Tip(row[0], row[1], int(row[2])) if row else None
+        self._times.clear()
+        if row:
+            times = con.execute("SELECT time_s FROM blocks WHERE height > ? ORDER BY height", [row[0] - 11]).fetchall()
+            self._times.extend(t for (t,) in times)
+        tracker = Tracker()
+        for sid, stype, payload_hex, zh, oh, parent in con.execute(
+            "SELECT s.script_id, s.script_type, p.payload_hex, s.zero_hop_height, s.one_hop_height, s.parent_script_id "
+            "FROM miner_scripts s LEFT JOIN miner_script_payloads p USING (script_id)"
+        ).fetchall():
+            tracker.members[sid] = Member(_TYPE_CODES[stype], bytes.fromhex(payload_hex or ""), zh, oh, parent)
+        for txid, vout, sid, value in con.execute(
+            "SELECT txid, vout, script_id, value_sat FROM miner_outputs WHERE spent_height IS NULL"
+        ).fetchall():
+            tracker.utxos[(bytes.fromhex(txid)[::-1], vout)] = (sid, value)
+        self.tracker = tracker
+
+    def add_batch(self, blocks: list[tuple[int, Block]], chainwork_before: int | None = None) -> Tip:
+        """Store consecutive blocks after the current tip, atomically."""
+        if not blocks:
+            raise StoreError("empty batch", "report this as a bug")
+        con, net = self.con, self.network
+        tip = self.tip
+        first_height = blocks[0][0]
+        if tip is None:
+            prev_hash = None
+            # A chain that starts after genesis (e.g. blk files without block 0) still needs the
+            # genesis' work in chainwork; every network's genesis is mined at its pow limit.
+            chainwork = chainwork_before if chainwork_before is not None else (
+                first_height * work_from_bits(net.pow_limit_bits))
+        else:
+            if first_height != tip.height + 1:
+                raise StoreError(f"batch starts at height {first_height}, but the tip is {tip.height}",
+                                 "report this as a bug")
+            prev_hash, chainwork = tip.hash, tip.chainwork
+        block_rows: list[tuple] = []
+        cb_rows: list[tuple] = []
+        out_rows: list[tuple] = []
+        spend_rows: list[tuple] = []
+        spend_out_rows: list[tuple] = []
+        changed: set[int] = set()
+        times = self._times
+        saved_times = list(times)
+        tracker = self.tracker
+        for height, block in blocks:
+            h = block.header
+            bhash = hash_hex(h.hash)
+            bprev = hash_hex(h.prev_hash)
+            if prev_hash is not None and bprev != prev_hash:
+                raise StoreError(f"block {bhash} at height {height} does not extend {prev_hash}",
+                                 "the source changed chains mid-batch; run the sync again")
+            times.append(h.time)
+            chainwork += work_from_bits(h.bits)
+            cb_value = block.coinbase_value_sat
+            subsidy = subsidy_sat(height, net.halving_interval_blocks)
+            block_rows.append((
+                height, bhash, bprev, h.time, median_time_past(list(times)), h.version, h.bits,
+                difficulty_from_bits(h.bits), chainwork, block.size_bytes, block.weight, block.tx_count,
+                len(block.in_tx), len(block.out_tx), block.segwit_tx_count, block.p2tr_output_count, cb_value,
+                subsidy, max(cb_value - subsidy, 0), max(subsidy - cb_value, 0),
+                coinbase_tag(block.coinbase_script), block.coinbase_script.hex(),
+            ))
+            for k, t in enumerate(block.out_tx):
+                if t:
+                    break
+                stype, payload = block.out_type[k], block.out_payload[k]
+                cb_rows.append((height, block.out_vout[k], block.out_value_sat[k], SCRIPT_TYPE_NAMES[stype],
+                                script_id(stype, payload), owner_label(stype, payload, net)))
+            ch = tracker.apply(height, block)
+            out_rows.extend((hash_hex(txid), vout, height, t, value, sid, cb)
+                            for txid, vout, t, value, sid, cb in ch.new_outputs)
+            spend_rows.extend((hash_hex(prev), vout, height, hash_hex(txid)) for prev, vout, txid in ch.spends)
+            spend_out_rows.extend((hash_hex(txid), vout, height, t, value, sid, SCRIPT_TYPE_NAMES[stype])
+                                  for txid, vout, t, value, sid, stype in ch.spend_outputs)
+            changed |= ch.changed_members
+            prev_hash = bhash
+        member_rows = []
+        for sid in changed:
+            m = tracker.members[sid]
+            member_rows.append((sid, SCRIPT_TYPE_NAMES[m.script_type], owner_label(m.script_type, m.payload, net),
+                                m.zero_hop_height, m.one_hop_height, m.parent_script_id, m.payload.hex()))
+        try:
+            con.execute("BEGIN TRANSACTION")
+            _insert(con, "blocks", _BLOCK_COLUMNS, block_rows)
+            _insert(con, "coinbase_outputs", ("height", "vout", "value_sat", "script_type", "script_id", "address"),
+                    cb_rows)
+            _upsert_members(con, member_rows)
+            _insert(con, "miner_outputs", ("txid", "vout", "height", "tx_index", "value_sat", "script_id",
+                                           "is_coinbase"), out_rows)
+            if spend_rows:
+                con.register("_spends", _table(("txid", "vout", "height", "spent_txid"), spend_rows))
+                con.execute("UPDATE miner_outputs SET spent_height = s.height, spent_txid = s.spent_txid "
+                            "FROM _spends s WHERE miner_outputs.txid = s.txid AND miner_outputs.vout = s.vout")
+                con.unregister("_spends")
+            _insert(con, "miner_spend_outputs", ("txid", "vout", "height", "tx_index", "value_sat", "script_id",
+                                                 "script_type"), spend_out_rows)
+            con.execute("COMMIT")
+        except BaseException:
+            # Nothing of the batch is kept; rebuild memory from what the database really holds.
+            try:
+                con.execute("ROLLBACK")
+            finally:
+                times.clear()
+                times.extend(saved_times)
+                self.reload()
+            raise
+        self.tip = Tip(blocks[-1][0], prev_hash, chainwork)
+        return self.tip
+
+    def rollback_to(self, height: int) -> None:
+        """Forget every block above `height` (a reorg's fork point), atomically."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in ("blocks", "coinbase_outputs", "miner_outputs", "miner_spend_outputs"):
+                con.execute(f"DELETE FROM {table} WHERE height > ?", [height])  # noqa: S608 (fixed names)
+            con.execute("UPDATE miner_outputs SET spent_height = NULL, spent_txid = NULL WHERE spent_height > ?",
+                        [height])
+            con.execute("DELETE FROM miner_scripts WHERE coalesce(zero_hop_height, 2147483647) > ? "
+                        "AND coalesce(one_hop_height, 2147483647) > ?", [height, height])
+            con.execute("DELETE FROM miner_script_payloads WHERE script_id NOT IN (SELECT script_id FROM miner_scripts)")
+            con.execute("UPDATE miner_scripts SET zero_hop_height = NULL WHERE zero_hop_height > ?", [height])
+            con.execute("UPDATE miner_scripts SET one_hop_height = NULL, parent_script_id = NULL "
+                        "WHERE one_hop_height > ?", [height])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            self.reload()
+
+
+_TYPE_CODES = {name: code for code, name in SCRIPT_TYPE_NAMES.items()}
+
+
+# Chainwork passes 2^63 on mainnet (it is ~2^95 today): Arrow has no 128-bit integer, so it
+# travels as decimal(38, 0) and DuckDB stores it as HUGEINT.
+_WIDE = {"chainwork"}
+
+
+def _table(columns: tuple[str, ...], rows: list[tuple]) -> pa.Table:
+    arrays = {}
+    for i, c in enumerate(columns):
+        values = [r[i] for r in rows]
+        if c in _WIDE:
+            arrays[c] = pa.array([Decimal(v) for v in values], pa.decimal128(38, 0))
+        else:
+            arrays[c] = pa.array(values)
+    return pa.table(arrays)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    con.register("_rows", _table(columns, rows))
+    cols = ", ".join(columns)
+    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows")  # noqa: S608 (fixed names)
+    con.unregister("_rows")
+
+
+def _upsert_members(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    cols = ("script_id", "script_type", "address", "zero_hop_height", "one_hop_height", "parent_script_id",
+            "payload_hex")
+    con.register("_members", _table(cols, rows))
+    con.execute("DELETE FROM miner_scripts WHERE script_id IN (SELECT script_id FROM _members)")
+    con.execute("INSERT INTO miner_scripts SELECT script_id, script_type, address, zero_hop_height, one_hop_height, "
+                "parent_script_id FROM _members")
+    con.execute("INSERT OR IGNORE INTO miner_script_payloads SELECT script_id, payload_hex FROM _members")
+    con.unregister("_members")

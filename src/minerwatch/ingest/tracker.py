@@ -1,0 +1,120 @@
+"""Miner-cohort tracking: which scripts are 0-hop / 1-hop, which of their outputs are unspent.
+
+Pure Python over parsed blocks, no database: the ingest persists what it reports. The state held
+in memory is exactly (a) every cohort script and (b) every unspent output paid to a cohort script
+once it was a member — the miner-tracking state whose size docs/benchmarks.md measures. It never
+holds the rest of the UTXO set, so memory grows with the miner cohorts, not with the chain.
+
+Rules (docs/metrics.md, "Miner cohorts"):
+- a script joins 0-hop at the first height it receives a coinbase output (value > 0, not OP_RETURN);
+- a script joins 1-hop at the first height it receives an output of a transaction that spends an
+  output of a 0-hop script (Coin Metrics' 1-hop); its parent is the first such 0-hop script;
+- an output is tracked if its script is a member (either cohort) when the output is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from minerwatch.chain.block import Block
+from minerwatch.chain.script import script_id
+
+_OP_RETURN = 8
+
+
+@dataclass(slots=True)
+class Member:
+    script_type: int
+    payload: bytes
+    zero_hop_height: int | None = None
+    one_hop_height: int | None = None
+    parent_script_id: int | None = None
+
+
+@dataclass(slots=True)
+class BlockChanges:
+    """What one block changed in the cohorts, for the ingest to write."""
+
+    new_outputs: list[tuple] = field(default_factory=list)      # (txid, vout, tx_index, value, sid, is_cb)
+    spends: list[tuple] = field(default_factory=list)           # (prev txid, vout, spending txid)
+    spend_outputs: list[tuple] = field(default_factory=list)    # (txid, vout, tx_index, value, sid, type)
+    changed_members: set[int] = field(default_factory=set)
+
+
+class Tracker:
+    """Cohort membership and unspent cohort outputs, advanced block by block."""
+
+    def __init__(self) -> None:
+        self.members: dict[int, Member] = {}
+        # (txid internal bytes, vout) → (script_id, value_sat)
+        self.utxos: dict[tuple[bytes, int], tuple[int, int]] = {}
+
+    def apply(self, height: int, block: Block) -> BlockChanges:
+        """Advance over one block (in chain order) and report the changes."""
+        ch = BlockChanges()
+        members, utxos = self.members, self.utxos
+        txids = block.txids
+        out_tx, out_vout, out_value = block.out_tx, block.out_vout, block.out_value_sat
+        out_type, out_payload = block.out_type, block.out_payload
+        in_tx, in_prev, in_vout = block.in_tx, block.in_prev_txid, block.in_prev_vout
+        n_out, n_in = len(out_tx), len(in_tx)
+        oi = ii = 0
+        for t in range(block.tx_count):
+            txid = txids[t]
+            spent_sids: list[int] = []
+            while ii < n_in and in_tx[ii] == t:
+                hit = utxos.pop((in_prev[ii], in_vout[ii]), None) if utxos else None
+                if hit is not None:
+                    spent_sids.append(hit[0])
+                    ch.spends.append((in_prev[ii], in_vout[ii], txid))
+                ii += 1
+            first = oi
+            while oi < n_out and out_tx[oi] == t:
+                oi += 1
+            if t == 0:
+                self._coinbase(height, txid, first, oi, block, ch)
+                continue
+            if not spent_sids:
+                # Common case: nothing of the cohorts is spent; only payments *to* members matter.
+                for k in range(first, oi):
+                    if out_type[k] == _OP_RETURN or not out_value[k]:
+                        continue
+                    sid = script_id(out_type[k], out_payload[k])
+                    if sid in members:
+                        utxos[(txid, out_vout[k])] = (sid, out_value[k])
+                        ch.new_outputs.append((txid, out_vout[k], t, out_value[k], sid, False))
+                continue
+            parent = next((s for s in spent_sids if members[s].zero_hop_height is not None), None)
+            for k in range(first, oi):
+                stype, value = out_type[k], out_value[k]
+                sid = script_id(stype, out_payload[k])
+                ch.spend_outputs.append((txid, out_vout[k], t, value, sid, stype))
+                if stype == _OP_RETURN or not value:
+                    continue
+                m = members.get(sid)
+                if parent is not None and (m is None or (m.one_hop_height is None and m.zero_hop_height is None)):
+                    if m is None:
+                        m = members[sid] = Member(stype, out_payload[k])
+                    m.one_hop_height, m.parent_script_id = height, parent
+                    ch.changed_members.add(sid)
+                if m is not None:
+                    utxos[(txid, out_vout[k])] = (sid, value)
+                    ch.new_outputs.append((txid, out_vout[k], t, value, sid, False))
+        return ch
+
+    def _coinbase(self, height: int, txid: bytes, first: int, end: int, block: Block, ch: BlockChanges) -> None:
+        members, utxos = self.members, self.utxos
+        for k in range(first, end):
+            stype, value = block.out_type[k], block.out_value_sat[k]
+            if stype == _OP_RETURN or not value:
+                continue
+            payload = block.out_payload[k]
+            sid = script_id(stype, payload)
+            m = members.get(sid)
+            if m is None:
+                m = members[sid] = Member(stype, payload)
+            if m.zero_hop_height is None:
+                m.zero_hop_height = height
+                ch.changed_members.add(sid)
+            utxos[(txid, block.out_vout[k])] = (sid, value)
+            ch.new_outputs.append((txid, block.out_vout[k], 0, value, sid, True))

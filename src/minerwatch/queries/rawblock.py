@@ -1,0 +1,82 @@
+"""Facts of a raw block handed to us in a file (binary, hex, or one blk*.dat record)."""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from minerwatch.chain.address import owner_label
+from minerwatch.chain.block import Block, coinbase_tag, hash_hex, parse_block
+from minerwatch.chain.script import SCRIPT_TYPE_NAMES
+from minerwatch.errors import NetworkMismatchError, UsageError
+from minerwatch.networks import Network, network_by_magic
+
+
+def read_block_file(path: Path, network: Network) -> bytes:
+    """The block bytes in `path`: raw binary, hex text, or a single magic-framed blk record."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}", "check the path") from e
+    text = data.strip()
+    if text and all(chr(c) in string.hexdigits for c in text[:4096]):
+        try:
+            data = bytes.fromhex(text.decode())
+        except ValueError as e:
+            raise UsageError(f"{path} looks like hex but is not valid hex: {e}", "pass the raw binary block") from e
+    if len(data) >= 8:
+        framed = network_by_magic(data[:4])
+        if framed is not None and int.from_bytes(data[4:8], "little") == len(data) - 8:
+            if framed.name != network.name:
+                raise NetworkMismatchError(f"{path} is a {framed.name} blk record, not {network.name}",
+                                           f"add --network {framed.name}")
+            data = data[8:]
+    return data
+
+
+def block_facts(block: Block, network: Network) -> dict[str, Any]:
+    """The JSON facts `minerwatch block` prints, from a parsed block alone."""
+    h = block.header
+    payouts = []
+    for k, t in enumerate(block.out_tx):
+        if t:
+            break
+        stype, payload = block.out_type[k], block.out_payload[k]
+        payouts.append({"vout": block.out_vout[k], "value_sat": block.out_value_sat[k],
+                        "script_type": SCRIPT_TYPE_NAMES[stype], "address": owner_label(stype, payload, network)})
+    return {
+        "hash": hash_hex(h.hash),
+        "prev_hash": hash_hex(h.prev_hash),
+        "height": block.bip34_height,
+        "time": datetime.fromtimestamp(h.time, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time_s": h.time,
+        "bits": f"0x{h.bits:08x}",
+        "version": h.version,
+        "merkle_root": hash_hex(h.merkle_root),
+        "tx_count": block.tx_count,
+        "size_bytes": block.size_bytes,
+        "weight": block.weight,
+        "coinbase_value_sat": block.coinbase_value_sat,
+        "coinbase_tag": coinbase_tag(block.coinbase_script),
+        "segwit_tx_count": block.segwit_tx_count,
+        "p2tr_output_count": block.p2tr_output_count,
+        "coinbase_payouts": payouts,
+    }
+
+
+def facts_of_file(path: Path, network: Network) -> dict[str, Any]:
+    """Parse the block in `path` and describe it (with its pool, on networks the pool list covers)."""
+    block = parse_block(read_block_file(path, network), source=str(path))
+    facts = block_facts(block, network)
+    try:
+        from minerwatch.pools import load_pool_list
+    except ImportError:  # pragma: no cover - pools ships with the package
+        return facts
+    if network.name == "mainnet":
+        pools = load_pool_list()
+        attr = pools.attribute(block.coinbase_script, [p["address"] for p in facts["coinbase_payouts"] if p["address"]])
+        facts["pool"] = {"slug": attr.slug, "name": attr.name, "matched_by": attr.matched_by,
+                         "conflict": attr.conflict, "pools_version": pools.version}
+    return facts

@@ -1,0 +1,107 @@
+"""The only owner of the DuckDB file: opening it, migrating its schema, and the chain's identity."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from minerwatch.errors import NetworkMismatchError, StoreError
+
+# Migrations are store/sql/NNN_name.sql, applied once each in number order. 001–099: chain tables;
+# 100–199: network metrics; 200–299: miner flows; 300–399: economics and alerts.
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) for every shipped migration, in order."""
+    found = []
+    for entry in resources.files("minerwatch.store").joinpath("sql").iterdir():
+        if entry.name.endswith(".sql") and entry.name[:3].isdigit():
+            found.append((int(entry.name[:3]), entry.name, entry.read_text()))
+    return sorted(found)
+
+
+def latest_schema_version() -> int:
+    return migrations()[-1][0]
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating if needed) the database at `path`."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"no database at {path}", "run `minerwatch sync` (or `minerwatch demo`) first, or pass --db")
+    try:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        raise StoreError(
+            f"cannot open the database {path}: {str(e).splitlines()[0]}",
+            "another minerwatch process (a sync or serve) may hold it for writing; stop it or use another --db",
+        ) from e
+    except duckdb.Error as e:
+        raise StoreError(f"{path} is not a minerwatch database: {str(e).splitlines()[0]}",
+                         "pass --db with the right file, or move this one away") from e
+    if not read_only:
+        migrate(con)
+    else:
+        current = schema_version(con)
+        if current > latest_schema_version():
+            raise StoreError(f"{path} has schema version {current}, newer than this minerwatch knows",
+                             "upgrade minerwatch")
+    return con
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration applied (0 for a new file)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every migration newer than the file's schema, each in its own transaction."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
+                "applied_at TIMESTAMP DEFAULT current_timestamp)")
+    current = schema_version(con)
+    latest = latest_schema_version()
+    if current > latest:
+        raise StoreError(f"the database has schema version {current}, newer than this minerwatch ({latest})",
+                         "upgrade minerwatch")
+    for number, name, sql in migrations():
+        if number <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [number, name])
+            con.execute("COMMIT")
+        except duckdb.Error as e:
+            con.execute("ROLLBACK")
+            raise StoreError(f"migration {name} failed: {e}", "report this as a bug") from e
+    return latest
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+
+def bind_network(con: duckdb.DuckDBPyConnection, network: str, path: Path | str) -> None:
+    """Record the database's network on first use; refuse another network afterwards."""
+    stored = get_meta(con, "network")
+    if stored is None:
+        set_meta(con, "network", network)
+    elif stored != network:
+        raise NetworkMismatchError(
+            f"{path} holds {stored} data, not {network}",
+            f"use --network {stored}, or another --db for {network}",
+        )

@@ -1,0 +1,225 @@
+"""The one orchestrator: a source of blocks (blk files or a node) → ingest → metrics.
+
+Each batch of blocks is one transaction; derived metrics are brought up to date after the bulk of a
+sync (and after every batch when following the tip), from the lowest height that changed. A crash
+at any point leaves whole batches only; the next sync resumes from the stored tip and first re-runs
+any metric refresh that did not finish (meta key metrics_through_height).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from minerwatch.chain.block import Block, hash_hex, parse_block
+from minerwatch.errors import MinerwatchError, NodeError
+from minerwatch.ingest import Ingest
+from minerwatch.metrics.registry import refresh_all
+from minerwatch.networks import Network
+from minerwatch.store import get_meta, set_meta
+
+DEFAULT_BATCH_BLOCKS = 500
+# A batch also closes at this much block data, so memory stays bounded on 4 MB mainnet blocks.
+DEFAULT_BATCH_BYTES = 64 << 20
+
+
+@dataclass(slots=True)
+class Progress:
+    """Counters a progress display reads after every batch."""
+
+    start_height: int = -1
+    height: int = -1
+    target_height: int = -1
+    blocks: int = 0
+    bytes: int = 0
+    started_s: float = 0.0
+    reorgs: int = 0
+    note: str = ""
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def _noop(_: Progress) -> None:
+    pass
+
+
+class Syncer:
+    """Drives one database forward from a source."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, network: Network, batch_blocks: int = DEFAULT_BATCH_BLOCKS,
+                 batch_bytes: int = DEFAULT_BATCH_BYTES, on_progress: ProgressFn = _noop) -> None:
+        self.con = con
+        self.network = network
+        self.ingest = Ingest(con, network)
+        self.batch_blocks = batch_blocks
+        self.batch_bytes = batch_bytes
+        self.on_progress = on_progress
+        self.progress = Progress(started_s=time.monotonic())
+
+    # -- shared steps -------------------------------------------------------------------------
+
+    def stored_hash(self, height: int) -> str | None:
+        row = self.con.execute("SELECT hash FROM blocks WHERE height = ?", [height]).fetchone()
+        return row[0] if row else None
+
+    def rollback_to(self, height: int) -> None:
+        """Drop blocks above `height` and mark metrics stale from there."""
+        self.ingest.rollback_to(height)
+        through = get_meta(self.con, "metrics_through_height")
+        if through is not None and int(through) > height:
+            set_meta(self.con, "metrics_through_height", str(height))
+        self.progress.reorgs += 1
+
+    def refresh_metrics(self) -> None:
+        """Recompute derived series for every height not yet covered, in one transaction."""
+        tip = self.ingest.tip
+        if tip is None:
+            return
+        through = get_meta(self.con, "metrics_through_height")
+        start = int(through) + 1 if through is not None else 0
+        if start > tip.height:
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            refresh_all(self.con, start)
+            set_meta(self.con, "metrics_through_height", str(tip.height))
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def ingest_stream(self, blocks: Iterator[tuple[int, Block]], chainwork_before: int | None = None) -> int:
+        """Store blocks from an ordered stream in batches; returns how many were stored."""
+        batch: list[tuple[int, Block]] = []
+        size = stored = 0
+        p = self.progress
+        for height, block in blocks:
+            batch.append((height, block))
+            size += block.size_bytes
+            if len(batch) >= self.batch_blocks or size >= self.batch_bytes:
+                self.ingest.add_batch(batch, chainwork_before)
+                stored += len(batch)
+                p.height, p.blocks, p.bytes = height, p.blocks + len(batch), p.bytes + size
+                self.on_progress(p)
+                batch, size = [], 0
+        if batch:
+            self.ingest.add_batch(batch, chainwork_before)
+            stored += len(batch)
+            p.height, p.blocks, p.bytes = batch[-1][0], p.blocks + len(batch), p.bytes + size
+            self.on_progress(p)
+        return stored
+
+    # -- blk files ----------------------------------------------------------------------------
+
+    def sync_blocks_dir(self, blocks_dir: Path, workers: int = 1, stop_height: int | None = None,
+                        canonical_hashes: dict[int, str] | None = None) -> int:
+        """Bulk sync from a Bitcoin Core blocks directory; resumes and handles reorgs since last time."""
+        from minerwatch.chain.blkfiles import best_chain, iter_blocks, scan
+
+        chain = best_chain(scan(blocks_dir, self.network), self.network, canonical_hashes)
+        if not chain:
+            raise MinerwatchError(f"no blocks of the {self.network.name} chain in {blocks_dir}",
+                                  "check --blocks-dir and --network")
+        first_height = chain[0].height
+        by_height = {r.height: hash_hex(r.hash) for r in chain}
+        tip = self.ingest.tip
+        if tip is not None:
+            fork = tip.height
+            while fork >= first_height and by_height.get(fork) != self.stored_hash(fork):
+                fork -= 1
+            if fork < tip.height:
+                self.rollback_to(fork)
+        tip = self.ingest.tip
+        start = tip.height + 1 if tip else first_height
+        p = self.progress
+        p.start_height, p.target_height = start, chain[-1].height if stop_height is None else min(
+            stop_height, chain[-1].height)
+        self.on_progress(p)
+        stream = ((h, b) for h, _, b in iter_blocks(blocks_dir, self.network, start_height=start,
+                                                   stop_height=stop_height, workers=workers,
+                                                   canonical_hashes=canonical_hashes, chain=chain))
+        stored = self.ingest_stream(stream)
+        self.refresh_metrics()
+        return stored
+
+    # -- a node over JSON-RPC -----------------------------------------------------------------
+
+    def find_fork(self, client: "RpcLike") -> int:
+        """Highest height where the stored hash equals the node's (walking down from our tip)."""
+        tip = self.ingest.tip
+        assert tip is not None
+        height = tip.height
+        step = 16
+        while height >= 0:
+            lo = max(height - step + 1, 0)
+            heights = list(range(height, lo - 1, -1))
+            node_hashes = client.block_hashes(heights)
+            for h, node_hash in zip(heights, node_hashes):
+                if self.stored_hash(h) == node_hash:
+                    return h
+            height = lo - 1
+            step *= 2
+        return -1
+
+    def sync_rpc(self, client: "RpcLike", follow: bool = False, poll_s: float = 5.0,
+                 stop_height: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Sync from a node; with `follow`, keep up with its tip until `should_stop()`."""
+        client.check_network()
+        client.wait_until_synced()
+        stored = 0
+        p = self.progress
+        while not should_stop():
+            node_height = client.block_count()
+            if stop_height is not None:
+                node_height = min(node_height, stop_height)
+            tip = self.ingest.tip
+            if tip is not None:
+                if tip.height > node_height or client.block_hashes([tip.height])[0] != tip.hash:
+                    fork = self.find_fork(client)
+                    p.note = f"reorg: the node's chain left ours after height {fork}; rolled back"
+                    self.rollback_to(fork)
+                    tip = self.ingest.tip
+            start = tip.height + 1 if tip else 0
+            p.target_height = node_height
+            if p.start_height < 0:
+                p.start_height = start
+            if start > node_height:
+                self.refresh_metrics()
+                if not follow:
+                    break
+                self.on_progress(p)
+                time.sleep(poll_s)
+                continue
+            end = min(start + self.batch_blocks - 1, node_height)
+            hashes = client.block_hashes(list(range(start, end + 1)))
+            raws = client.raw_blocks(hashes)
+            blocks: list[tuple[int, Block]] = []
+            expected_prev = tip.hash if tip else None
+            for height, (want, raw) in enumerate(zip(hashes, raws), start):
+                block = parse_block(raw, source=f"block {want} from the node")
+                got = hash_hex(block.hash)
+                if got != want:
+                    raise NodeError(f"the node sent block {got} when asked for {want}", "restart the node")
+                if expected_prev is not None and hash_hex(block.header.prev_hash) != expected_prev:
+                    break  # the node reorganised while we fetched: re-check from the top
+                blocks.append((height, block))
+                expected_prev = got
+            if blocks:
+                stored += self.ingest_stream(iter(blocks))
+                if follow:
+                    self.refresh_metrics()
+        self.refresh_metrics()
+        return stored
+
+
+class RpcLike:  # pragma: no cover - the interface minerwatch.chain.rpc.RpcClient provides
+    def check_network(self) -> None: ...
+    def wait_until_synced(self) -> None: ...
+    def block_count(self) -> int: ...
+    def block_hashes(self, heights: list[int]) -> list[str]: ...
+    def raw_blocks(self, hashes: list[str]) -> list[bytes]: ...
