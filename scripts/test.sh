@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs (Python extras, the regtest node and mempool.js from npm,
+# Debian's chromium and promtool when run as root), then runs the whole suite.
+# Usage: scripts/test.sh [pytest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+for dir in tests/regtest tests/mempooljs; do
+  if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    echo "note: ${need_apt[*]} missing and not root: browser/promtool tests will be skipped" >&2
+  fi
+fi
+
+exec python -m pytest -q -p no:cacheprovider "$@"
