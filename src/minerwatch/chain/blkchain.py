@@ -1,0 +1,174 @@
+"""Pick the chain out of a blk-file index: the most-work chain from genesis, or the node's own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from minerwatch.chain.blkscan import BlkIndex, BlockRecord
+from minerwatch.consensus import work_from_bits
+from minerwatch.errors import MinerwatchError
+from minerwatch.networks import Network
+
+_NULL_HASH = bytes(32)
+
+
+@dataclass(frozen=True, slots=True)
+class BestChain:
+    """The chosen chain: `records[i]` is the block at height `start_height + i`."""
+
+    records: list[BlockRecord]
+    start_height: int
+    stale_count: int             # blocks that connect to the chain's root but lost a race
+    orphan_count: int            # blocks whose ancestors are not in the files
+    duplicate_count: int         # records of a block already seen earlier in the files
+    # With the node's canonical hashes: heights it named whose block is not in the files.
+    missing_heights: list[int] = field(default_factory=list)
+    followed_node: bool = False  # True when the node's canonical hashes chose the chain
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[BlockRecord]:
+        return iter(self.records)
+
+    @property
+    def tip_height(self) -> int:
+        """Height of the last block (start_height − 1 for an empty chain)."""
+        return self.start_height + len(self.records) - 1
+
+    def at(self, height: int) -> BlockRecord:
+        """The record at `height`; IndexError outside the chain."""
+        i = height - self.start_height
+        if not 0 <= i < len(self.records):
+            raise IndexError(f"height {height} is outside {self.start_height}…{self.tip_height}")
+        return self.records[i]
+
+
+def best_chain(index: BlkIndex, network: Network, canonical_hashes: dict[int, str] | None = None) -> BestChain:
+    """The chain to read, in height order.
+
+    Without `canonical_hashes`: the chain with the most cumulative work that starts at the
+    network's genesis block, or at height 1 when the genesis block is not in the files but its
+    children are; equal work goes to the tip stored first (Core keeps the block it saw first).
+    With `canonical_hashes` (height → display hex, from the node's RPC): those blocks, from the
+    lowest height found in the files up to the first height that is missing.
+    """
+    by_hash: dict[bytes, BlockRecord] = {}
+    seq: dict[bytes, int] = {}
+    children: dict[bytes, list[BlockRecord]] = {}
+    for i, r in enumerate(index.records):
+        if r.hash in by_hash:
+            continue
+        by_hash[r.hash] = r
+        seq[r.hash] = i
+        children.setdefault(r.prev_hash, []).append(r)
+    duplicates = len(index.records) - len(by_hash)
+    genesis = _genesis_hash(network)
+    roots = _roots(genesis, by_hash, children)
+    reachable, best = _walk(roots, children, seq)
+    if canonical_hashes is not None:
+        records, start, missing = _follow(canonical_hashes, by_hash, index)
+        on_chain_reachable = sum(1 for r in records if r.hash in reachable)
+        return BestChain(records, start, len(reachable) - on_chain_reachable, len(by_hash) - len(reachable),
+                         duplicates, missing, followed_node=True)
+    if best is None:
+        raise MinerwatchError(
+            f"no block in {index.blocks_dir} connects to the {network.name} genesis block "
+            f"({len(by_hash)} blocks read)",
+            "the files must hold the chain from its start (a pruned node's do not): "
+            "sync from the node with --rpc instead, or check --network",
+        )
+    tip, tip_height = best
+    records = [tip]
+    cur = tip
+    for _ in range(tip_height - roots[0][1]):
+        cur = by_hash[cur.prev_hash]
+        records.append(cur)
+    records.reverse()
+    start = tip_height - len(records) + 1
+    return BestChain(records, start, len(reachable) - len(records), len(by_hash) - len(reachable), duplicates)
+
+
+def _genesis_hash(network: Network) -> bytes | None:
+    """The genesis hash in internal order; None when the network table has no real hash for it."""
+    try:
+        h = bytes.fromhex(network.genesis_hash)
+    except ValueError:
+        return None
+    return h[::-1] if len(h) == 32 else None
+
+
+def _roots(
+    genesis: bytes | None, by_hash: dict[bytes, BlockRecord], children: dict[bytes, list[BlockRecord]],
+) -> list[tuple[BlockRecord, int]]:
+    """Blocks the chain may start from, with their heights."""
+    if genesis is None:
+        # No known genesis hash: a block building on the null hash is a genesis block.
+        return [(r, 0) for r in children.get(_NULL_HASH, [])]
+    if genesis in by_hash:
+        return [(by_hash[genesis], 0)]
+    return [(r, 1) for r in children.get(genesis, [])]
+
+
+def _walk(
+    roots: list[tuple[BlockRecord, int]], children: dict[bytes, list[BlockRecord]], seq: dict[bytes, int],
+) -> tuple[set[bytes], tuple[BlockRecord, int] | None]:
+    """Every block reachable from `roots`, and the most-work tip with its height (first stored wins ties)."""
+    work_of_bits: dict[int, int] = {}
+    reachable: set[bytes] = set()
+    best_key: tuple[int, int] | None = None
+    best: tuple[BlockRecord, int] | None = None
+    # Iterative: the chain is ~930,000 blocks deep, far past Python's recursion limit.
+    stack: list[tuple[BlockRecord, int, int]] = [(r, h, 0) for r, h in roots]
+    while stack:
+        rec, height, parent_work = stack.pop()
+        if rec.hash in reachable:
+            continue
+        reachable.add(rec.hash)
+        w = work_of_bits.get(rec.bits)
+        if w is None:
+            w = work_of_bits[rec.bits] = work_from_bits(rec.bits)
+        work = parent_work + w
+        key = (work, -seq[rec.hash])
+        if best_key is None or key > best_key:
+            best_key, best = key, (rec, height)
+        for child in children.get(rec.hash, ()):
+            stack.append((child, height + 1, work))
+    return reachable, best
+
+
+def _follow(
+    canonical_hashes: dict[int, str], by_hash: dict[bytes, BlockRecord], index: BlkIndex,
+) -> tuple[list[BlockRecord], int, list[int]]:
+    """The node's chain as far as the files hold it without a gap: (records, start height, missing)."""
+    wanted: dict[int, bytes] = {}
+    for height, hex_hash in canonical_hashes.items():
+        try:
+            h = bytes.fromhex(hex_hash)[::-1]
+        except ValueError:
+            h = b""
+        if len(h) != 32:
+            raise MinerwatchError(f"canonical hash at height {height} is not 64 hex digits: {hex_hash!r}",
+                                  "pass block hashes as the node's RPC prints them")
+        wanted[height] = h
+    missing = sorted(height for height, h in wanted.items() if h not in by_hash)
+    present = sorted(height for height, h in wanted.items() if h in by_hash)
+    if not present:
+        raise MinerwatchError(
+            f"none of the node's {len(wanted)} block hashes is in {index.blocks_dir}",
+            "the blocks directory belongs to another node or network; check --blocks-dir and --network",
+        )
+    start = present[0]
+    records: list[BlockRecord] = []
+    height = start
+    while height in wanted and wanted[height] in by_hash:
+        rec = by_hash[wanted[height]]
+        if records and rec.prev_hash != records[-1].hash:
+            raise MinerwatchError(
+                f"the node's block at height {height} does not build on its block at height {height - 1}",
+                "the node reorganised while its hashes were read; run again",
+            )
+        records.append(rec)
+        height += 1
+    return records, start, missing

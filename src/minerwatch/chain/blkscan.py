@@ -1,0 +1,189 @@
+"""Index a Bitcoin Core blocks directory (blk*.dat) by reading only each record's 88-byte head.
+
+A blk file is a run of records: 4-byte network magic, little-endian uint32 size, serialized block.
+Records are appended in arrival order (not height order) and include stale blocks. Since Bitcoin
+Core 28 every byte is XORed with the 8-byte key in blocks/xor.dat; the key byte for file offset p is
+key[p % 8] (Core's AutoFile keeps the absolute position and passes it to the obfuscation as the key
+offset). Space Core preallocated but has not written yet holds plain zero bytes, not XORed ones.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from struct import unpack_from
+
+from minerwatch.chain.block import HEADER_SIZE, sha256d
+from minerwatch.errors import MinerwatchError, NetworkMismatchError, ParseError
+from minerwatch.networks import Network, network_by_magic
+
+RECORD_HEADER_BYTES = 8           # magic + size, Core's STORAGE_HEADER_BYTES
+XOR_KEY_BYTES = 8
+# Core's MAX_BLOCK_SERIALIZED_SIZE: no valid block is larger, so a bigger size field is corruption.
+MAX_BLOCK_BYTES = 4_000_000
+_HEAD_BYTES = RECORD_HEADER_BYTES + HEADER_SIZE
+_ZERO4 = bytes(4)
+_BLK_NAME = re.compile(r"^blk(\d{5,})\.dat$")
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRecord:
+    """Where one block lies in the blk files, and the header fields chain selection needs."""
+
+    hash: bytes          # internal byte order
+    prev_hash: bytes     # internal byte order
+    bits: int
+    time: int            # seconds since epoch, as the miner stated it
+    file_number: int     # N of blkNNNNN.dat
+    offset: int          # byte offset of the serialized block (after magic and size) in that file
+    size_bytes: int      # serialized block size
+
+
+@dataclass(frozen=True, slots=True)
+class BlkIndex:
+    """Every block record of a blocks directory, in file order (= the order the node stored them)."""
+
+    blocks_dir: Path
+    network: Network
+    files: dict[int, Path]        # file number → path
+    xor_key: bytes                # 8 bytes; all zero when the files are not obfuscated
+    records: list[BlockRecord]
+    # (file number, byte offset) of a record at the end of the last file that is still being
+    # written (cut short); None when the last file ends cleanly.
+    incomplete_tail: tuple[int, int] | None = None
+
+    def source_name(self, file_number: int) -> str:
+        """The file name used in error messages, e.g. blk00003.dat."""
+        return self.files[file_number].name
+
+
+def xor_at(data: bytes, key: bytes, file_offset: int) -> bytes:
+    """`data` read from `file_offset` of an obfuscated file, de-obfuscated (XOR is its own inverse)."""
+    n = len(data)
+    if not n or key == bytes(XOR_KEY_BYTES):
+        return data
+    r = file_offset % XOR_KEY_BYTES
+    stream = (key[r:] + key[:r]) * (n // XOR_KEY_BYTES + 1)
+    # One big-integer XOR runs at ~1 GB/s in CPython; a per-byte loop would run at ~20 MB/s.
+    return (int.from_bytes(data, "little") ^ int.from_bytes(stream[:n], "little")).to_bytes(n, "little")
+
+
+def read_xor_key(blocks_dir: Path) -> bytes:
+    """The key in blocks_dir/xor.dat, or eight zero bytes when there is none (Core before 28)."""
+    path = blocks_dir / "xor.dat"
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        return bytes(XOR_KEY_BYTES)
+    except OSError as e:
+        raise MinerwatchError(f"cannot read {path}: {e.strerror}", "check the file's permissions") from e
+    if len(key) != XOR_KEY_BYTES:
+        raise MinerwatchError(
+            f"{path} holds {len(key)} bytes; Bitcoin Core's obfuscation key is exactly 8",
+            "copy xor.dat again from the node's blocks directory",
+        )
+    return key
+
+
+def list_blk_files(blocks_dir: Path) -> dict[int, Path]:
+    """blkNNNNN.dat files of `blocks_dir` by number, ascending; a MinerwatchError when there are none."""
+    if not blocks_dir.is_dir():
+        raise MinerwatchError(
+            f"blocks directory {blocks_dir} does not exist",
+            "pass the node's blocks directory, e.g. --blocks-dir ~/.bitcoin/blocks "
+            "(testnet3: ~/.bitcoin/testnet3/blocks)",
+        )
+    try:
+        names = os.listdir(blocks_dir)
+    except OSError as e:
+        raise MinerwatchError(f"cannot list {blocks_dir}: {e.strerror}", "check the directory's permissions") from e
+    files = {int(m.group(1)): blocks_dir / n for n in names if (m := _BLK_NAME.match(n))}
+    if not files:
+        raise MinerwatchError(
+            f"{blocks_dir} holds no blk*.dat files",
+            "point --blocks-dir at the 'blocks' folder inside the node's data directory",
+        )
+    return dict(sorted(files.items()))
+
+
+def scan(blocks_dir: Path, network: Network) -> BlkIndex:
+    """Index every block record in `blocks_dir`, reading 88 bytes per record.
+
+    Zero padding ends a file. A record cut short at the end of the last file is a block the node is
+    still writing: the scan stops there. Anything else malformed raises ParseError naming the file
+    and byte offset; another network's magic raises NetworkMismatchError.
+    """
+    blocks_dir = Path(blocks_dir).expanduser()
+    files = list_blk_files(blocks_dir)
+    key = read_xor_key(blocks_dir)
+    records: list[BlockRecord] = []
+    tail: tuple[int, int] | None = None
+    last = max(files)
+    for number, path in files.items():
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as e:
+            raise MinerwatchError(f"cannot open {path}: {e.strerror}", "check the file's permissions") from e
+        try:
+            cut = _scan_file(fd, path, number, number == last, network, key, records)
+        except OSError as e:
+            raise MinerwatchError(f"cannot read {path}: {e.strerror}", "check the file and the disk") from e
+        finally:
+            os.close(fd)
+        if cut is not None:
+            tail = (number, cut)
+    return BlkIndex(blocks_dir, network, files, key, records, tail)
+
+
+def _scan_file(
+    fd: int, path: Path, number: int, is_last: bool, network: Network, key: bytes, out: list[BlockRecord],
+) -> int | None:
+    """Append the records of one file to `out`; the offset of a cut-short final record, if any."""
+    size = os.fstat(fd).st_size
+    pos = 0
+    name = path.name
+    while pos < size:
+        raw = os.pread(fd, _HEAD_BYTES, pos)
+        if raw[:4] == _ZERO4:
+            return None                      # preallocated, never-written space
+        if len(raw) < RECORD_HEADER_BYTES or (is_last and raw[4:8] == _ZERO4):
+            # A head cut short, or a magic whose size field is not written yet.
+            if is_last:
+                return pos
+            raise ParseError(f"record head cut short ({size - pos} bytes left)", name, pos)
+        head = xor_at(raw, key, pos)
+        magic = head[:4]
+        if magic != network.magic:
+            _bad_magic(magic, network, name, pos, key)
+        (length,) = unpack_from("<I", head, 4)
+        if length <= HEADER_SIZE or length > MAX_BLOCK_BYTES:
+            raise ParseError(f"record size {length} is not a block size (81 … {MAX_BLOCK_BYTES} bytes)", name, pos)
+        body = pos + RECORD_HEADER_BYTES
+        if body + length > size:
+            if is_last:
+                return pos
+            raise ParseError(f"record of {length} bytes runs {body + length - size} bytes past the end of the file",
+                             name, pos)
+        header = head[RECORD_HEADER_BYTES:]
+        _, prev, _, time_s, bits, _ = unpack_from("<i32s32sIII", header)
+        out.append(BlockRecord(sha256d(header), prev, bits, time_s, number, body, length))
+        pos = body + length
+    return None
+
+
+def _bad_magic(magic: bytes, network: Network, name: str, pos: int, key: bytes) -> None:
+    other = network_by_magic(magic)
+    if other is not None:
+        raise NetworkMismatchError(
+            f"{name}: byte {pos}: these blk files are {other.name} blocks, not {network.name}",
+            f"run with --network {other.name}, or point --blocks-dir at the {network.name} blocks directory",
+        )
+    if pos == 0 and key == bytes(XOR_KEY_BYTES):
+        hint = ("Bitcoin Core 28+ obfuscates blk files with the key in blocks/xor.dat: "
+                "copy xor.dat along with the blk files")
+    else:
+        hint = "the file is corrupt; re-copy it from the node, or run the node with -reindex"
+    raise ParseError(f"no network magic at a record start (found {magic.hex()}, expected {network.magic.hex()})",
+                     name, pos, hint=hint)
