@@ -44,7 +44,7 @@ NETWORKS: dict[str, Network] = {
         # minerwatch's simulated demo chain: a magic and genesis of its own so that its blocks can
         # never be mistaken for (or mixed into) a real chain. Economics follow mainnet.
         Network("simnet", b"mwsm",
-                "SIMNET_GENESIS",
+                "a25dbc666931d73a48522d02cf6b333759bdc922e8ce012b35de359f740a86ed",
                 18999, "simnet", 0x3F, 0x7D, "sim", 210_000, True, 0x1D00FFFF, simulated=True),
     )
 }
