@@ -11,6 +11,7 @@ from minerwatch.errors import MinerwatchError
 # Each module defines register(subparsers) and sets `func` on its parsers.
 COMMAND_MODULES = [
     "minerwatch.cli.chain_cmds",     # sync, status, block
+    "minerwatch.cli.economics_cmds", # calc breakeven/fleet/surface/scenario, capitulation, alerts, brief
 ]
 
 

@@ -1,0 +1,226 @@
+"""`minerwatch calc breakeven|fleet|surface|scenario`, `capitulation`, `alerts run`, `brief`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from minerwatch.cli.common import add_db_arg, db_path, print_json
+from minerwatch.economics.breakeven import CURRENT_SUBSIDY_BTC, Market, Site, breakeven, market_from_chain
+from minerwatch.economics.catalog import load_catalog
+from minerwatch.economics.fleet import fleet_economics, load_fleet
+from minerwatch.economics.scenarios import Scenario, price_path, project, runway
+from minerwatch.economics.surface import (DEFAULT_EFFICIENCIES_J_PER_TH, DEFAULT_POWER_PRICES_USD_PER_KWH,
+                                          cost_surface, load_mix, network_cost, surface_chart)
+from minerwatch.errors import UsageError
+
+_SUFFIX = {"K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
+
+
+def parse_difficulty(text: str) -> float:
+    """A difficulty as a plain number or with a K/M/G/T/P suffix ("149.3T")."""
+    t = text.strip().upper()
+    scale = _SUFFIX.get(t[-1:], 1.0)
+    try:
+        return float(t[:-1] if t[-1:] in _SUFFIX else t) * scale
+    except ValueError as e:
+        raise UsageError(f"difficulty {text!r} is not a number", "e.g. 149.3T or 149300000000000") from e
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError as e:
+        raise UsageError(f"{text!r} is not a comma-separated list of numbers", "e.g. 0.03,0.05,0.07") from e
+
+
+def _iso(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise UsageError(f"{text!r} is not a date", "use YYYY-MM-DD") from e
+
+
+def _add_market_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("market (a hashprice, or difficulty + price [+ fees])")
+    g.add_argument("--hashprice-usd-per-ph-day", type=float, help="hashprice, USD per PH/s per day")
+    g.add_argument("--difficulty", type=parse_difficulty, help="network difficulty (plain, or 149.3T)")
+    g.add_argument("--price", type=float, help="BTC price, USD")
+    g.add_argument("--fees-btc-per-block", type=float, default=0.0, help="mean fees per block, BTC (default 0)")
+    g.add_argument("--subsidy-btc", type=float, default=CURRENT_SUBSIDY_BTC,
+                   help=f"block subsidy, BTC (default {CURRENT_SUBSIDY_BTC})")
+
+
+def market_from_args(args: argparse.Namespace) -> Market:
+    """The market the user described: a hashprice (and optional price), or difficulty and price."""
+    if args.hashprice_usd_per_ph_day is not None:
+        if args.difficulty is not None:
+            raise UsageError("give either --hashprice-usd-per-ph-day or --difficulty, not both",
+                             "the hashprice already includes the difficulty")
+        return Market(args.hashprice_usd_per_ph_day, args.price)
+    if args.difficulty is None or args.price is None:
+        raise UsageError("no market given",
+                         "give --hashprice-usd-per-ph-day, or --difficulty and --price (and --fees-btc-per-block)")
+    return market_from_chain(args.difficulty, args.price, args.fees_btc_per_block, args.subsidy_btc)
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    keys = list(rows[0])
+    cells = [[_fmt(r[k]) for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    print("  ".join(k.ljust(w) for k, w in zip(keys, widths)))
+    for c in cells:
+        print("  ".join(v.rjust(w) for v, w in zip(c, widths)))
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        # Prices per kWh (0.072) and hashvalue (0.00042) need their significant digits; USD do not.
+        return f"{v:.6g}" if abs(v) < 1 else f"{v:,.2f}"
+    return str(v)
+
+
+def _print_pairs(d: dict[str, Any]) -> None:
+    width = max(len(k) for k in d)
+    for k, v in d.items():
+        print(f"{k.ljust(width)}  {_fmt(v)}")
+
+
+def cmd_breakeven(args: argparse.Namespace) -> int:
+    b = breakeven(args.efficiency_j_per_th, Site(args.power_usd_per_kwh, args.pue, args.pool_fee_pct),
+                  market_from_args(args))
+    out = asdict(b)
+    if b.cost_per_btc_usd is None:
+        out["note"] = "cost_per_btc_usd needs the BTC price: add --price"
+    print_json(out) if args.json else _print_pairs(out)
+    return 0
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.asic_file, include_f2pool=args.f2pool)
+    if args.list_models:
+        rows = [{"model": a.model, "manufacturer": a.manufacturer, "hashrate_ths": a.hashrate_ths,
+                 "power_w": a.power_w, "efficiency_j_per_th": round(a.efficiency_j_per_th, 2),
+                 "released": a.released, "source": a.source}
+                for a in sorted(catalog.values(), key=lambda a: a.efficiency_j_per_th)]
+        print_json(rows) if args.json else _print_table(rows)
+        return 0
+    if args.fleet is None:
+        raise UsageError("no fleet file given", "minerwatch calc fleet FLEET.toml --difficulty … --price …")
+    lines, whole = fleet_economics(load_fleet(args.fleet, catalog), market_from_args(args))
+    rows = [asdict(x) for x in [*lines, whole]]
+    if args.json:
+        print_json({"models": rows[:-1], "fleet": rows[-1]})
+    else:
+        keys = ("model", "hashrate_ths", "efficiency_j_per_th", "revenue_usd_per_day", "cost_usd_per_day",
+                "profit_usd_per_day", "breakeven_hashprice_usd_per_ph_day", "breakeven_power_usd_per_kwh",
+                "cost_per_btc_energy_usd", "cost_per_btc_usd", "shutoff_price_usd")
+        _print_table([{k: r[k] for k in keys} for r in rows])
+    return 0
+
+
+def cmd_surface(args: argparse.Namespace) -> int:
+    market = market_from_args(args)
+    effs = _floats(args.efficiencies) if args.efficiencies else DEFAULT_EFFICIENCIES_J_PER_TH
+    prices = _floats(args.power_prices) if args.power_prices else DEFAULT_POWER_PRICES_USD_PER_KWH
+    cells = cost_surface(effs, prices, market, args.pue, args.pool_fee_pct)
+    net = network_cost(load_mix(args.mix), market, args.pue)
+    if args.json:
+        print_json({"hashprice_usd_per_ph_day": market.hashprice_usd_per_ph_day, "price_usd": market.price_usd,
+                    "cells": [asdict(c) for c in cells], "chart": surface_chart(cells, effs, prices),
+                    "network": asdict(net), "fleet_mix": "default" if args.mix is None else str(args.mix)})
+        return 0
+    print(f"margin, USD per PH/s per day, at hashprice {market.hashprice_usd_per_ph_day:.2f}"
+          f" (rows J/TH, columns USD/kWh)")
+    chart = surface_chart(cells, effs, prices)
+    _print_table([{"J/TH": e, **{f"{p:g}": m for p, m in zip(prices, row)}}
+                  for e, row in zip(effs, chart["z_margin_usd_per_ph_day"])])  # type: ignore[arg-type]
+    print()
+    _print_pairs({f"network {k}": v for k, v in asdict(net).items()})
+    return 0
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.asic_file)
+    fleet = load_fleet(args.fleet, catalog)
+    if args.difficulty is None or args.price is None:
+        raise UsageError("a scenario starts from --difficulty and --price", "add both (and --fees-btc-per-block)")
+    path = _floats(args.price_path) if args.price_path else price_path(args.price, args.price_change_pct_per_month,
+                                                                       args.months)
+    start = _iso(args.start + "-01") if args.start else date.today().replace(day=1)
+    s = Scenario(start, args.months, args.difficulty, args.fees_btc_per_block, args.subsidy_btc, path,
+                 args.difficulty_growth_pct_per_month, args.halving_month)
+    months = project(fleet, s)
+    r = runway(months, args.treasury_btc, args.treasury_cash_usd, args.hodl)
+    rows = [asdict(m) for m in months]
+    if args.json:
+        print_json({"months": rows, "runway": asdict(r)})
+        return 0
+    _print_table(rows)
+    print()
+    print(f"treasury runway: {'beyond ' + str(args.months) + ' months' if r.months_covered is None else str(r.months_covered) + ' months (cannot pay in ' + str(r.runs_out) + ')'}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    calc = sub.choices.get("calc")
+    if calc is None:
+        calc = sub.add_parser("calc", help="what-if calculators that need no chain")
+        calc_sub = calc.add_subparsers(dest="calc_command", metavar="CALC")
+    else:
+        # Another command module created `calc` first: add to its sub-commands.
+        calc_sub = next(a for a in calc._actions if isinstance(a, argparse._SubParsersAction))
+
+    p = calc_sub.add_parser("breakeven", help="breakeven hashprice, power price and cost per BTC of one machine class")
+    p.add_argument("--efficiency-j-per-th", type=float, required=True, help="machine efficiency, J/TH")
+    p.add_argument("--power-usd-per-kwh", type=float, required=True, help="power price, USD/kWh")
+    p.add_argument("--pue", type=float, default=1.0, help="facility power / machine power (default 1.0)")
+    p.add_argument("--pool-fee-pct", type=float, default=0.0, help="pool fee, percent of revenue (default 0)")
+    _add_market_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_breakeven)
+
+    p = calc_sub.add_parser("fleet", help="daily revenue, cost, profit and breakevens of a fleet file")
+    p.add_argument("fleet", type=Path, nargs="?", help="fleet file (TOML, see docs/economics.md)")
+    p.add_argument("--asic-file", type=Path, help="CSV of your own models (model,manufacturer,hashrate_ths,power_w)")
+    p.add_argument("--f2pool", action="store_true", help="also load F2Pool's 2020 model list")
+    p.add_argument("--list-models", action="store_true", help="print the machine catalog and exit")
+    _add_market_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fleet)
+
+    p = calc_sub.add_parser("surface", help="margin and cost per BTC over efficiency × power price; network cost")
+    p.add_argument("--efficiencies", help="J/TH values, comma-separated")
+    p.add_argument("--power-prices", help="USD/kWh values, comma-separated")
+    p.add_argument("--pue", type=float, default=1.0)
+    p.add_argument("--pool-fee-pct", type=float, default=0.0)
+    p.add_argument("--mix", type=Path, help="network fleet mix CSV (efficiency_j_per_th,share_pct,power_usd_per_kwh,label)")
+    _add_market_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_surface)
+
+    p = calc_sub.add_parser("scenario", help="monthly projection of hashprice and fleet profit; treasury runway")
+    p.add_argument("fleet", type=Path, help="fleet file (TOML)")
+    p.add_argument("--asic-file", type=Path)
+    p.add_argument("--months", type=int, default=12)
+    p.add_argument("--start", help="first month, YYYY-MM (default: this month)")
+    p.add_argument("--price-path", help="BTC price per month, USD, comma-separated (the last repeats)")
+    p.add_argument("--price-change-pct-per-month", type=float, default=0.0)
+    p.add_argument("--difficulty-growth-pct-per-month", type=float, default=0.0)
+    p.add_argument("--halving-month", type=int, help="month index (0 = first) from which the subsidy halves")
+    p.add_argument("--treasury-btc", type=float, default=0.0)
+    p.add_argument("--treasury-cash-usd", type=float, default=0.0)
+    p.add_argument("--hodl", action="store_true", help="keep mined BTC instead of selling it each month")
+    _add_market_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_scenario)
+
+    _ = (add_db_arg, db_path, sys)

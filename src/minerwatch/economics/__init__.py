@@ -1,0 +1,1 @@
+"""Production economics: pure arithmetic over machines, power prices and the market (no database)."""
