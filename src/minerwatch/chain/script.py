@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 from hashlib import blake2b
+from struct import Struct
 
 
 class ScriptType(IntEnum):
@@ -54,8 +55,18 @@ def classify(script: bytes) -> tuple[int, bytes]:
     return 0, script
 
 
+# BLAKE2b states that have already absorbed the type byte: copying one and feeding it the payload
+# takes 0.33 µs per output instead of 0.65 µs for hashing `bytes((type,)) + payload` from scratch
+# (the digest is the same).
+_TYPE_STATES = {t.value: blake2b(bytes((t.value,)), digest_size=8) for t in ScriptType}
+_unpack_int64 = Struct("<q").unpack
+
+
 def script_id(script_type: int, payload: bytes) -> int:
     """64-bit signed identity of an owner (type + payload). P2PKH and P2WPKH of one key stay apart,
     as they are different addresses. Collisions: ~2.7 % chance of any among 1e9 scripts; a collision
     would merge two owners' balances, never lose value."""
-    return int.from_bytes(blake2b(bytes((script_type,)) + payload, digest_size=8).digest(), "little", signed=True)
+    state = _TYPE_STATES.get(script_type)
+    h = state.copy() if state is not None else blake2b(bytes((script_type,)), digest_size=8)
+    h.update(payload)
+    return _unpack_int64(h.digest())[0]
