@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -170,6 +169,35 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_capitulation(args: argparse.Namespace) -> int:
+    from minerwatch.metrics.capitulation import capitulation_state, daily_states, episodes
+    from minerwatch.queries.db import connect_readonly
+
+    mix = load_mix(args.mix)
+    with connect_readonly(db_path(args)) as con:
+        st = capitulation_state(con, args.as_of, mix)
+        eps = episodes(daily_states(con, args.as_of, mix)) if args.backtest else None
+    if args.json:
+        out = asdict(st)
+        if eps is not None:
+            out["episodes"] = [asdict(e) for e in eps]
+        print_json(out)
+        return 0
+    print(f"capitulation watch: {st.state.upper()} as of {st.as_of or '-'}"
+          f" ({st.signals_on} of {st.signals_with_data} signals with data on)")
+    for s in st.signals:
+        if s.on is None:
+            print(f"  [ missing ] {s.name}: {s.missing}")
+        else:
+            print(f"  [{'  ON   ' if s.on else '  off  '}] {s.name}: {_fmt(s.value)} (threshold {_fmt(s.threshold)};"
+                  f" {'on' if s.on else 'off'} since {s.since}) — {s.rule}")
+    if eps is not None:
+        print(f"past episodes ({len(eps)}):")
+        for e in eps:
+            print(f"  {e.start} … {e.end}: {e.days} days, up to {e.max_signals_on} signals on")
+    return 0
+
+
 def register(sub: Any) -> None:
     calc = sub.choices.get("calc")
     if calc is None:
@@ -223,4 +251,10 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_scenario)
 
-    _ = (add_db_arg, db_path, sys)
+    p = sub.add_parser("capitulation", help="capitulation watch: six signals, one state, past episodes")
+    add_db_arg(p)
+    p.add_argument("--as-of", type=_iso, help="evaluate on this day (default: the latest stored)")
+    p.add_argument("--mix", type=Path, help="network fleet mix CSV for the median breakeven")
+    p.add_argument("--backtest", action="store_true", help="also list past capitulation episodes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_capitulation)

@@ -138,3 +138,8 @@ def network_cost(mix: tuple[MixClass, ...], market: Market, pue: float = 1.0) ->
         median_breakeven_hashprice_usd_per_ph_day=median,
         classes_at_loss=tuple(m.label or f"{m.efficiency_j_per_th:g} J/TH" for _, m in loss),
     )
+
+
+def median_breakeven_hashprice(mix: tuple[MixClass, ...], pue: float = 1.0) -> float:
+    """Energy breakeven (USD/PH/day) of the median unit of hashrate in `mix`: the market does not matter."""
+    return network_cost(mix, Market(0.0), pue).median_breakeven_hashprice_usd_per_ph_day
