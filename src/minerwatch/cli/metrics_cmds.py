@@ -1,0 +1,213 @@
+"""`minerwatch metrics`, `calc hashprice`, `prices import|fetch`, `pools update|list`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from minerwatch.cli.common import add_db_arg, db_path, print_json
+from minerwatch.errors import StoreError
+from minerwatch.metrics import registry
+from minerwatch.metrics.hashprice import calc_hashprice, parse_difficulty
+from minerwatch.store import connect
+
+FORMATS = ("table", "csv", "json")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("metrics", help="read any daily series (`--list` names them all)")
+    p.add_argument("name", nargs="?", help="metric name, e.g. hashprice_usd_per_ph_day")
+    p.add_argument("--list", action="store_true", help="list every metric with its unit and definition")
+    p.add_argument("--from", dest="start", type=_date, default=None, help="first UTC day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="end", type=_date, default=None, help="last UTC day (YYYY-MM-DD)")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--cohort", default=None, help="for cohort series: 0hop | 1hop | pool:<slug> | label:<entity>")
+    add_db_arg(p)
+    p.set_defaults(func=cmd_metrics)
+
+    calc = sub.choices.get("calc")
+    if calc is None:
+        calc = sub.add_parser("calc", help="what-if calculators that need no chain")
+        calc_sub = calc.add_subparsers(dest="calc_command", metavar="CALC")
+    else:  # another command module created `calc` first: add to its sub-commands
+        calc_sub = next(a for a in calc._actions if isinstance(a, argparse._SubParsersAction))
+    p = calc_sub.add_parser("hashprice", help="hashprice and hashvalue from difficulty, price, subsidy and fees")
+    p.add_argument("--difficulty", required=True, help="network difficulty: a number or with K/M/G/T/P, e.g. 149.3T")
+    p.add_argument("--price", dest="price_usd", type=float, required=True, help="BTC price in USD")
+    p.add_argument("--fees-btc-per-block", type=float, default=0.0, help="average fees per block in BTC (default 0)")
+    p.add_argument("--subsidy-btc", type=float, default=3.125, help="block subsidy in BTC (default 3.125)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_calc_hashprice)
+
+    prices = sub.add_parser("prices", help="the daily BTC/USD history that values USD figures")
+    prices_sub = prices.add_subparsers(dest="prices_command", metavar="PRICES")
+    p = prices_sub.add_parser("import", help="replace or extend daily prices from a CSV (date,price_usd)")
+    p.add_argument("file", type=Path)
+    add_db_arg(p)
+    p.set_defaults(func=cmd_prices_import)
+    p = prices_sub.add_parser("fetch", help="fetch today's spot price from public exchange APIs (network access)")
+    p.add_argument("--exchanges", default="coinbase,kraken,bitstamp",
+                   help="comma-separated: coinbase, kraken, bitstamp, gemini (default: the three US exchanges)")
+    p.add_argument("--store", action="store_true", help="write the average as today's price in the database")
+    add_db_arg(p)
+    p.set_defaults(func=cmd_prices_fetch)
+
+    pools = sub.add_parser("pools", help="mining-pool attribution (mempool.space's pools-v2.json)")
+    pools_sub = pools.add_subparsers(dest="pools_command", metavar="POOLS")
+    p = pools_sub.add_parser("update", help="swap in a newer pools-v2.json and re-attribute what changes")
+    p.add_argument("file", type=Path)
+    add_db_arg(p)
+    p.set_defaults(func=cmd_pools_update)
+    p = pools_sub.add_parser("list", help="pool shares and hashrate over a window")
+    p.add_argument("--interval", default="1w", help="24h, 3d, 1w, 1m, 3m, 6m, 1y, 2y, 3y or all (default 1w)")
+    p.add_argument("--json", action="store_true")
+    add_db_arg(p)
+    p.set_defaults(func=cmd_pools_list)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from e
+
+
+def _open_read(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
+    path = db_path(args)
+    if not path.exists():
+        raise StoreError(f"no database at {path}", "run `minerwatch sync` (or `minerwatch demo`) first, or pass --db")
+    return connect(path, read_only=True)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return ""
+    return f"{v:.6g}" if abs(v) < 1e15 else f"{v:.6e}"
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    if args.list or not args.name:
+        metrics = sorted(registry.load_all().values(), key=lambda m: (m.family, m.name))
+        if args.format == "json":
+            print_json([{"metric": m.name, "unit": m.unit, "family": m.family, "cohort": m.cohort,
+                         "definition": m.definition} for m in metrics])
+        else:
+            width = max(len(m.name) for m in metrics)
+            for m in metrics:
+                print(f"{m.name:<{width}}  {m.unit:<11} {m.definition}")
+        return 0
+    m = registry.get(args.name)
+    q = registry.Query(args.start, args.end, args.cohort or "0hop")
+    con = _open_read(args)
+    try:
+        rows = m.fn(con, q)
+    except duckdb.CatalogException as e:
+        raise StoreError(f"the database has no table for {m.name}",
+                         "run `minerwatch sync` once with this version to migrate and compute the metrics") from e
+    finally:
+        con.close()
+    if args.format == "json":
+        print_json({"metric": m.name, "unit": m.unit, "definition": m.definition,
+                    **({"cohort": q.cohort} if m.cohort else {}), "rows": registry.rows_as_dicts(rows)})
+    elif args.format == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["date", m.name])
+        for d, v in rows:
+            w.writerow([d.isoformat(), "" if v is None else repr(v)])
+    else:
+        print(f"{m.name} ({m.unit}): {m.definition}")
+        for d, v in rows:
+            print(f"{d.isoformat()}  {_fmt(v)}")
+    return 0
+
+
+def cmd_calc_hashprice(args: argparse.Namespace) -> int:
+    r = calc_hashprice(parse_difficulty(args.difficulty), args.price_usd, args.subsidy_btc, args.fees_btc_per_block)
+    out: dict[str, Any] = asdict(r)
+    out["definition"] = "Hashrate Index: (subsidy + fees per block) × 86,400 × 1e15 / (difficulty × 2^32) BTC per PH/s per day"
+    if args.json:
+        print_json(out)
+    else:
+        print(f"hashprice  {r.hashprice_usd_per_ph_day:,.2f} USD/PH/day  ({r.hashprice_usd_per_th_day:.5f} USD/TH/day)")
+        print(f"hashvalue  {r.hashvalue_btc_per_ph_day:.8f} BTC/PH/day  ({r.hashvalue_sat_per_th_day:.2f} sat/TH/day)")
+        print(f"implied hashrate  {r.implied_hashrate_ehs:,.1f} EH/s at difficulty {r.difficulty:.4g}")
+    return 0
+
+
+def cmd_prices_import(args: argparse.Namespace) -> int:
+    from minerwatch.metrics import prices
+    from minerwatch.metrics.network import first_height_on_or_after
+
+    con = connect(db_path(args))
+    try:
+        result = prices.import_prices(con, args.file)
+        height = first_height_on_or_after(con, result.first_date) if result.first_date else None
+        if height is not None:
+            registry.refresh_all(con, height)  # every USD figure from that day on
+    finally:
+        con.close()
+    print(f"imported {result.rows} days ({result.first_date} … {result.last_date}) from {args.file}")
+    return 0
+
+
+def cmd_prices_fetch(args: argparse.Namespace) -> int:
+    from minerwatch.feeds.spot import fetch_spot_usd
+
+    quote = fetch_spot_usd([e.strip() for e in args.exchanges.split(",") if e.strip()])
+    if args.store:
+        from minerwatch.metrics import prices
+        from minerwatch.metrics.network import first_height_on_or_after
+
+        con = connect(db_path(args))
+        try:
+            prices.ensure_default_prices(con, 0)
+            prices.upsert_prices(con, [(quote.day, quote.price_usd)], quote.source)
+            height = first_height_on_or_after(con, quote.day)
+            if height is not None:
+                registry.refresh_all(con, height)
+        finally:
+            con.close()
+    print_json(quote.as_dict())
+    return 0
+
+
+def cmd_pools_update(args: argparse.Namespace) -> int:
+    from minerwatch.metrics.pool_share import update_pool_list
+
+    con = connect(db_path(args))
+    try:
+        result = update_pool_list(con, args.file)
+    finally:
+        con.close()
+    print(f"pool list {result.old_version} → {result.new_version}: {result.blocks_changed} of "
+          f"{result.blocks_checked} blocks re-attributed")
+    return 0
+
+
+def cmd_pools_list(args: argparse.Namespace) -> int:
+    from minerwatch.metrics.pool_share import pool_shares_interval
+
+    con = _open_read(args)
+    try:
+        window = pool_shares_interval(con, args.interval)
+    except duckdb.CatalogException as e:
+        raise StoreError("the database has no pool attribution yet", "run `minerwatch sync` with this version") from e
+    finally:
+        con.close()
+    if args.json:
+        print_json(window.as_dict())
+        return 0
+    print(f"{window.blocks} blocks, {window.interval} to {window.end_time_utc}; network {window.network_hashrate_ehs:.2f} EH/s")
+    for s in window.pools:
+        print(f"{s.name:<24} {s.blocks:>6} {s.share_pct:6.2f} %  {s.hashrate_ehs:8.2f} EH/s "
+              f"[{s.low95_ehs:.2f}, {s.high95_ehs:.2f}]")
+    return 0
+
+

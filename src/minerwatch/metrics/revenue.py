@@ -1,0 +1,68 @@
+"""Miner revenue per UTC day: subsidy, fees, unclaimed reward, revenue in BTC and USD, fee share.
+
+Revenue is what the coinbases actually paid (subsidy + claimed fees − unclaimed reward), counted on
+the UTC day of each block's header time. USD uses the day's price; a day without a price is None.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from minerwatch.metrics.registry import Query, metric
+
+_SQL = """
+SELECT day, {expr} FROM daily_network
+WHERE day >= coalesce(?, DATE '0001-01-01') AND day <= coalesce(?, DATE '9999-12-31') ORDER BY day
+"""
+
+
+def _series(con: duckdb.DuckDBPyConnection, expr: str, q: Query) -> list[tuple[date, float | None]]:
+    return [(d, None if v is None else float(v))
+            for d, v in con.execute(_SQL.format(expr=expr), [q.start, q.end]).fetchall()]
+
+
+@metric("revenue_btc", "BTC", "coinbase value of the UTC day's blocks (subsidy + fees − unclaimed)", "revenue")
+def revenue_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, "revenue_sat / 1e8", q)
+
+
+@metric("subsidy_btc", "BTC", "new coins the protocol allowed in the UTC day's blocks", "revenue")
+def subsidy_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, "subsidy_sat / 1e8", q)
+
+
+@metric("fees_btc", "BTC", "fees claimed by the UTC day's coinbases: Σ max(coinbase value − subsidy, 0)", "revenue")
+def fees_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, "fees_sat / 1e8", q)
+
+
+@metric("unclaimed_btc", "BTC", "reward the UTC day's coinbases left unclaimed: Σ max(subsidy − coinbase value, 0)",
+        "revenue")
+def unclaimed_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, "unclaimed_sat / 1e8", q)
+
+
+@metric("revenue_usd", "USD", "revenue_btc × the day's price; None on a day without a price", "revenue")
+def revenue_usd(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, "revenue_sat / 1e8 * price_usd", q)
+
+
+@metric("fees_usd", "USD", "fees_btc × the day's price; None on a day without a price", "revenue")
+def fees_usd(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, "fees_sat / 1e8 * price_usd", q)
+
+
+@metric("fee_share_pct", "%", "fees / (subsidy + fees) of the UTC day's blocks, in percent", "revenue")
+def fee_share_pct(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, "CASE WHEN subsidy_sat + fees_sat > 0 THEN 100.0 * fees_sat / (subsidy_sat + fees_sat) END", q)
+
+
+def revenue_between_btc(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[float, float | None]:
+    """Miners' revenue over the UTC days start … end inclusive: (BTC, USD or None if a day lacks a price)."""
+    row = con.execute(
+        "SELECT coalesce(sum(revenue_sat), 0) / 1e8, "
+        "CASE WHEN count(*) = count(price_usd) THEN sum(revenue_sat / 1e8 * price_usd) END "
+        "FROM daily_network WHERE day BETWEEN ? AND ?", [start, end]).fetchone()
+    return float(row[0]), None if row[1] is None else float(row[1])
