@@ -198,6 +198,26 @@ def cmd_capitulation(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts_run(args: argparse.Namespace) -> int:
+    from minerwatch.alerts.engine import raise_if_failed, run_rules
+    from minerwatch.alerts.rules import load_rules
+    from minerwatch.alerts.state import default_state_path, load_state, save_state
+    from minerwatch.queries.db import connect_readonly
+
+    ruleset = load_rules(args.rules)
+    state_path = args.state or default_state_path(args.rules)
+    with connect_readonly(db_path(args)) as con:
+        outcomes, new_state, errors = run_rules(con, ruleset, load_state(state_path), args.as_of)
+    save_state(state_path, new_state)
+    if args.json:
+        print_json({"state_file": str(state_path), "outcomes": [asdict(o) for o in outcomes], "errors": errors})
+    else:
+        _print_table([{"rule": o.rule, "condition": o.condition, "day": o.day, "value": o.value,
+                       "fired": "FIRED" if o.fired else "", "note": o.note} for o in outcomes])
+    raise_if_failed(errors)
+    return 0
+
+
 def register(sub: Any) -> None:
     calc = sub.choices.get("calc")
     if calc is None:
@@ -250,6 +270,16 @@ def register(sub: Any) -> None:
     _add_market_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_scenario)
+
+    alerts = sub.add_parser("alerts", help="alert rules on metrics and the capitulation state")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", metavar="ALERTS")
+    p = alerts_sub.add_parser("run", help="evaluate the rules once; deliver each crossing once")
+    p.add_argument("rules", type=Path, help="rules file (TOML, see docs/economics.md)")
+    add_db_arg(p)
+    p.add_argument("--state", type=Path, help="state file (default: RULES.state.json beside the rules)")
+    p.add_argument("--as-of", type=_iso, help="judge the values of this day (default: the latest)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_alerts_run)
 
     p = sub.add_parser("capitulation", help="capitulation watch: six signals, one state, past episodes")
     add_db_arg(p)
