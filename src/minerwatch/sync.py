@@ -122,24 +122,30 @@ class Syncer:
         from minerwatch.chain.blkfiles import best_chain, iter_blocks, scan
 
         chain = best_chain(scan(blocks_dir, self.network), self.network, canonical_hashes)
-        if not chain:
+        if not len(chain):
             raise MinerwatchError(f"no blocks of the {self.network.name} chain in {blocks_dir}",
                                   "check --blocks-dir and --network")
-        first_height = chain[0].height
-        by_height = {r.height: hash_hex(r.hash) for r in chain}
+        first_height, last_height = chain.start_height, chain.tip_height
         tip = self.ingest.tip
         if tip is not None:
-            fork = tip.height
-            while fork >= first_height and by_height.get(fork) != self.stored_hash(fork):
+            if tip.height < first_height - 1:
+                raise MinerwatchError(
+                    f"the database ends at height {tip.height} but {blocks_dir} starts at {first_height}",
+                    "sync the missing heights from a node (--rpc) or use a complete blocks directory")
+            fork = min(tip.height, last_height)
+            while fork >= first_height and hash_hex(chain.at(fork).hash) != self.stored_hash(fork):
                 fork -= 1
             if fork < tip.height:
                 self.rollback_to(fork)
         tip = self.ingest.tip
         start = tip.height + 1 if tip else first_height
         p = self.progress
-        p.start_height, p.target_height = start, chain[-1].height if stop_height is None else min(
-            stop_height, chain[-1].height)
+        p.start_height = start
+        p.target_height = last_height if stop_height is None else min(stop_height, last_height)
         self.on_progress(p)
+        if start > p.target_height:
+            self.refresh_metrics()
+            return 0
         stream = ((h, b) for h, _, b in iter_blocks(blocks_dir, self.network, start_height=start,
                                                    stop_height=stop_height, workers=workers,
                                                    canonical_hashes=canonical_hashes, chain=chain))

@@ -134,7 +134,7 @@ class ProgressDisplay:
 
     def __call__(self, p: Progress) -> None:
         now = time.monotonic()
-        if not self.tty and now - self.last_s < 10 and p.height < p.target_height:
+        if p.height < 0 or (not self.tty and now - self.last_s < 10 and p.height < p.target_height):
             return
         self.last_s = now
         elapsed = max(now - p.started_s, 1e-9)
