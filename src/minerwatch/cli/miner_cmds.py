@@ -1,0 +1,115 @@
+"""`labels import` and `miners outflow|reserve`: label sets and the questions asked of miner flows."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+from minerwatch.cli.common import add_db_arg, add_network_arg, db_path, print_json
+from minerwatch.errors import UsageError
+from minerwatch.metrics import series_stats as st
+from minerwatch.metrics.labels import import_labels
+from minerwatch.metrics.miner_questions import outflow_between
+from minerwatch.metrics.miners import miner_reserve_btc, refresh_miner_flows
+from minerwatch.metrics.registry import Query
+from minerwatch.networks import get_network
+from minerwatch.store import connect, get_meta
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("labels", help="user label sets (address → entity, category)")
+    lsub = p.add_subparsers(dest="labels_command", metavar="ACTION")
+    imp = lsub.add_parser("import", help="load a CSV (address,entity,category) as a new label-set version")
+    add_db_arg(imp)
+    add_network_arg(imp)
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--name", default="default", help="label-set name (default: default)")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=cmd_labels_import)
+
+    p = sub.add_parser("miners", help="miner flows: outflow totals and where the reserve stands")
+    msub = p.add_subparsers(dest="miners_command", metavar="ACTION")
+    out = msub.add_parser("outflow", help="total outflow between two dates, in BTC and USD")
+    res = msub.add_parser("reserve", help="the reserve now: record low/high, lowest since, change over N days")
+    for q in (out, res):
+        add_db_arg(q)
+        q.add_argument("--cohort", default="0hop", help="0hop | 1hop | pool:<slug> | label:<entity> (default 0hop)")
+        q.add_argument("--json", action="store_true")
+    out.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first UTC day")
+    out.add_argument("--to", dest="end", type=date.fromisoformat, help="last UTC day (default: the last stored)")
+    out.set_defaults(func=cmd_outflow)
+    res.add_argument("--as-of", type=date.fromisoformat, help="UTC day (default: the last stored)")
+    res.add_argument("--days", type=int, default=30, help="window of the change figure (default 30)")
+    res.set_defaults(func=cmd_reserve)
+
+
+def cmd_labels_import(args: argparse.Namespace) -> int:
+    path = db_path(args)
+    con = connect(path)
+    network = get_network(args.network or get_meta(con, "network") or "mainnet")
+    before = {(d, c): v for d, c, v in con.execute(
+        "SELECT day, cohort, to_exchange_sat FROM daily_miner_flows").fetchall()}
+    con.execute("BEGIN TRANSACTION")
+    result = import_labels(con, args.file, args.name, network)
+    refresh_miner_flows(con, 0)
+    con.execute("COMMIT")
+    after = {(d, c): v for d, c, v in con.execute(
+        "SELECT day, cohort, to_exchange_sat FROM daily_miner_flows").fetchall()}
+    changed = sorted(k for k in after if after[k] != before.get(k))
+    report = {**asdict(result), "labels_version": get_meta(con, "labels_version"),
+              "days_changed": len(changed),
+              "to_exchange_btc_before": sum(v or 0 for k, v in before.items() if k[1] == "0hop") / 1e8,
+              "to_exchange_btc_after": sum(v or 0 for k, v in after.items() if k[1] == "0hop") / 1e8}
+    if args.json:
+        print_json(report)
+    else:
+        print(f"label set {result.label_set}: {result.rows} labels, version {result.version}")
+        print(f"miner → exchange flow (0-hop, all days): {report['to_exchange_btc_before']:,.8f} BTC → "
+              f"{report['to_exchange_btc_after']:,.8f} BTC; {len(changed)} day(s) changed")
+    return 0
+
+
+def cmd_outflow(args: argparse.Namespace) -> int:
+    con = connect(db_path(args), read_only=True)
+    end = args.end or con.execute("SELECT max(CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE)) FROM blocks"
+                                  ).fetchone()[0]
+    if end is None:
+        raise UsageError("the database holds no blocks", "run `minerwatch sync` first")
+    total = outflow_between(con, args.start, end, args.cohort)
+    out = {**asdict(total), "definition": "sum of miner_outflow_btc over the days; USD at each day's price",
+           "reproduce": f"minerwatch metrics miner_outflow_btc --cohort {args.cohort} --from {args.start} --to {end}"}
+    if args.json:
+        print_json(out)
+    else:
+        usd = f"${total.outflow_usd:,.0f}" if total.outflow_usd is not None else \
+            f"USD unknown ({total.days_without_price} day(s) without a price)"
+        print(f"{args.cohort} miners sent {total.outflow_btc:,.2f} BTC out between {args.start} and {end} ({usd})")
+    return 0
+
+
+def cmd_reserve(args: argparse.Namespace) -> int:
+    con = connect(db_path(args), read_only=True)
+    rows = miner_reserve_btc(con, Query(cohort=args.cohort))
+    now = st.latest(rows, args.as_of)
+    if now is None:
+        raise UsageError("no miner reserve stored", "run `minerwatch sync` first")
+    low, high = st.record_low(rows, None, now.day), st.record_high(rows, None, now.day)
+    change = st.change_over_days(rows, args.days, now.day)
+    out = {
+        "cohort": args.cohort, "day": now.day, "reserve_btc": now.value,
+        "record_low_btc": low.value, "record_low_day": low.day, "is_record_low": low.day == now.day,
+        "lowest_since": st.lowest_since(rows, now.day),
+        "record_high_btc": high.value, "record_high_day": high.day,
+        f"change_{args.days}d_btc": change.change_abs if change else None,
+        f"change_{args.days}d_pct": change.change_pct if change else None,
+        "reproduce": f"minerwatch metrics miner_reserve_btc --cohort {args.cohort}",
+    }
+    if args.json:
+        print_json(out)
+    else:
+        standing = "a record low" if out["is_record_low"] else "a record high" if high.day == now.day else (
+            f"the lowest since {out['lowest_since']}" if change and change.change_abs < 0 else "")
+        print(f"{args.cohort} miner reserve on {now.day}: {now.value:,.2f} BTC {standing}".rstrip())
+    return 0

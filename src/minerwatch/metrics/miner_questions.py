@@ -1,0 +1,33 @@
+"""The questions the press asks of miner flows, answered from the daily series."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from minerwatch.metrics.miner_ratios import miner_outflow_usd
+from minerwatch.metrics.miners import miner_outflow_btc
+from minerwatch.metrics.registry import Query
+
+
+@dataclass(frozen=True, slots=True)
+class OutflowTotal:
+    cohort: str
+    start: date
+    end: date
+    outflow_btc: float
+    outflow_usd: float | None      # None if any day with an outflow has no price
+    days: int                      # days with blocks in the range
+    days_without_price: int        # days with an outflow but no price
+
+
+def outflow_between(con: duckdb.DuckDBPyConnection, start: date, end: date, cohort: str = "0hop") -> OutflowTotal:
+    """Total outflow of a cohort over [start, end] (UTC days, inclusive), in BTC and at each day's price."""
+    q = Query(start, end, cohort)
+    btc = miner_outflow_btc(con, q)
+    usd = dict(miner_outflow_usd(con, q))
+    missing = sum(1 for d, v in btc if v and usd.get(d) is None)
+    total_usd = None if missing else sum(v for v in usd.values() if v is not None)
+    return OutflowTotal(cohort, start, end, sum(v or 0.0 for _, v in btc), total_usd, len(btc), missing)
