@@ -185,15 +185,44 @@ class RegtestNode:
         self.rpc("setcoinbasetag", tag)
         self.tag = tag
 
-    def mine(self, n: int, address: str | None = None, tag: str | None = None) -> list[str]:
-        """Mine `n` blocks paying `address` (a wallet address by default); their hashes."""
+    def mine(self, n: int, address: str | None = None, tag: str | None = None,
+             start_time_s: int | None = None, spacing_s: int = 600) -> list[str]:
+        """Mine `n` blocks paying `address` (a wallet address by default); their hashes.
+
+        With `start_time_s`, block i is stamped start_time_s + i × spacing_s (the node's clock is
+        mocked, and stays at the last block's time). Times must not go back: the node rejects a
+        block older than the median of the last 11 (time-too-old) or > 2 h ahead (time-too-new).
+        Without it, bcoin stamps max(now, median time past + 1): a few thousand blocks mined at
+        once land within an hour of now.
+        """
         if tag is not None and tag != self.tag:
             self.set_tag(tag)
         if address is None:
             if self._mine_address is None:
                 self._mine_address = self.new_address()
             address = self._mine_address
-        return [str(h) for h in self.rpc("generatetoaddress", n, address)]  # type: ignore[union-attr]
+        if start_time_s is None:
+            return [str(h) for h in self.rpc("generatetoaddress", n, address)]  # type: ignore[union-attr]
+        calls: list[tuple[str, list[object]]] = []
+        for i in range(n):
+            calls += [("setmocktime", [start_time_s + i * spacing_s]),
+                      ("generatetoaddress", [1, address])]
+        results = self.rpc_batch(calls)
+        return [str(r[0]) for r in results[1::2]]  # type: ignore[index]
+
+    def rpc_batch(self, calls: list[tuple[str, list[object]]]) -> list[object]:
+        """Several calls in one request, run in order; NodeRpcError at the first that failed."""
+        body = json.dumps([{"jsonrpc": "1.0", "id": i, "method": m, "params": p}
+                           for i, (m, p) in enumerate(calls)])
+        req = urllib.request.Request(self.url + "/", data=body.encode(), method="POST",
+                                     headers={"Authorization": self._auth,
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=600) as resp:
+            answers = sorted(json.load(resp), key=lambda a: a["id"])
+        for (method, _), answer in zip(calls, answers):
+            if answer.get("error"):
+                raise NodeRpcError(f"{method}: {answer['error']['message']}")
+        return [a["result"] for a in answers]
 
     def send(self, address: str, value_sat: int) -> str:
         """Pay `value_sat` to `address` from the wallet (the coins need 100 confirmations); the txid."""

@@ -181,6 +181,14 @@ def test_blocks_carry_the_coinbase_tag_they_were_mined_with(regtest_node: Regtes
     assert "Foundry USA Pool" in coinbase_tag(scripts[0]) and "/ViaBTC/" in coinbase_tag(scripts[4])
 
 
+def test_blocks_mined_at_given_times(regtest_node: RegtestNode) -> None:
+    # 2021-01-01 00:00 UTC = 1,609,459,200 s; one block every 10 minutes, as on mainnet.
+    mined = regtest_node.mine(3, start_time_s=1_609_459_200, spacing_s=600)
+    c = client(regtest_node)
+    assert [c.header(h).time for h in mined] == [1_609_459_200, 1_609_459_800, 1_609_460_400]
+    assert [c.header(h).height for h in mined] == [1, 2, 3]
+
+
 def test_reorg_changes_best_hash_and_hashes_at_the_replaced_heights(regtest_node: RegtestNode) -> None:
     node = regtest_node
     mined = node.mine(10)              # heights 1..10

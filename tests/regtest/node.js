@@ -68,7 +68,8 @@ function addHooks() {
   const getBlockchainInfo = rpc.calls.getblockchaininfo;
   rpc.calls.getblockchaininfo = async function (args, help) {
     const info = await getBlockchainInfo.call(this, args, help);
-    if (!leftIbd && node.chain.tip.time >= Math.floor(Date.now() / 1000) - MAX_TIP_AGE_S) leftIbd = true;
+    // network.now() follows setmocktime, as Bitcoin Core's clock does.
+    if (!leftIbd && node.chain.tip.time >= node.network.now() - MAX_TIP_AGE_S) leftIbd = true;
     return { ...info, initialblockdownload: !leftIbd };
   };
 
