@@ -218,6 +218,24 @@ def cmd_alerts_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_brief(args: argparse.Namespace) -> int:
+    from minerwatch.queries.db import connect_readonly, db_state
+    from minerwatch.report.brief import build_brief, default_as_of
+    from minerwatch.report.render import as_json, as_markdown, as_text
+
+    with connect_readonly(db_path(args)) as con:
+        as_of = args.as_of or default_as_of(con)
+        if as_of is None:
+            raise UsageError("the database holds no daily data yet", "run `minerwatch sync` (or `minerwatch demo`) first")
+        brief = build_brief(con, as_of, args.since, args.hashprice_threshold)
+        state = db_state(con)
+    if args.format == "json":
+        print_json(as_json(brief, state.network, state.simulated))
+    else:
+        print((as_markdown if args.format == "markdown" else as_text)(brief, state.network, state.simulated))
+    return 0
+
+
 def register(sub: Any) -> None:
     calc = sub.choices.get("calc")
     if calc is None:
@@ -280,6 +298,15 @@ def register(sub: Any) -> None:
     p.add_argument("--as-of", type=_iso, help="judge the values of this day (default: the latest)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_alerts_run)
+
+    p = sub.add_parser("brief", help="the news-style miner summary, every figure sourced")
+    add_db_arg(p)
+    p.add_argument("--since", type=_iso, help="count miner outflows from this day (default: 30 days before --as-of)")
+    p.add_argument("--as-of", type=_iso, help="the day the brief is written for (default: the last day with blocks)")
+    p.add_argument("--hashprice-threshold", type=float,
+                   help="USD/PH/day for the 2021/2022 days-below count (default: today's hashprice)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.set_defaults(func=cmd_brief)
 
     p = sub.add_parser("capitulation", help="capitulation watch: six signals, one state, past episodes")
     add_db_arg(p)

@@ -1,0 +1,1 @@
+"""Reports written from stored metrics: the news-style brief."""

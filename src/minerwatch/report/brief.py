@@ -1,0 +1,245 @@
+"""The brief: the weekly miner story, every figure with its definition and the command that reproduces it.
+
+A figure whose series is missing says so; nothing is estimated to fill a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import duckdb
+
+from minerwatch.economics.breakeven import energy_kwh_per_ph_day
+from minerwatch.economics.catalog import load_catalog
+from minerwatch.metrics.capitulation import capitulation_state
+from minerwatch.report.series import Read, change_pct, read
+
+HASHPRICE_WEEKS = 4                            # "hashprice fell X % in four weeks"
+PRICE_DAYS = 30
+LOWEST_SINCE_MIN_DAYS = 30                     # "lowest since" only when the last lower day is a month back
+BRIEF_POWER_PRICES_USD_PER_KWH = (0.03, 0.05, 0.07, 0.10)
+HARD_YEARS = (2021, 2022)                      # the China ban (2021) and the bear market (2022)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    key: str
+    title: str
+    sentence: str                              # the news sentence, or "missing: <reason>"
+    definition: str
+    commands: tuple[str, ...]                  # `minerwatch …` commands that reproduce the figure
+    values: dict[str, object] = field(default_factory=dict)
+    missing: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    as_of: date
+    since: date
+    figures: tuple[Figure, ...]
+
+
+def btc(x: float) -> str:
+    return f"{x:,.2f} BTC"
+
+
+def usd(x: float) -> str:
+    """Dollars the way a newsroom writes them: $1.23 billion, $456.8 million, $86,075."""
+    for scale, word in ((1e9, "billion"), (1e6, "million")):
+        if abs(x) >= scale:
+            return f"${x / scale:,.2f} {word}"
+    return f"${x:,.0f}" if abs(x) >= 1000 else f"${x:,.2f}"
+
+
+def moved(pct: float) -> str:
+    return f"{'up' if pct >= 0 else 'down'} {abs(pct):.1f} %"
+
+
+def _metrics_cmd(name: str, start: date | None, end: date) -> str:
+    return f"minerwatch metrics {name}" + (f" --from {start}" if start else "") + f" --to {end}"
+
+
+def _missing(key: str, title: str, reason: str, definition: str, commands: tuple[str, ...]) -> Figure:
+    return Figure(key, title, f"missing: {reason}", definition, commands, {}, reason)
+
+
+def outflow_figure(con: duckdb.DuckDBPyConnection, since: date, as_of: date) -> Figure:
+    cmds = (_metrics_cmd("miner_outflow_btc", since, as_of), _metrics_cmd("miner_outflow_usd", since, as_of))
+    out = read(con, "miner_outflow_btc", as_of, since)
+    defn = f"0-hop miner outflow: {out.definition}; summed over the UTC days {since} … {as_of}"
+    if out.missing:
+        return _missing("miner_outflow", "Miner outflow", out.missing, defn, cmds)
+    total = sum(v for _, v in out.points)
+    value = read(con, "miner_outflow_usd", as_of, since)
+    priced = {d for d, _ in value.points}
+    unpriced = [d for d, v in out.points if v > 0 and d not in priced]
+    s = f"Miners moved {btc(total)} out of their wallets from {since} to {as_of}"
+    vals: dict[str, object] = {"outflow_btc": total, "days": len(out.points)}
+    if value.missing or unpriced:
+        why = value.missing or f"no price on {len(unpriced)} of the {len(out.points)} days"
+        s += f"; its USD value is missing ({why})."
+        vals["outflow_usd"] = None
+    else:
+        total_usd = sum(v for _, v in value.points)
+        s += f", worth {usd(total_usd)} at each day's price."
+        vals["outflow_usd"] = total_usd
+    return Figure("miner_outflow", "Miner outflow", s, defn + "; USD: each day's outflow × that day's price", cmds, vals)
+
+
+def reserve_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
+    cmds = (_metrics_cmd("miner_reserve_btc", None, as_of),)
+    r = read(con, "miner_reserve_btc", as_of)
+    defn = f"0-hop miner reserve: {r.definition}"
+    if r.missing:
+        return _missing("miner_reserve", "Miner reserve", r.missing, defn, cmds)
+    d, v = r.points[-1]
+    earlier = r.points[:-1]
+    low_d, low_v = min(earlier, key=lambda p: (p[1], p[0])) if earlier else (d, v)
+    vals: dict[str, object] = {"reserve_btc": v, "day": d.isoformat(), "record_low_btc": min(low_v, v)}
+    s = f"The miner reserve stands at {btc(v)} on {d}"
+    if not earlier:
+        s += " (the first stored day: no record to compare with)."
+    elif v < low_v:
+        s += f", a record low (the previous low was {btc(low_v)} on {low_d}, in {len(r.points):,} days of history)."
+        vals["record_low"] = True
+    else:
+        last_lower = max((p for p in earlier if p[1] <= v), default=None, key=lambda p: p[0])
+        vals["record_low"] = False
+        if last_lower is not None and (d - last_lower[0]).days >= LOWEST_SINCE_MIN_DAYS:
+            s += f", its lowest since {last_lower[0]} ({btc(last_lower[1])})."
+            vals["lowest_since"] = last_lower[0].isoformat()
+        else:
+            s += f", {(v / low_v - 1) * 100:.2f} % above its record low of {btc(low_v)} on {low_d}."
+    return Figure("miner_reserve", "Miner reserve", s, defn, cmds, vals)
+
+
+def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: float | None
+                      ) -> tuple[Figure, Figure, Read]:
+    name = "hashprice_usd_per_ph_day"
+    h = read(con, name, as_of)
+    defn = f"{name}: {h.definition}"
+    cmd_all = _metrics_cmd(name, None, as_of)
+    if h.missing:
+        return (_missing("hashprice", "Hashprice", h.missing, defn, (cmd_all,)),
+                _missing("hashprice_days_below", "Hashprice in hard years", h.missing, defn, (cmd_all,)), h)
+    d, v = h.points[-1]
+    vals: dict[str, object] = {"hashprice_usd_per_ph_day": v, "day": d.isoformat()}
+    s = f"Hashprice is ${v:,.2f}/PH/day on {d}"
+    ch = change_pct(h.points, HASHPRICE_WEEKS * 7)
+    if ch is not None:
+        s += f", {moved(ch[0])} over the last {HASHPRICE_WEEKS} weeks (from {ch[1]})"
+        vals["change_pct_4w"] = ch[0]
+    low_d, low_v = min(h.points, key=lambda p: (p[1], p[0]))
+    if low_d == d:
+        s += "; an all-time low in the stored history."
+    elif low_v == v:
+        s += f"; level with its record low, first reached on {low_d}."
+    else:
+        s += f"; the record low is ${low_v:,.2f}/PH/day on {low_d}."
+    vals["record_low"] = low_v == v
+    now = Figure("hashprice", "Hashprice", s, defn,
+                 (_metrics_cmd(name, d - timedelta(days=HASHPRICE_WEEKS * 7), d), cmd_all), vals)
+
+    t = v if threshold is None else threshold
+    parts = []
+    counts: dict[str, object] = {"threshold_usd_per_ph_day": t}
+    for year in HARD_YEARS:
+        pts = [p for p in h.points if p[0].year == year]
+        if not pts:
+            parts.append(f"no data for {year}")
+            counts[str(year)] = None
+            continue
+        below = sum(1 for _, x in pts if x < t)
+        parts.append(f"{below} of {len(pts)} days in {year}")
+        counts[str(year)] = {"days_below": below, "days_with_data": len(pts)}
+    label = "today's level" if threshold is None else "the threshold"
+    s2 = f"Hashprice was below ${t:,.2f}/PH/day ({label}) on " + " and ".join(parts) + "."
+    hard = Figure("hashprice_days_below", "Hashprice in hard years", s2,
+                  f"{defn}; days counted where the daily value is strictly below the threshold",
+                  tuple(_metrics_cmd(name, date(y, 1, 1), date(y, 12, 31)) for y in HARD_YEARS), counts)
+    return now, hard, h
+
+
+def _change_figure(con: duckdb.DuckDBPyConnection, as_of: date, key: str, title: str, name: str, days: int,
+                   fmt: str) -> Figure:
+    r = read(con, name, as_of)
+    defn = f"{name}: {r.definition}"
+    if r.missing:
+        return _missing(key, title, r.missing, defn, (_metrics_cmd(name, as_of - timedelta(days=days), as_of),))
+    d, v = r.points[-1]
+    vals: dict[str, object] = {name: v, "day": d.isoformat()}
+    s = fmt.format(value=v, day=d)
+    ch = change_pct(r.points, days)
+    if ch is not None:
+        s += f", {moved(ch[0])} over {days} days (from {ch[1]})."
+        vals[f"change_pct_{days}d"] = ch[0]
+    else:
+        s += f" (fewer than {days} days of history: no change to report)."
+    return Figure(key, title, s, defn, (_metrics_cmd(name, d - timedelta(days=days), d),), vals)
+
+
+def underwater_figure(hashprice: Read, as_of: date) -> Figure:
+    defn = ("a machine is underwater when its energy cost per PH/s per day, E J/TH × 24 h × power price "
+            "(PUE 1, no pool fee), exceeds the hashprice; models from the shipped nominal-spec catalog")
+    if hashprice.missing:
+        return _missing("underwater", "Machines underwater", hashprice.missing, defn,
+                        ("minerwatch calc surface --hashprice-usd-per-ph-day …",))
+    d, hp = hashprice.points[-1]
+    models = sorted(load_catalog().values(), key=lambda a: a.efficiency_j_per_th)
+    parts, vals = [], {}
+    for p in BRIEF_POWER_PRICES_USD_PER_KWH:
+        # Breakeven efficiency: hashprice / (24 h × p), from E × 24 × p = hashprice.
+        max_eff = hp / energy_kwh_per_ph_day(1.0) / p
+        under = [a.model for a in models if a.efficiency_j_per_th > max_eff]
+        vals[f"{p:g}"] = {"max_efficiency_j_per_th": max_eff, "underwater": under}
+        parts.append(f"above {max_eff:.1f} J/TH at {p:g} USD/kWh ({len(under)} of {len(models)} catalog models"
+                     + (f", e.g. {under[0]}" if under else "") + ")")
+    s = f"At ${hp:,.2f}/PH/day ({d}), power alone costs more than the hashprice for machines " + "; ".join(parts) + "."
+    return Figure("underwater", "Machines underwater", s, defn,
+                  (f"minerwatch calc surface --hashprice-usd-per-ph-day {hp:.2f} --power-prices "
+                   + ",".join(f"{p:g}" for p in BRIEF_POWER_PRICES_USD_PER_KWH),), vals)
+
+
+def capitulation_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
+    st = capitulation_state(con, as_of)
+    defn = ("capitulation when hash ribbons and at least one more of six signals are on; watch when any is on "
+            "(docs/economics.md)")
+    cmds = (f"minerwatch capitulation --as-of {as_of}",)
+    if st.state == "unknown":
+        return _missing("capitulation", "Capitulation watch", "none of the six signals has data", defn, cmds)
+    on = [f"{s.name.replace('_', ' ')} (since {s.since})" for s in st.signals if s.on]
+    missing = [s.name.replace("_", " ") for s in st.signals if s.on is None]
+    s = (f"Capitulation watch: {st.state} — {st.signals_on} of {st.signals_with_data} signals with data are on"
+         + (": " + ", ".join(on) if on else "") + "."
+         + (f" Missing: {', '.join(missing)}." if missing else ""))
+    return Figure("capitulation", "Capitulation watch", s, defn, cmds,
+                  {"state": st.state, "signals_on": st.signals_on, "signals_with_data": st.signals_with_data})
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The last UTC day with blocks (else hashrate, else hashprice); None for an empty database."""
+    for name in ("blocks", "hashrate_ehs", "hashprice_usd_per_ph_day"):
+        r = read(con, name, None)
+        if r.points:
+            return r.points[-1][0]
+    return None
+
+
+def build_brief(con: duckdb.DuckDBPyConnection, as_of: date, since: date | None = None,
+                hashprice_threshold: float | None = None) -> Brief:
+    """Every figure of the brief as of `as_of`, outflows counted from `since` (default: 30 days before)."""
+    since = since or as_of - timedelta(days=30)
+    hp_now, hp_hard, hp = hashprice_figures(con, as_of, hashprice_threshold)
+    figures = (
+        outflow_figure(con, since, as_of),
+        reserve_figure(con, as_of),
+        hp_now,
+        hp_hard,
+        _change_figure(con, as_of, "price", "BTC price", "price_usd", PRICE_DAYS, "BTC is {value:,.0f} USD on {day}"),
+        _change_figure(con, as_of, "hashrate", "Hashrate", "hashrate_ehs_7d", PRICE_DAYS,
+                       "Network hashrate averaged {value:,.1f} EH/s over the 7 days to {day}"),
+        underwater_figure(hp, as_of),
+        capitulation_figure(con, as_of),
+    )
+    return Brief(as_of, since, figures)

@@ -1,0 +1,156 @@
+"""The brief on a database filled by hand: every sentence and figure asserted exactly."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from handfilled_series import install
+from minerwatch.cli import main
+from minerwatch.report.brief import build_brief
+
+AS_OF = date(2023, 1, 31)
+
+
+def _span(start: date, end: date, value: object) -> list[tuple[date, float | None]]:
+    out = []
+    d = start
+    while d <= end:
+        out.append((d, value(d) if callable(value) else value))  # type: ignore[arg-type]
+        d += timedelta(days=1)
+    return out
+
+
+def _series() -> dict[str, list[tuple[date, float | None]]]:
+    # Price: 20,000 USD on 2023-01-01 … 01-15 (15 days), 25,000 on 01-16 … 01-31 (16 days).
+    price = _span(date(2023, 1, 1), AS_OF, lambda d: 20_000.0 if d.day <= 15 else 25_000.0)
+    # Outflow 100 BTC every day of January: 31 × 100 = 3,100 BTC; in USD at each day's price:
+    # 15 × 100 × 20,000 + 16 × 100 × 25,000 = 30,000,000 + 40,000,000 = 70,000,000 ("$70.00 million").
+    outflow = _span(date(2023, 1, 1), AS_OF, 100.0)
+    outflow_usd = [(d, 100.0 * p) for d, p in price]  # type: ignore[operator]
+    # Reserve: 1,850,000 through 2022-06-30 except 1,790,000 on 2021-07-15 (the record low);
+    # 1,900,000 from 2022-07-01; 1,800,000 on 2023-01-31 → lowest since 2021-07-15.
+    def reserve(d: date) -> float:
+        if d == AS_OF:
+            return 1_800_000.0
+        if d == date(2021, 7, 15):
+            return 1_790_000.0
+        return 1_850_000.0 if d < date(2022, 7, 1) else 1_900_000.0
+
+    # Hashprice: 2021: 35 in July (31 days), else 100; 2022: 35 in Nov–Dec (30 + 31 = 61 days),
+    # else 80; 2023: 50 on Jan 1–3, then 38. Four weeks before Jan 31 is Jan 3 (50):
+    # 38 / 50 − 1 = −24.0 %. Record low 35, first on 2021-07-01.
+    def hashprice(d: date) -> float:
+        if d.year == 2021:
+            return 35.0 if d.month == 7 else 100.0
+        if d.year == 2022:
+            return 35.0 if d.month >= 11 else 80.0
+        return 50.0 if d.day <= 3 else 38.0
+
+    return {"price_usd": price, "miner_outflow_btc": outflow, "miner_outflow_usd": outflow_usd,
+            "miner_reserve_btc": _span(date(2021, 1, 1), AS_OF, reserve),
+            "hashprice_usd_per_ph_day": _span(date(2021, 1, 1), AS_OF, hashprice)}
+
+
+@pytest.fixture()
+def con(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> duckdb.DuckDBPyConnection:
+    c = duckdb.connect(str(tmp_path / "t.duckdb"))
+    install(c, monkeypatch, _series())
+    return c
+
+
+def test_every_sentence(con: duckdb.DuckDBPyConnection) -> None:
+    b = build_brief(con, AS_OF, date(2023, 1, 1))
+    s = {f.key: f.sentence for f in b.figures}
+    assert s["miner_outflow"] == ("Miners moved 3,100.00 BTC out of their wallets from 2023-01-01 to 2023-01-31, "
+                                  "worth $70.00 million at each day's price.")
+    assert s["miner_reserve"] == ("The miner reserve stands at 1,800,000.00 BTC on 2023-01-31, "
+                                  "its lowest since 2021-07-15 (1,790,000.00 BTC).")
+    assert s["hashprice"] == ("Hashprice is $38.00/PH/day on 2023-01-31, down 24.0 % over the last 4 weeks "
+                              "(from 2023-01-03); the record low is $35.00/PH/day on 2021-07-01.")
+    assert s["hashprice_days_below"] == ("Hashprice was below $38.00/PH/day (today's level) on "
+                                         "31 of 365 days in 2021 and 61 of 365 days in 2022.")
+    # 30 days before Jan 31 is Jan 1 (20,000): 25,000 / 20,000 − 1 = +25.0 %.
+    assert s["price"] == "BTC is 25,000 USD on 2023-01-31, up 25.0 % over 30 days (from 2023-01-01)."
+    # No hashrate table in this database: said, not guessed.
+    assert s["hashrate"] == "missing: no data for hashrate_ehs_7d in this database (run `minerwatch sync`)"
+    # Breakeven efficiency = 38 / (24 × p): 52.8 J/TH at 0.03 (only the S9, 98 J/TH, is above),
+    # 31.7 at 0.05 (S19 34.2, S17 Pro 39.5, S9), 22.6 at 0.07 (+ S19k Pro 23.0, M50S 26.0, S19j Pro 29.5,
+    # S19 Pro 29.5, M30S++ 31.0 = 8), 15.8 at 0.10 (all but S21 Pro 15.0, S21 XP 13.5, S21 XP Hyd 12.0 = 14);
+    # "e.g." names the most efficient model that is underwater.
+    assert s["underwater"] == (
+        "At $38.00/PH/day (2023-01-31), power alone costs more than the hashprice for machines "
+        "above 52.8 J/TH at 0.03 USD/kWh (1 of 17 catalog models, e.g. Antminer S9); "
+        "above 31.7 J/TH at 0.05 USD/kWh (3 of 17 catalog models, e.g. Antminer S19); "
+        "above 22.6 J/TH at 0.07 USD/kWh (8 of 17 catalog models, e.g. Antminer S19k Pro); "
+        "above 15.8 J/TH at 0.1 USD/kWh (14 of 17 catalog models, e.g. Antminer S21).")
+    # Reserve 1,800,000 / 1,790,000 − 1 = 0.56 % ≤ 1 %: on since today (it was 3.35 % and 6.15 % above
+    # before); hashprice 38 > 18.90 median breakeven: off. The other four series are not in this database.
+    assert s["capitulation"] == (
+        "Capitulation watch: watch — 1 of 2 signals with data are on: reserve near record low (since 2023-01-31). "
+        "Missing: hash ribbons, miner position index, negative retarget forecast, difficulty ribbon compressed.")
+
+
+def test_every_figure_names_definition_and_command(con: duckdb.DuckDBPyConnection) -> None:
+    b = build_brief(con, AS_OF, date(2023, 1, 1))
+    for f in b.figures:
+        assert f.definition and f.commands and all(c.startswith("minerwatch ") for c in f.commands)
+    by = {f.key: f for f in b.figures}
+    assert by["miner_outflow"].commands == ("minerwatch metrics miner_outflow_btc --from 2023-01-01 --to 2023-01-31",
+                                            "minerwatch metrics miner_outflow_usd --from 2023-01-01 --to 2023-01-31")
+    assert by["hashprice_days_below"].commands[0] == \
+        "minerwatch metrics hashprice_usd_per_ph_day --from 2021-01-01 --to 2021-12-31"
+    assert by["hashrate"].missing is not None and by["hashprice"].missing is None
+
+
+def test_record_low_and_threshold(con: duckdb.DuckDBPyConnection) -> None:
+    # As of 2021-07-15 the reserve (1,790,000) is below every earlier day (1,850,000 since 2021-01-01):
+    # 196 days of history (Jan 31 + Feb 28 + Mar 31 + Apr 30 + May 31 + Jun 30 + 15).
+    b = build_brief(con, date(2021, 7, 15), hashprice_threshold=90.0)
+    s = {f.key: f.sentence for f in b.figures}
+    assert s["miner_reserve"] == ("The miner reserve stands at 1,790,000.00 BTC on 2021-07-15, a record low "
+                                  "(the previous low was 1,850,000.00 BTC on 2021-01-01, in 196 days of history).")
+    # Threshold 90: July's 15 days so far at 35 are below; no 2022 data yet on 2021-07-15.
+    assert s["hashprice_days_below"] == ("Hashprice was below $90.00/PH/day (the threshold) on "
+                                         "15 of 196 days in 2021 and no data for 2022.")
+    # Four weeks before 2021-07-15 is 06-17 (100): 35 / 100 − 1 = −65.0 %; 35 was first seen on 07-01.
+    assert s["hashprice"] == ("Hashprice is $35.00/PH/day on 2021-07-15, down 65.0 % over the last 4 weeks "
+                              "(from 2021-06-17); level with its record low, first reached on 2021-07-01.")
+    b = build_brief(con, date(2021, 7, 1))
+    assert {f.key: f.sentence for f in b.figures}["hashprice"].endswith("; an all-time low in the stored history.")
+    assert s["miner_outflow"].startswith("missing: no data for miner_outflow_btc")
+
+
+def test_unpriced_days_make_usd_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = duckdb.connect(str(tmp_path / "u.duckdb"))
+    series = _series()
+    series["miner_outflow_usd"] = [(d, None if d.day == 10 else v) for d, v in series["miner_outflow_usd"]]
+    install(c, monkeypatch, series)
+    s = {f.key: f.sentence for f in build_brief(c, AS_OF, date(2023, 1, 1)).figures}
+    assert s["miner_outflow"] == ("Miners moved 3,100.00 BTC out of their wallets from 2023-01-01 to 2023-01-31; "
+                                  "its USD value is missing (no price on 1 of the 31 days).")
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_cli_brief(con: duckdb.DuckDBPyConnection, tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    con.close()
+    assert main(["brief", "--db", str(tmp_path / "t.duckdb"), "--as-of", "2023-01-31", "--since", "2023-01-01",
+                 "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        doc = json.loads(out)
+        assert doc["as_of"] == "2023-01-31" and doc["simulated"] is False
+        assert [f["key"] for f in doc["figures"]] == ["miner_outflow", "miner_reserve", "hashprice",
+                                                      "hashprice_days_below", "price", "hashrate", "underwater",
+                                                      "capitulation"]
+        assert doc["figures"][0]["values"] == {"outflow_btc": 3100.0, "days": 31, "outflow_usd": 70_000_000.0}
+    elif fmt == "markdown":
+        assert out.startswith("# Miner brief, 2023-01-31\n")
+        assert "- Reproduce: `minerwatch metrics price_usd --from 2023-01-01 --to 2023-01-31`" in out
+    else:
+        assert out.startswith("Miner brief — mainnet, as of 2023-01-31, since 2023-01-01\n")
+        assert "Hashrate: missing: no data for hashrate_ehs_7d" in out
