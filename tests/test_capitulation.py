@@ -12,6 +12,7 @@ import pytest
 from handfilled_series import days, install
 from minerwatch.cli import main
 from minerwatch.metrics.capitulation import capitulation_state, daily_states, episodes
+from minerwatch.metrics import registry
 from minerwatch.metrics.registry import Query, get
 
 D0 = date(2022, 1, 1)
@@ -28,7 +29,11 @@ def _series() -> dict[str, list[tuple[date, float | None]]]:
     # Hashprice 50, then 18 from day 390: below the default mix's median breakeven of 18.90
     # (17.5 J/TH × 24 h × 0.045 USD/kWh; see test_economics_surface).
     hashprice = [50.0 if i < 390 else 18.0 for i in range(N)]
+    # Retarget forecast −2 % from day 396 (2023-02-01); ribbon compression 1.5 % (≤ 2 %) from day 397 (02-02).
+    retarget = [-2.0 if i >= 396 else 1.0 for i in range(N)]
+    ribbon_compression = [0.015 if i >= 397 else 0.05 for i in range(N)]
     return {"hash_ribbon_spread_pct": days(D0, ribbon), "mpi": days(D0, mpi),
+            "retarget_forecast_pct": days(D0, retarget), "difficulty_ribbon_compression": days(D0, ribbon_compression),
             "miner_reserve_btc": days(D0, reserve), "hashprice_usd_per_ph_day": days(D0, hashprice)}
 
 
@@ -52,11 +57,22 @@ def test_state_at_the_last_day(con: duckdb.DuckDBPyConnection) -> None:
     h = by["hashprice_below_breakeven"]
     assert (h.on, h.value, h.since) == (True, 18.0, date(2023, 1, 26))
     assert h.threshold == pytest.approx(18.9)
-    # Not in this database / not in this version: said, not guessed.
-    assert by["difficulty_ribbon_compressed"].on is None and "no data" in (by["difficulty_ribbon_compressed"].missing or "")
-    assert by["negative_retarget_forecast"].on is None
-    assert "not available" in (by["negative_retarget_forecast"].missing or "")
-    assert (st.signals_on, st.signals_with_data, st.state) == (3, 4, "capitulation")
+    assert (by["negative_retarget_forecast"].on, by["negative_retarget_forecast"].since) == (True, date(2023, 2, 1))
+    c = by["difficulty_ribbon_compressed"]
+    assert (c.on, c.value, c.threshold, c.since) == (True, 0.015, 0.02, date(2023, 2, 2))
+    assert (st.signals_on, st.signals_with_data, st.state) == (5, 6, "capitulation")
+
+
+def test_missing_series_are_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only two series filled: the other four read tables this database does not have.
+    c = duckdb.connect(str(tmp_path / "two.duckdb"))
+    install(c, monkeypatch, {k: v for k, v in _series().items() if k in ("hash_ribbon_spread_pct", "mpi")})
+    st = capitulation_state(c)
+    missing = {s.name: s.missing for s in st.signals if s.on is None}
+    assert set(missing) == {"reserve_near_record_low", "hashprice_below_breakeven", "negative_retarget_forecast",
+                            "difficulty_ribbon_compressed"}
+    assert all(m and m.startswith("no data for ") for m in missing.values())
+    assert (st.state, st.signals_on, st.signals_with_data) == ("capitulation", 2, 2)
 
 
 @pytest.mark.parametrize("as_of, state, on", [
@@ -69,6 +85,12 @@ def test_state_as_of(con: duckdb.DuckDBPyConnection, as_of: date, state: str, on
     assert (st.state, st.signals_on, st.as_of) == (state, on, as_of)
 
 
+def test_series_missing_from_this_version(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(registry.METRICS, "retarget_forecast_pct")
+    r = {s.name: s for s in capitulation_state(con).signals}["negative_retarget_forecast"]
+    assert r.on is None and r.missing == "series retarget_forecast_pct is not available in this version of minerwatch"
+
+
 def test_reserve_needs_a_year(con: duckdb.DuckDBPyConnection) -> None:
     r = {s.name: s for s in capitulation_state(con, date(2022, 6, 1)).signals}["reserve_near_record_low"]
     assert r.on is None and "less than 365 days" in (r.missing or "")
@@ -76,16 +98,18 @@ def test_reserve_needs_a_year(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_backtest_episodes(con: duckdb.DuckDBPyConnection) -> None:
     # Days 100–104 and 108–109 (ribbons + MPI) are 4 days apart → one episode of 7 days, 2 signals.
-    # Days 380–399: ribbons with the reserve, then MPI and hashprice (4 on during 390–394).
+    # Days 380–399: ribbons with the reserve, then MPI and hashprice (4 on during 390–394; from 396
+    # the reserve is off and the retarget forecast on, from 397 the ribbon compression too: 5).
     eps = episodes(daily_states(con))
     assert [(e.start, e.end, e.days, e.max_signals_on) for e in eps] == [
         (date(2022, 4, 11), date(2022, 4, 20), 7, 2),
-        (date(2023, 1, 16), date(2023, 2, 4), 20, 4),
+        (date(2023, 1, 16), date(2023, 2, 4), 20, 5),
     ]
 
 
 def test_registered_series(con: duckdb.DuckDBPyConnection) -> None:
     rows = dict(get("capitulation_signals_on").fn(con, Query(date(2023, 1, 26), date(2023, 1, 31))))
+    # 01-26: ribbons, MPI, reserve, hashprice; 01-31: the reserve is 1.49 % above its low, off.
     assert rows[date(2023, 1, 26)] == 4.0 and rows[date(2023, 1, 31)] == 3.0
 
 

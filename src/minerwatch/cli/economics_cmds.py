@@ -16,18 +16,7 @@ from minerwatch.economics.scenarios import Scenario, price_path, project, runway
 from minerwatch.economics.surface import (DEFAULT_EFFICIENCIES_J_PER_TH, DEFAULT_POWER_PRICES_USD_PER_KWH,
                                           cost_surface, load_mix, network_cost, surface_chart)
 from minerwatch.errors import UsageError
-
-_SUFFIX = {"K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
-
-
-def parse_difficulty(text: str) -> float:
-    """A difficulty as a plain number or with a K/M/G/T/P suffix ("149.3T")."""
-    t = text.strip().upper()
-    scale = _SUFFIX.get(t[-1:], 1.0)
-    try:
-        return float(t[:-1] if t[-1:] in _SUFFIX else t) * scale
-    except ValueError as e:
-        raise UsageError(f"difficulty {text!r} is not a number", "e.g. 149.3T or 149300000000000") from e
+from minerwatch.metrics.hashprice import parse_difficulty
 
 
 def _floats(text: str) -> tuple[float, ...]:

@@ -89,6 +89,9 @@ def hashvalue_btc_per_ph_day(difficulty: float, subsidy_btc: float, fees_btc_per
 def market_from_chain(difficulty: float, price_usd: float, fees_btc_per_block: float = 0.0,
                       subsidy_btc: float = CURRENT_SUBSIDY_BTC) -> Market:
     """The market implied by difficulty, BTC price (USD), mean fees per block and the subsidy."""
+    if price_usd <= 0 or fees_btc_per_block < 0 or subsidy_btc < 0:
+        raise UsageError("the price must be positive; fees and subsidy must not be negative",
+                         "e.g. --price 86075 --fees-btc-per-block 0.025")
     hv = hashvalue_btc_per_ph_day(difficulty, subsidy_btc, fees_btc_per_block)
     return Market(hv * price_usd, price_usd, difficulty, subsidy_btc, fees_btc_per_block)
 
