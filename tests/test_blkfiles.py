@@ -257,6 +257,18 @@ def test_corrupt_block_body_names_file_and_offset(tmp_path: Path, workers: int) 
     # The header's merkle root field starts 36 bytes into the block.
     assert (e.value.source, e.value.offset) == ("blk00000.dat", body_300 + 36)
     assert "merkle" in e.value.message
+    # blk00000.dat is the last file here: the node may be writing into it right now.
+    assert "still be writing" in e.value.hint
+
+
+def test_corrupt_block_body_in_an_earlier_file_is_not_blamed_on_the_node(tmp_path: Path) -> None:
+    damaged = list(REAL)
+    damaged[300] = damaged[300][:90] + bytes([damaged[300][90] ^ 1]) + damaged[300][91:]
+    paths = write_blk_files(tmp_path / "blocks", MAINNET, damaged, max_file_bytes=30_000)
+    with pytest.raises(ParseError) as e:
+        list(iter_blocks(tmp_path / "blocks", MAINNET))
+    assert e.value.source != paths[-1].name and "merkle" in e.value.message
+    assert "still be writing" not in e.value.hint
 
 
 def test_equal_work_competitor_first_seen_wins(tmp_path: Path) -> None:

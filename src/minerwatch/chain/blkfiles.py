@@ -76,7 +76,7 @@ def iter_blocks(
     chunks = _chunks(records, chunk_bytes)
     if workers == 1:
         for recs, items in chunks:
-            yield from zip(*_unzip_heights(recs), _raise_error(_parse_chunk(paths, key, items)))
+            yield from zip(*_unzip_heights(recs), _raise_error(_parse_chunk(paths, key, items), paths))
         return
     yield from _iter_parallel(paths, key, chunks, workers)
 
@@ -104,7 +104,7 @@ def _iter_parallel(
         while pending:
             recs, fut = pending.popleft()
             try:
-                blocks = _raise_error(fut.result())
+                blocks = _raise_error(fut.result(), paths)
             except BrokenProcessPool as e:
                 raise MinerwatchError(
                     "a block-parsing worker process died", "run again with --workers 1 to see the cause",
@@ -206,8 +206,12 @@ def _parse_chunk(paths: dict[int, str], key: bytes, items: list[_Item]) -> list[
     return blocks
 
 
-def _raise_error(result: list[Block] | tuple[str, int, str, str]) -> list[Block]:
+def _raise_error(result: list[Block] | tuple[str, int, str, str], paths: dict[int, str]) -> list[Block]:
     if isinstance(result, tuple):
         source, offset, text, hint = result
+        if source == Path(paths[max(paths)]).name:
+            # Core preallocates the last file, so a block it is writing right now has the right
+            # size field but is still zeros inside.
+            hint += "; if the node is running, it may still be writing this block: run again in a moment"
         raise ParseError(text, source, offset, hint=hint)
     return result
