@@ -70,7 +70,11 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
+    if isinstance(v, tuple | list):
+        return ", ".join(str(x) for x in v) or "none"
     if isinstance(v, float):
+        if abs(v) >= 1e12:            # difficulty: 149.30T reads better than 149,300,000,000,000.00
+            return f"{v / 1e12:,.2f}T"
         # Prices per kWh (0.072) and hashvalue (0.00042) need their significant digits; USD do not.
         return f"{v:.6g}" if abs(v) < 1 else f"{v:,.2f}"
     return str(v)
