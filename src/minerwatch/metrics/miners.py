@@ -68,7 +68,7 @@ def _flows_sql(members: str) -> str:
     ex AS (
         SELECT so.txid, sum(so.value_sat) AS ex_sat FROM miner_spend_outputs so
         WHERE so.script_id IN (SELECT script_id FROM labels WHERE category = 'exchange')
-          AND so.script_id NOT IN (SELECT script_id FROM m)
+          AND NOT EXISTS (SELECT 1 FROM m WHERE m.script_id = so.script_id AND m.join_height <= so.height)
         GROUP BY so.txid),
     tx AS (
         SELECT coalesce(s.txid, c.txid) AS txid, coalesce(s.height, c.height) AS height,
