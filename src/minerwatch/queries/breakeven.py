@@ -1,0 +1,51 @@
+"""The breakeven surface at the latest stored market: margin and cost per BTC by machine class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from minerwatch.economics.breakeven import Market
+from minerwatch.economics.surface import (
+    DEFAULT_EFFICIENCIES_J_PER_TH,
+    DEFAULT_MIX,
+    DEFAULT_POWER_PRICES_USD_PER_KWH,
+    SurfaceCell,
+    cost_surface,
+    network_cost,
+)
+from minerwatch.queries.headline import latest_value
+from minerwatch.queries.series import full_history, has_metric
+
+
+@dataclass(frozen=True, slots=True)
+class Surface:
+    market_date: date | None
+    hashprice_usd_per_ph_day: float | None     # None: no hashprice stored yet (no price or no blocks)
+    price_usd: float | None
+    pue: float
+    pool_fee_pct: float
+    efficiencies_j_per_th: tuple[float, ...]
+    power_prices_usd_per_kwh: tuple[float, ...]
+    cells: list[SurfaceCell]
+    network_mean_cost_usd_per_ph_day: float | None
+    network_share_at_loss_pct: float | None
+    median_breakeven_hashprice_usd_per_ph_day: float | None
+
+
+def surface(con: duckdb.DuckDBPyConnection, pue: float = 1.0, pool_fee_pct: float = 0.0) -> Surface:
+    """Cost surface over the default efficiency and power-price grids at the latest daily hashprice."""
+    hp = latest_value(con, "hashprice_usd_per_ph_day")
+    prices = dict(full_history(con, "price_usd")) if has_metric("price_usd") else {}
+    price = (hp[0], prices[hp[0]]) if hp is not None and prices.get(hp[0]) is not None else None
+    effs, prices = DEFAULT_EFFICIENCIES_J_PER_TH, DEFAULT_POWER_PRICES_USD_PER_KWH
+    if hp is None:
+        return Surface(None, None, price[1] if price else None, pue, pool_fee_pct, effs, prices, [], None, None, None)
+    market = Market(hp[1], price[1] if price and price[0] == hp[0] else None)
+    cells = cost_surface(effs, prices, market, pue, pool_fee_pct)
+    net = network_cost(DEFAULT_MIX, market, pue)
+    return Surface(hp[0], hp[1], market.price_usd, pue, pool_fee_pct, effs, prices, cells,
+                   net.energy_cost_usd_per_ph_day, net.share_at_loss_pct,
+                   net.median_breakeven_hashprice_usd_per_ph_day)

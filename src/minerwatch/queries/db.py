@@ -1,0 +1,77 @@
+"""Read-only access to the database, and the facts every page needs first (network, tip, emptiness)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from minerwatch.errors import StoreError
+from minerwatch.networks import NETWORKS
+
+SYNC_HINT = "run `minerwatch sync` (or `minerwatch demo`) to fill the database"
+
+
+def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to `path`; StoreError if it is missing, locked or not a database."""
+    if not path.exists():
+        raise StoreError(f"no database at {path}", SYNC_HINT)
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as e:
+        # A sync holding the file for writing excludes readers (DuckDB locks per process).
+        raise StoreError("the database is busy (a sync is writing to it)",
+                         "retry in a moment; `sync --follow` releases the file between batches") from e
+    except duckdb.Error as e:
+        raise StoreError(f"{path.name} is not a minerwatch database", "pass --db with the right file") from e
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True if a table or view called `name` exists in the main schema."""
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
+        [name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def meta_value(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    """The meta table's value for `key`, or None when absent."""
+    if not table_exists(con, "meta"):
+        return None
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class DbState:
+    """What a page needs before anything else: which chain, how far, and whether it is simulated."""
+
+    network: str
+    simulated: bool
+    tip_height: int | None        # None: no block stored yet
+    tip_hash: str | None
+    tip_time_s: int | None
+    block_count: int
+
+    @property
+    def empty(self) -> bool:
+        return self.tip_height is None
+
+
+def db_state(con: duckdb.DuckDBPyConnection | None) -> DbState:
+    """Network, tip and block count of the database (`con` None: no database file yet)."""
+    if con is None:
+        return DbState("unknown", False, None, None, None, 0)
+    network = meta_value(con, "network") or "mainnet"
+    known = NETWORKS.get(network)
+    simulated = bool(known.simulated) if known else network == "simnet"
+    if not table_exists(con, "blocks"):
+        return DbState(network, simulated, None, None, None, 0)
+    row = con.execute(
+        "SELECT height, hash, time_s, (SELECT count(*) FROM blocks) FROM blocks ORDER BY height DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return DbState(network, simulated, None, None, None, 0)
+    return DbState(network, simulated, int(row[0]), str(row[1]), int(row[2]), int(row[3]))

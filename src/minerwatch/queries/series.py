@@ -1,0 +1,115 @@
+"""Any registered metric as a daily series over an interval, with the records users ask about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+
+from minerwatch.errors import MinerwatchError, StoreError, UsageError
+from minerwatch.metrics import registry, series_stats
+from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, Point, downsample, parse_interval, window_start
+
+
+@dataclass(frozen=True, slots=True)
+class MetricInfo:
+    name: str
+    unit: str
+    definition: str
+    family: str
+    cohort: bool
+
+
+# (day, value) of a latest value or a record: the network metrics' own type, so that every interface
+# agrees on ties (earliest day) and gaps (skipped).
+Extreme = series_stats.Point
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A metric's points within an interval, downsampled, plus all-history records."""
+
+    info: MetricInfo
+    interval: str
+    cohort: str | None
+    points: list[Point]           # after downsampling
+    step_days: int                # days per point (1 = not downsampled)
+    raw_point_count: int          # days in the window before downsampling
+    latest: Extreme | None        # last non-gap value of the whole history
+    record_low: Extreme | None    # over the whole history, not just the window
+    record_high: Extreme | None
+
+
+def catalog() -> list[MetricInfo]:
+    """Every registered metric, sorted by family then name."""
+    metrics = registry.load_all()
+    infos = [MetricInfo(m.name, m.unit, m.definition, m.family, m.cohort) for m in metrics.values()]
+    return sorted(infos, key=lambda i: (i.family, i.name))
+
+
+def has_metric(name: str) -> bool:
+    return name in registry.load_all()
+
+
+def _day(d: object) -> date:
+    if isinstance(d, datetime):
+        return d.date()
+    if isinstance(d, date):
+        return d
+    return date.fromisoformat(str(d)[:10])
+
+
+def full_history(con: duckdb.DuckDBPyConnection, name: str, cohort: str = "0hop") -> list[Point]:
+    """Every stored day of metric `name`, oldest first (gaps as None)."""
+    metric = registry.get(name)
+    try:
+        rows = metric.fn(con, registry.Query(None, None, cohort))
+    except MinerwatchError:
+        raise
+    except duckdb.CatalogException as e:
+        # The metric's table is not there yet: the database predates it or was never refreshed.
+        raise StoreError(f"metric {name} has no data in this database",
+                         "run `minerwatch sync` to compute it") from e
+    points: list[Point] = []
+    for d, v in rows:
+        points.append((_day(d), None if v is None else float(v)))
+    points.sort(key=lambda p: p[0])
+    return points
+
+
+def _extremes(points: list[Point]) -> tuple[Extreme | None, Extreme | None, Extreme | None]:
+    """(latest, lowest, highest) non-gap values; ties go to the earliest day."""
+    return series_stats.latest(points), series_stats.record_low(points), series_stats.record_high(points)
+
+
+def window(points: list[Point], interval: str, end: date | None) -> list[Point]:
+    """The points of `interval` ending on `end` (default: the series' last day)."""
+    if not points:
+        return []
+    last = end or points[-1][0]
+    start = window_start(interval, last)
+    return [p for p in points if (start is None or p[0] >= start) and p[0] <= last]
+
+
+def read_series(con: duckdb.DuckDBPyConnection, name: str, interval: str = "1y", cohort: str | None = None,
+                max_points: int = MAX_POINTS_DEFAULT, end: date | None = None) -> Series:
+    """Metric `name` over `interval` ending on `end` (default: its last day), downsampled to at most
+    `max_points`, with its all-history latest value and records."""
+    parse_interval(interval)
+    metric = registry.get(name)
+    if cohort is not None and not metric.cohort:
+        raise UsageError(f"metric {name} has no cohorts", "drop the cohort parameter")
+    effective_cohort = (cohort or "0hop") if metric.cohort else None
+    points = full_history(con, name, effective_cohort or "0hop")
+    latest, low, high = _extremes(points)
+    in_window = window(points, interval, end)
+    sampled, step = downsample(in_window, max_points)
+    info = MetricInfo(metric.name, metric.unit, metric.definition, metric.family, metric.cohort)
+    return Series(info, interval, effective_cohort, sampled, step, len(in_window), latest, low, high)
+
+
+def change_pct(points: list[Point], days: int) -> float | None:
+    """Percent change of the latest value over `days` days (None without data on both ends)."""
+    move = series_stats.change_over_days(points, days)
+    return None if move is None or move.change_pct != move.change_pct else move.change_pct

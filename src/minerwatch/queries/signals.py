@@ -1,0 +1,28 @@
+"""The capitulation state (the network-economics definition in minerwatch.metrics.capitulation) and
+the past episodes the stored history shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from minerwatch.metrics import capitulation
+from minerwatch.metrics.capitulation import CapitulationState, Episode
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    state: CapitulationState
+    episodes: list[Episode]
+
+
+def capitulation_state(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> CapitulationState:
+    """Each signal with its value, threshold and since-when, and the state they add up to."""
+    return capitulation.capitulation_state(con, as_of)
+
+
+def watch(con: duckdb.DuckDBPyConnection) -> Watch:
+    """Today's state plus every past capitulation episode."""
+    return Watch(capitulation.capitulation_state(con), capitulation.episodes(capitulation.daily_states(con)))

@@ -1,0 +1,151 @@
+"""Versioned JSON API (/api/v1/…): the metric catalogue, any series (JSON or CSV), headline figures,
+pool shares, the retarget forecast, the capitulation state, the breakeven surface, chain status."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import duckdb
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from minerwatch.errors import StoreError, UsageError
+from minerwatch.queries import chain, db, headline, mining, series, signals
+from minerwatch.queries.breakeven import surface
+from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, MAX_POINTS_LIMIT, INTERVALS, parse_interval, parse_max_points
+from minerwatch.web.respond import CSV, JSON, cached, error_body, ok_json
+
+router = APIRouter(prefix="/api/v1", tags=["minerwatch"])
+
+IntervalQ = Query("1y", description="one of " + ", ".join(INTERVALS))
+MaxPointsQ = Query(MAX_POINTS_DEFAULT, description=f"downsample to at most this many points (2–{MAX_POINTS_LIMIT})")
+CohortQ = Query(None, description="cohort series only: 0hop | 1hop | pool:<slug> | label:<entity>")
+
+
+def need_db(con: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
+    if con is None:
+        raise StoreError("no database yet", db.SYNC_HINT)
+    return con
+
+
+def series_doc(s: series.Series) -> dict[str, Any]:
+    def ext(e: series.Extreme | None) -> dict[str, Any] | None:
+        return None if e is None else {"date": e.day, "value": e.value}
+
+    return {
+        "metric": s.info.name, "unit": s.info.unit, "definition": s.info.definition, "family": s.info.family,
+        "cohort": s.cohort, "interval": s.interval, "step_days": s.step_days, "days": s.raw_point_count,
+        "latest": ext(s.latest), "record_low": ext(s.record_low), "record_high": ext(s.record_high),
+        "rows": [{"date": d, "value": v} for d, v in s.points],
+    }
+
+
+@router.get("/status", summary="Network, tip and block count of the database")
+async def status(request: Request) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        st = db.db_state(con)
+        out: dict[str, Any] = {"network": st.network, "simulated": st.simulated, "tip_height": st.tip_height,
+                               "tip_hash": st.tip_hash, "tip_time_s": st.tip_time_s, "blocks": st.block_count}
+        if con is not None and not st.empty:
+            full = chain.status(con, request.app.state.source.path)
+            full.pop("db_path", None)   # a served page does not reveal where the user keeps files
+            out.update(full)
+        return ok_json(out)
+
+    return await cached(request, build)
+
+
+@router.get("/metrics", summary="Every registered metric: name, unit, definition, family")
+async def metrics_catalog(request: Request) -> Response:
+    return await cached(request, lambda con: ok_json({"metrics": series.catalog()}))
+
+
+@router.get("/series/{name}", summary="A metric as a daily series over an interval, downsampled")
+async def get_series(request: Request, name: str, interval: str = IntervalQ, max_points: int = MaxPointsQ,
+                     cohort: str | None = CohortQ, format: str = Query("json", pattern="^(json|csv)$")) -> Response:
+    if name.endswith(".csv"):
+        name, format = name[:-4], "csv"
+    explicit_points = "max_points" in request.query_params
+
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        parse_interval(interval)
+        # CSV is for export: full daily resolution unless the caller asks for fewer points.
+        points = parse_max_points(max_points) if (format == "json" or explicit_points) else MAX_POINTS_LIMIT
+        s = series.read_series(need_db(con), name, interval, cohort, points)
+        if format == "csv":
+            return 200, CSV, series_csv(s)
+        return ok_json(series_doc(s))
+
+    return await cached(request, build)
+
+
+def series_csv(s: series.Series) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["date", s.info.name])
+    for d, v in s.points:
+        w.writerow([d.isoformat(), "" if v is None else repr(v)])
+    return buf.getvalue().encode()
+
+
+@router.get("/headline", summary="Latest value, 30-day change and records of the key metrics")
+async def get_headline(request: Request) -> Response:
+    return await cached(request, lambda con: ok_json({"figures": [
+        headline_doc(f) for f in headline.headline(need_db(con))]}))
+
+
+def headline_doc(f: headline.Figure) -> dict[str, Any]:
+    return {"metric": f.metric, "unit": f.unit, "definition": f.definition,
+            "date": f.latest.day if f.latest else None, "value": f.latest.value if f.latest else None,
+            "change_30d_pct": f.change_30d_pct,
+            "record_low": {"date": f.record_low.day, "value": f.record_low.value} if f.record_low else None,
+            "record_high": {"date": f.record_high.day, "value": f.record_high.value} if f.record_high else None,
+            "at_record_low": f.at_record_low, "near_record_low": f.near_record_low}
+
+
+@router.get("/pools/{interval}", summary="Blocks and share of blocks per pool within an interval before the tip")
+async def get_pools(request: Request, interval: str) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        parse_interval(interval)
+        st = db.db_state(need_db(con))
+        if st.tip_time_s is None:
+            raise StoreError("no blocks yet", db.SYNC_HINT)
+        return ok_json(mining.pool_shares(con, interval, st.tip_time_s))
+
+    return await cached(request, build)
+
+
+@router.get("/difficulty", summary="Retarget forecast with a 95 % interval (pace since the epoch started)")
+async def get_difficulty(request: Request) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        fc = mining.retarget_forecast(need_db(con))
+        if fc is None:
+            raise StoreError("no blocks yet", db.SYNC_HINT)
+        return ok_json(fc)
+
+    return await cached(request, build)
+
+
+@router.get("/capitulation", summary="Capitulation state: each signal with value, threshold and since-when")
+async def get_capitulation(request: Request) -> Response:
+    return await cached(request, lambda con: ok_json(signals.capitulation_state(need_db(con))))
+
+
+@router.get("/breakeven", summary="Margin and cost per BTC over efficiency × power price at the latest market")
+async def get_breakeven(request: Request, pue: float = Query(1.0, ge=1.0, le=3.0),
+                        pool_fee_pct: float = Query(0.0, ge=0.0, lt=100.0)) -> Response:
+    return await cached(request, lambda con: ok_json(surface(need_db(con), pue, pool_fee_pct)))
+
+
+@router.get("/block/{ref}", summary="Facts of a stored block by height or hash")
+async def get_block(request: Request, ref: str) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        try:
+            return ok_json(chain.block(need_db(con), ref))
+        except UsageError as e:
+            status = 404 if "not in the database" in e.message else 400
+            return status, JSON, error_body(e.message, e.hint)
+
+    return await cached(request, build)

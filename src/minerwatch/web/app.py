@@ -1,0 +1,170 @@
+"""The ASGI application: routes, the token gate, error bodies and the access log."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from minerwatch import __version__
+from minerwatch.errors import MinerwatchError, UsageError
+from minerwatch.web import api, mempool_compat, pages, prometheus
+from minerwatch.web.respond import JSON, error_body, error_status
+from minerwatch.web.source import DataSource, ResponseCache
+
+log = logging.getLogger("minerwatch.web")
+STATIC = Path(__file__).parent / "static"
+COOKIE = "minerwatch_token"
+# Pages load only their own scripts and styles; /docs needs its inline bootstrap script.
+CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'"
+CSP_DOCS = CSP.replace("default-src 'self';", "default-src 'self'; script-src 'self' 'unsafe-inline';")
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen beyond this machine without a token."""
+    if not is_loopback(host) and not token:
+        raise UsageError(f"refusing to serve on {host} without a token: anyone who can reach it could read the data",
+                         "pass --token (or set MINERWATCH_TOKEN), or bind to 127.0.0.1")
+    if token is not None and len(token) < 16:
+        raise UsageError("the token is too short (fewer than 16 characters)",
+                         "use e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`")
+
+
+class Gate:
+    """ASGI middleware: the token check (when one is set), security headers and a query-free access log."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token.encode() if token else None
+
+    def _authorized(self, scope: Scope) -> tuple[bool, bool]:
+        """(allowed, came as ?token= so a cookie should be set)."""
+        if self.token is None or scope["path"].startswith("/static/"):
+            return True, False
+        headers = dict(scope.get("headers") or [])
+        auth = headers.get(b"authorization", b"")
+        if auth.lower().startswith(b"bearer ") and hmac.compare_digest(auth[7:].strip(), self.token):
+            return True, False
+        for part in headers.get(b"cookie", b"").split(b";"):
+            name, _, value = part.strip().partition(b"=")
+            if name == COOKIE.encode() and hmac.compare_digest(value, self.token):
+                return True, False
+        for part in scope.get("query_string", b"").split(b"&"):
+            name, _, value = part.partition(b"=")
+            if name == b"token" and hmac.compare_digest(value, self.token):
+                return True, True
+        return False, False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        allowed, set_cookie = self._authorized(scope)
+        status = 0
+        csp = (CSP_DOCS if scope["path"] == "/docs" else CSP).encode()
+
+        async def send_wrapped(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers += [(b"x-content-type-options", b"nosniff"), (b"content-security-policy", csp),
+                            (b"referrer-policy", b"no-referrer")]
+                if set_cookie and self.token is not None:
+                    headers.append((b"set-cookie", b"%s=%s; Path=/; HttpOnly; SameSite=Strict" % (COOKIE.encode(), self.token)))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            if allowed:
+                await self.app(scope, receive, send_wrapped)
+            else:
+                body = error_body("a token is required", "send `Authorization: Bearer <token>` or add ?token=<token> once")
+                await send_wrapped({"type": "http.response.start", "status": 401,
+                                    "headers": [(b"content-type", JSON.encode()), (b"www-authenticate", b"Bearer")]})
+                await send_wrapped({"type": "http.response.body", "body": body})
+        finally:
+            # The path only: query strings can carry the token.
+            log.info("%s %s %d %.1fms", scope.get("method", "?"), scope["path"], status,
+                     (time.perf_counter() - started) * 1000)
+
+
+def create_app(db_path: Path, token: str | None = None) -> FastAPI:
+    """The dashboard and API over the database at `db_path` (read-only)."""
+    app = FastAPI(title="minerwatch", version=__version__, docs_url=None, redoc_url=None,
+                  description="Miner reserve, miner flows, hashprice and production cost from your own node. "
+                              "Every dashboard page has a JSON twin at the same path plus `.json`.")
+    source = DataSource(Path(db_path))
+    app.state.source = source
+    app.state.cache = ResponseCache(source)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "not found" if exc.status_code == 404 else str(exc.detail)
+        return Response(error_body(message), status_code=exc.status_code, media_type=JSON)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
+                             for e in exc.errors())
+        return Response(error_body(f"bad parameter: {problems}", "see /docs for the parameters"), status_code=400,
+                        media_type=JSON)
+
+    @app.exception_handler(MinerwatchError)
+    async def mw_error(request: Request, exc: MinerwatchError) -> Response:
+        return Response(error_body(exc.message, exc.hint), status_code=error_status(exc), media_type=JSON)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s", request.url.path)
+        return Response(error_body("internal error", "the server log has the details"), status_code=500,
+                        media_type=JSON)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="minerwatch API",
+                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="data:,")
+
+    app.include_router(api.router)
+    app.include_router(mempool_compat.router)
+    app.include_router(prometheus.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(Gate, token=token)
+    return app
+
+
+def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8400, token: str | None = None,
+          **uvicorn_options: Any) -> None:
+    """Run the server until interrupted (refuses a non-loopback address without a token)."""
+    import uvicorn
+
+    check_bind(host, token)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app(db_path, token)
+    uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="warning",
+                **uvicorn_options)

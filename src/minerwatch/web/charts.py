@@ -1,0 +1,133 @@
+"""Chart documents for the dashboard: aligned, downsampled daily series with markers and thresholds.
+
+A chart is {"id", "title", "unit", "x": [unix s], "series": [{"label", "metric", "values"}],
+"markers": [{"x", "y", "label"}], "thresholds": [{"y", "label"}], "note", "x_kind"}: exactly what
+static/app.js hands to the charting library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+import duckdb
+
+from minerwatch.errors import StoreError
+from minerwatch.queries import series
+from minerwatch.queries.db import DbState
+from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, MAX_POINTS_LIMIT, Point, downsample, window_start
+
+
+def day_s(d: date) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+
+
+@dataclass
+class PageContext:
+    """What a page builder reads (connection, state, parameters) and writes (the page document)."""
+
+    con: duckdb.DuckDBPyConnection | None
+    state: DbState
+    interval: str
+    end: date | None                      # last stored day: every chart's window ends here
+    params: dict[str, str]
+    figures: list[dict[str, Any]] = field(default_factory=list)
+    charts: list[dict[str, Any]] = field(default_factory=list)
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    shown: set[str] = field(default_factory=set)
+
+    @property
+    def ready(self) -> bool:
+        return self.con is not None and not self.state.empty
+
+
+def read(ctx: PageContext, name: str, cohort: str | None = None) -> series.Series | None:
+    """Series `name` over the page's interval at full daily resolution; None (and noted as missing)
+    when it is not registered or not computed in this database."""
+    if ctx.con is None or not series.has_metric(name):
+        if name not in ctx.missing:
+            ctx.missing.append(name)
+        return None
+    try:
+        info = {m.name: m for m in series.catalog()}[name]
+        return series.read_series(ctx.con, name, ctx.interval, cohort if info.cohort else None,
+                                  MAX_POINTS_LIMIT, ctx.end)
+    except StoreError:
+        if name not in ctx.missing:
+            ctx.missing.append(name)
+        return None
+
+
+def aligned(columns: list[list[Point]], max_points: int = MAX_POINTS_DEFAULT) -> tuple[list[int], list[list[float | None]]]:
+    """Columns aligned on the union of their days, then downsampled together (same buckets)."""
+    days = sorted({d for col in columns for d, _ in col})
+    maps = [dict(col) for col in columns]
+    out_x: list[int] = []
+    out_cols: list[list[float | None]] = []
+    for m in maps:
+        pts, _ = downsample([(d, m.get(d)) for d in days], max_points)
+        out_cols.append([v for _, v in pts])
+        if not out_x:
+            out_x = [day_s(d) for d, _ in pts]
+    return out_x, out_cols
+
+
+def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], labels: dict[str, str] | None = None,
+               cohort: str | None = None, record_low: bool = False, thresholds: list[dict[str, Any]] | None = None,
+               extra: list[tuple[str, str, list[Point]]] | None = None, note: str = "") -> dict[str, Any] | None:
+    """A daily chart of the metrics in `names` that exist (plus `extra` computed columns); None when
+    nothing has data."""
+    found: list[series.Series] = [s for s in (read(ctx, n, cohort) for n in names) if s is not None]
+    cols: list[list[Point]] = [s.points for s in found]
+    meta: list[tuple[str, str]] = [(s.info.name, (labels or {}).get(s.info.name, s.info.name)) for s in found]
+    for metric, label, pts in extra or []:
+        cols.append(pts)
+        meta.append((metric, label))
+    if not cols or not any(v is not None for col in cols for _, v in col):
+        return None
+    x, values = aligned(cols)
+    chart: dict[str, Any] = {
+        "id": chart_id, "title": title, "x_kind": "time",
+        "unit": found[0].info.unit if found else "",
+        "definition": found[0].info.definition if found else "",
+        "x": x, "series": [{"metric": m, "label": lab, "values": v} for (m, lab), v in zip(meta, values)],
+        "markers": [], "thresholds": thresholds or [], "note": note,
+    }
+    for s in found:
+        ctx.shown.add(s.info.name)
+    if record_low and found and found[0].record_low is not None:
+        low = found[0].record_low
+        start = window_start(ctx.interval, ctx.end) if ctx.end else None
+        inside = (start is None or low.day >= start) and (ctx.end is None or low.day <= ctx.end)
+        if inside:
+            chart["markers"].append({"x": day_s(low.day), "y": low.value,
+                                     "label": f"record low {low.value:.6g} ({low.day.isoformat()})"})
+        else:
+            chart["note"] = (note + " " if note else "") + \
+                f"Record low {low.value:.6g} on {low.day.isoformat()} (before this interval)."
+    ctx.charts.append(chart)
+    return chart
+
+
+def more_series(ctx: PageContext, prefixes: tuple[str, ...], limit: int = 8) -> None:
+    """One chart for each registered metric starting with one of `prefixes` not shown yet, so that
+    series added later appear on their page without a change here."""
+    if ctx.con is None:
+        return
+    count = 0
+    for info in series.catalog():
+        if count >= limit:
+            break
+        if info.name in ctx.shown or not info.name.startswith(prefixes):
+            continue
+        if time_chart(ctx, f"more-{info.name}", info.name, [info.name], cohort=ctx.params.get("cohort")):
+            count += 1
+
+
+def figure_doc(label: str, value: float | None, unit: str, metric: str = "", day: date | None = None,
+               note: str = "") -> dict[str, Any]:
+    return {"label": label, "value": value, "unit": unit, "metric": metric,
+            "date": day.isoformat() if day else None, "note": note}

@@ -1,0 +1,210 @@
+"""mempool.space-compatible endpoints, where minerwatch stores the same facts, so that tools written
+for mempool.space's API (and its client @mempool/mempool.js) work against a minerwatch server.
+
+"Now" is the stored tip's header time, not the wall clock: a database synced an hour ago answers as
+of its tip. Hashrates follow each field's mempool.space meaning as far as stored data allows; see
+docs/api.md for the differences (hashrate history is minerwatch's daily block-count estimator).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import duckdb
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from minerwatch.errors import StoreError, UsageError
+from minerwatch.pools import Pool, load_pool_list
+from minerwatch.queries import db, mining, series
+from minerwatch.queries.intervals import MAX_POINTS_LIMIT, parse_interval
+from minerwatch.web.respond import JSON, TEXT, cached, error_body, ok_json
+
+router = APIRouter(tags=["mempool.space compatible"])
+BLOCKS_PER_PAGE = 15                      # mempool.space's /api/v1/blocks page size
+
+
+def _state(con: duckdb.DuckDBPyConnection | None) -> tuple[duckdb.DuckDBPyConnection, db.DbState]:
+    st = db.db_state(con)
+    if con is None or st.empty:
+        raise StoreError("no blocks yet", db.SYNC_HINT)
+    return con, st
+
+
+def _text(value: object) -> tuple[int, str, bytes]:
+    return 200, TEXT, str(value).encode()
+
+
+def _not_found(what: str) -> tuple[int, str, bytes]:
+    return 404, JSON, error_body(f"{what} not found")
+
+
+@lru_cache(maxsize=1)
+def _pools_by_slug() -> dict[str, Pool]:
+    out: dict[str, Pool] = {}
+    for p in load_pool_list().pools:
+        out.setdefault(p.slug, p)
+    return out
+
+
+@router.get("/api/blocks/tip/height", summary="Height of the stored tip (text)")
+async def tip_height(request: Request) -> Response:
+    return await cached(request, lambda con: _text(_state(con)[1].tip_height))
+
+
+@router.get("/api/blocks/tip/hash", summary="Hash of the stored tip (text)")
+async def tip_hash(request: Request) -> Response:
+    return await cached(request, lambda con: _text(_state(con)[1].tip_hash))
+
+
+@router.get("/api/block-height/{height}", summary="Hash of the stored block at a height (text)")
+async def block_height(request: Request, height: int) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        h = mining.hash_at_height(_state(con)[0], height)
+        return _not_found("block") if h is None else _text(h)
+
+    return await cached(request, build)
+
+
+def block_doc(row: dict[str, Any], pool: tuple[str, str] | None) -> dict[str, Any]:
+    """A stored block in mempool.space's Block shape (merkle_root and nonce are not stored)."""
+    extras: dict[str, Any] = {"reward": row["coinbase_value_sat"], "totalFees": row["fees_sat"],
+                              "coinbaseRaw": None, "coinbaseTag": row["coinbase_tag"]}
+    if pool is not None:
+        p = _pools_by_slug().get(pool[0])
+        extras["pool"] = {"id": p.pool_id if p else None, "name": pool[1], "slug": pool[0]}
+    return {"id": row["hash"], "height": row["height"], "version": row["version"], "timestamp": row["time_s"],
+            "bits": row["bits"], "difficulty": row["difficulty"], "tx_count": row["tx_count"],
+            "size": row["size_bytes"], "weight": row["weight_wu"], "previousblockhash": row["prev_hash"],
+            "mediantime": row["median_time_past_s"], "extras": extras}
+
+
+@router.get("/api/v1/block/{block_hash}", summary="A stored block by hash (mempool.space Block shape)")
+async def block(request: Request, block_hash: str) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        c, _ = _state(con)
+        row = mining.block_by_hash(c, block_hash.lower())
+        if row is None:
+            return _not_found("block")
+        return ok_json(block_doc(row, mining.pool_of(c, [int(row["height"])]).get(int(row["height"]))))
+
+    return await cached(request, build)
+
+
+@router.get("/api/block/{block_hash}/status", summary="Whether a block is in the stored best chain")
+async def block_status(request: Request, block_hash: str) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        c, _ = _state(con)
+        row = mining.block_by_hash(c, block_hash.lower())
+        if row is None:
+            return ok_json({"in_best_chain": False})
+        nxt = mining.hash_at_height(c, int(row["height"]) + 1)
+        return ok_json({"in_best_chain": True, "height": row["height"], "next_best": nxt})
+
+    return await cached(request, build)
+
+
+def _blocks_page(con: duckdb.DuckDBPyConnection | None, start: int | None) -> tuple[int, str, bytes]:
+    c, st = _state(con)
+    top = st.tip_height if start is None or start > (st.tip_height or 0) else start
+    rows = mining.blocks_down_from(c, int(top or 0), BLOCKS_PER_PAGE)
+    pools = mining.pool_of(c, [int(r["height"]) for r in rows])
+    return ok_json([block_doc(r, pools.get(int(r["height"]))) for r in rows])
+
+
+@router.get("/api/v1/blocks", summary="The 15 newest stored blocks")
+async def blocks_tip(request: Request) -> Response:
+    return await cached(request, lambda con: _blocks_page(con, None))
+
+
+@router.get("/api/v1/blocks/{start_height}", summary="15 stored blocks from a height downwards")
+async def blocks_from(request: Request, start_height: int) -> Response:
+    if start_height < 0:
+        raise UsageError("start_height must be ≥ 0", "e.g. /api/v1/blocks/840000")
+    return await cached(request, lambda con: _blocks_page(con, start_height))
+
+
+@router.get("/api/v1/difficulty-adjustment", summary="Progress of the epoch and the retarget forecast")
+async def difficulty_adjustment(request: Request) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        c, _ = _state(con)
+        fc = mining.retarget_forecast(c)
+        assert fc is not None  # _state ensured a tip
+        time_avg_ms = int(fc.mean_block_time_s * 1000)
+        remaining_ms = fc.remaining_blocks * time_avg_ms
+        return ok_json({
+            "progressPercent": fc.progress_pct, "difficultyChange": fc.change_pct,
+            "estimatedRetargetDate": fc.tip_time_s * 1000 + remaining_ms, "remainingBlocks": fc.remaining_blocks,
+            "remainingTime": remaining_ms, "previousRetarget": fc.previous_change_pct or 0.0,
+            "previousTime": fc.epoch_start_time_s, "nextRetargetHeight": fc.next_retarget_height,
+            "timeAvg": time_avg_ms, "adjustedTimeAvg": time_avg_ms, "timeOffset": 0,
+            "expectedBlocks": (fc.tip_time_s - fc.epoch_start_time_s) / mining.TARGET_SPACING_S,
+        })
+
+    return await cached(request, build)
+
+
+@router.get("/api/v1/mining/hashrate/{interval}", summary="Daily network hashrate and retargets in an interval")
+async def hashrate(request: Request, interval: str) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        parse_interval(interval)
+        c, st = _state(con)
+        rows: list[dict[str, float]] = []
+        current = 0.0
+        if series.has_metric("hashrate_ehs"):
+            s = series.read_series(c, "hashrate_ehs", interval, None, MAX_POINTS_LIMIT)
+            rows = [{"timestamp": _day_s(d), "avgHashrate": v * 1e18} for d, v in s.points if v is not None]
+            current = s.latest.value * 1e18 if s.latest else 0.0
+        start = mining.interval_start_s(interval, int(st.tip_time_s or 0))
+        diffs = [{"time": r.time_s, "height": r.height, "difficulty": r.difficulty,
+                  "adjustment": r.change_ratio if r.change_ratio is not None else 1.0}
+                 for r in mining.retargets(c, start)]
+        tip = mining.blocks_down_from(c, int(st.tip_height or 0), 1)
+        return ok_json({"hashrates": rows, "difficulty": diffs, "currentHashrate": current,
+                        "currentDifficulty": tip[0]["difficulty"] if tip else 0.0})
+
+    return await cached(request, build)
+
+
+@router.get("/api/v1/mining/difficulty-adjustments/{interval}",
+            summary="Retargets in an interval as [time, height, difficulty, adjustment]")
+async def difficulty_adjustments(request: Request, interval: str) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        parse_interval(interval)
+        c, st = _state(con)
+        start = mining.interval_start_s(interval, int(st.tip_time_s or 0))
+        rs = mining.retargets(c, start)
+        return ok_json([[r.time_s, r.height, r.difficulty, r.change_ratio or 1.0] for r in reversed(rs)])
+
+    return await cached(request, build)
+
+
+@router.get("/api/v1/mining/pools/{interval}", summary="Pool ranking by blocks mined in an interval")
+async def pools(request: Request, interval: str) -> Response:
+    def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
+        parse_interval(interval)
+        c, st = _state(con)
+        tip_time = int(st.tip_time_s or 0)
+        shares = mining.pool_shares(c, interval, tip_time)
+        known = _pools_by_slug()
+        out = []
+        for rank, p in enumerate(shares.pools, start=1):
+            info = known.get(p.slug)
+            out.append({"poolId": info.pool_id if info else 0, "name": p.name, "link": info.link if info else "",
+                        "blockCount": p.blocks, "rank": rank, "emptyBlocks": p.empty_blocks, "slug": p.slug,
+                        "avgMatchRate": None, "avgFeeDelta": None,
+                        "poolUniqueId": info.pool_id if info else 0})
+        # Core's getnetworkhashps over the blocks of the last day, 3 days and week, as mempool.space does.
+        est = {f"lastEstimatedHashrate{suffix}": mining.chainwork_hashrate_hs(
+            c, mining.blocks_since(c, tip_time - days * 86_400)) or 0.0
+            for suffix, days in (("", 1), ("3d", 3), ("1w", 7))}
+        return ok_json({"pools": out, "blockCount": shares.blocks, **est})
+
+    return await cached(request, build)
+
+
+def _day_s(d: Any) -> int:
+    from datetime import datetime, timezone
+
+    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())

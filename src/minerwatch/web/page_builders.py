@@ -1,0 +1,301 @@
+"""What each dashboard page shows, built from the query layer into a page document (the JSON twin)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from minerwatch.errors import UsageError
+from minerwatch.queries import headline, mining, series, signals
+from minerwatch.queries.breakeven import surface
+from minerwatch.queries.reserve import reserve_by_era
+from minerwatch.queries.intervals import Point, window_start
+from minerwatch.web.charts import PageContext, figure_doc, more_series, time_chart
+
+
+def _fig(f: headline.Figure) -> dict[str, Any]:
+    note = []
+    if f.change_30d_pct is not None:
+        note.append(f"{f.change_30d_pct:+.1f} % over 30 days")
+    if f.at_record_low:
+        note.append("record low")
+    elif f.near_record_low:
+        note.append("near its record low")
+    return figure_doc(f.metric, f.latest.value if f.latest else None, f.unit, f.metric,
+                      f.latest.day if f.latest else None, ", ".join(note))
+
+
+def capitulation_table(ctx: PageContext, with_episodes: bool = False) -> None:
+    assert ctx.con is not None
+    w = signals.watch(ctx.con)
+    cs = w.state
+    ctx.figures.append(figure_doc("capitulation state", None, cs.state, day=cs.as_of,
+                                  note=f"{cs.signals_on} of {cs.signals_with_data} signals with data on"))
+    ctx.tables.append({"id": "capitulation", "title": f"Capitulation watch: {cs.state}",
+                       "columns": ["signal", "on", "value", "threshold", "since", "rule"],
+                       "rows": [[s.name, "missing" if s.on is None else ("yes" if s.on else "no"), s.value,
+                                 s.threshold, s.since.isoformat() if s.since else None, s.missing or s.rule]
+                                for s in cs.signals]})
+    if with_episodes:
+        ctx.tables.append({"id": "episodes", "title": "Past capitulation episodes",
+                           "columns": ["start", "end", "days", "most signals on"],
+                           "rows": [[e.start.isoformat(), e.end.isoformat(), e.days, e.max_signals_on]
+                                    for e in w.episodes]})
+
+
+def overview(ctx: PageContext) -> None:
+    assert ctx.con is not None
+    ctx.figures.extend(_fig(f) for f in headline.headline(ctx.con))
+    capitulation_table(ctx)
+    time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"], record_low=True)
+    time_chart(ctx, "hashrate", "Network hashrate", ["hashrate_ehs"])
+    time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], record_low=True)
+    ctx.tables.append({"id": "all-series", "title": "Every series",
+                       "columns": ["metric", "unit", "family", "definition"],
+                       "links": {"metric": "/series/"},
+                       "rows": [[m.name, m.unit, m.family, m.definition] for m in series.catalog()]})
+
+
+def reserve(ctx: PageContext) -> None:
+    cohort = ctx.params.get("cohort")
+    time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], cohort=cohort, record_low=True)
+    if ctx.con is not None and (cohort or "0hop") in ("0hop", "1hop"):
+        start = window_start(ctx.interval, ctx.end) if ctx.end else None
+        eras = reserve_by_era(ctx.con, cohort or "0hop", start, ctx.end)
+        # Era years are many (2009…today); group them as reporters do: the dormant first years apart.
+        groups: dict[str, dict[date, float]] = {}
+        for year, pts in eras.items():
+            label = "mined 2009–2010" if year <= 2010 else ("mined 2011–2019" if year <= 2019 else "mined 2020 on")
+            acc = groups.setdefault(label, {})
+            for d, v in pts:
+                acc[d] = acc.get(d, 0.0) + (v or 0.0)
+        if groups:
+            time_chart(ctx, "reserve-by-era", "Miner reserve by era in which the coins were mined", [],
+                       extra=[("miner_reserve_era_btc", label, sorted(groups[label].items()))
+                              for label in sorted(groups)])
+    f = headline.figure(ctx.con, "miner_reserve_btc") if ctx.con is not None else None
+    if f is not None:
+        ctx.figures.append(_fig(f))
+        if f.record_low:
+            ctx.figures.append(figure_doc("record low", f.record_low.value, f.unit, f.metric, f.record_low.day))
+    more_series(ctx, ("miner_reserve", "miner_supply"))
+
+
+def _since(ctx: PageContext) -> date | None:
+    text = ctx.params.get("since")
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError as e:
+            raise UsageError(f"since={text!r} is not a date", "use YYYY-MM-DD, e.g. since=2024-04-20") from e
+    return window_start(ctx.interval, ctx.end) if ctx.end else None
+
+
+def outflows(ctx: PageContext) -> None:
+    cohort = ctx.params.get("cohort")
+    time_chart(ctx, "flows", "Miner flows per day", ["miner_outflow_btc", "miner_inflow_btc", "miner_netflow_btc"],
+               cohort=cohort)
+    out = series.read_series(ctx.con, "miner_outflow_btc", "all", cohort, 10_000) \
+        if ctx.con is not None and series.has_metric("miner_outflow_btc") else None
+    if out is None:
+        return
+    since = _since(ctx)
+    price = dict(series.full_history(ctx.con, "price_usd")) if series.has_metric("price_usd") else {}
+    total_btc = total_usd = 0.0
+    unpriced = 0
+    cum: list[Point] = []
+    for d, v in out.points:
+        if since is not None and d < since:
+            continue
+        total_btc += v or 0.0
+        p = price.get(d)
+        if v:
+            if p is None:
+                unpriced += 1
+            else:
+                total_usd += v * p
+        cum.append((d, total_btc))
+    label = f"since {since.isoformat()}" if since else "since the first stored day"
+    time_chart(ctx, "cumulative", f"Cumulative miner outflow {label}", [],
+               extra=[("miner_outflow_btc", f"cumulative outflow {label}", cum)])
+    ctx.figures.append(figure_doc(f"outflow {label}", total_btc, "BTC", "miner_outflow_btc"))
+    ctx.figures.append(figure_doc(f"worth at each day's price {label}", total_usd if price else None, "USD",
+                                  "miner_outflow_btc", note=f"{unpriced} days without a price" if unpriced else ""))
+    more_series(ctx, ("miner_outflow", "miner_inflow", "miner_netflow", "miner_rolling", "mpi", "outflow"))
+
+
+def _threshold(ctx: PageContext) -> tuple[float | None, str]:
+    text = ctx.params.get("threshold")
+    if text:
+        try:
+            value = float(text)
+        except ValueError as e:
+            raise UsageError(f"threshold={text!r} is not a number", "e.g. threshold=45 (USD/PH/day)") from e
+        if not math.isfinite(value):
+            raise UsageError("threshold must be finite", "e.g. threshold=45")
+        return value, f"threshold {value:g}"
+    if ctx.con is None:
+        return None, ""
+    s = surface(ctx.con)
+    if s.median_breakeven_hashprice_usd_per_ph_day is None:
+        return None, ""
+    return s.median_breakeven_hashprice_usd_per_ph_day, "breakeven of the median unit of network hashrate"
+
+
+def hashprice(ctx: PageContext) -> None:
+    threshold, label = _threshold(ctx)
+    th = [{"y": threshold, "label": label}] if threshold is not None else []
+    variants = [m.name for m in series.catalog() if m.name.startswith("hashprice_") and m.name != "hashprice_usd_per_ph_day"]
+    chart = time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"] + variants, record_low=True,
+                       thresholds=th)
+    time_chart(ctx, "hashvalue", "Hashvalue", [m.name for m in series.catalog() if m.name.startswith("hashvalue_")])
+    f = headline.figure(ctx.con, "hashprice_usd_per_ph_day") if ctx.con is not None else None
+    if f is not None:
+        ctx.figures.append(_fig(f))
+        if f.record_low:
+            ctx.figures.append(figure_doc("record low", f.record_low.value, f.unit, f.metric, f.record_low.day))
+    if chart is not None and threshold is not None:
+        s = series.read_series(ctx.con, "hashprice_usd_per_ph_day", ctx.interval, None, 10_000, ctx.end)
+        valued = [v for _, v in s.points if v is not None]
+        below = sum(1 for v in valued if v < threshold)
+        ctx.figures.append(figure_doc(f"days below {threshold:.4g} in {ctx.interval}", float(below), "days",
+                                      "hashprice_usd_per_ph_day",
+                                      note=f"{below / len(valued) * 100:.1f} % of {len(valued)} days" if valued else ""))
+    more_series(ctx, ("hashprice", "hashvalue"))
+
+
+def hashrate(ctx: PageContext) -> None:
+    names = {m.name for m in series.catalog()}
+    estimators = sorted(n for n in names if n.startswith("hashrate") and not n.endswith(("_low95", "_high95")))
+    chosen = ctx.params.get("estimator", "hashrate_ehs")
+    if chosen not in estimators:
+        raise UsageError(f"unknown estimator {chosen!r}",
+                         "choose one of: " + (", ".join(estimators) or "(none computed yet)"))
+    ctx.notes.append("estimators (?estimator=): " + ", ".join(estimators))
+    band = [f"{chosen}_low95", f"{chosen}_high95"]
+    extra: list[tuple[str, str, list[Point]]] = []
+    if not all(n in names for n in band) and chosen == "hashrate_ehs" and ctx.con is not None:
+        band = []
+        s = series.read_series(ctx.con, chosen, ctx.interval, None, 10_000, ctx.end)
+        if s.points:
+            # Blocks in a day are Poisson: the day's estimate is good to ±1.96/√N (95 %), N = its blocks.
+            per_day = mining.blocks_per_day(ctx.con, s.points[0][0], s.points[-1][0])
+            lo: list[Point] = []
+            hi: list[Point] = []
+            for d, v in s.points:
+                n = per_day.get(d, 0)
+                rel = 1.96 / math.sqrt(n) if n else None
+                lo.append((d, None if v is None or rel is None else v * max(0.0, 1 - rel)))
+                hi.append((d, None if v is None or rel is None else v * (1 + rel)))
+            extra = [("hashrate_ehs_low95", "95 % low", lo), ("hashrate_ehs_high95", "95 % high", hi)]
+    elif not all(n in names for n in band):
+        band = []
+    time_chart(ctx, "hashrate", f"Network hashrate ({chosen})", [chosen] + band, extra=extra,
+               note="dashed: 95 % interval (Poisson, from the window's block count)" if band or extra else "")
+    time_chart(ctx, "difficulty", "Difficulty", ["difficulty"])
+    if ctx.con is not None:
+        fc = mining.retarget_forecast(ctx.con)
+        if fc is not None:
+            ctx.figures.append(figure_doc("next retarget forecast", fc.change_pct, "%", note=(
+                f"95 % interval {fc.change_low_pct:+.2f} … {fc.change_high_pct:+.2f} %, "
+                f"at height {fc.next_retarget_height}")))
+            ctx.figures.append(figure_doc("epoch progress", fc.progress_pct, "%",
+                                          note=f"{fc.remaining_blocks} blocks to go"))
+            ctx.figures.append(figure_doc("mean block time this epoch", fc.mean_block_time_s, "s"))
+    more_series(ctx, ("difficulty",))
+
+
+def revenue(ctx: PageContext) -> None:
+    time_chart(ctx, "revenue", "Miner revenue per day", ["revenue_btc", "fees_btc"])
+    usd = [m.name for m in series.catalog() if m.name.startswith(("revenue_", "fees_")) and m.name.endswith("usd")]
+    if usd:
+        time_chart(ctx, "revenue-usd", "Miner revenue per day (USD)", usd)
+    rev = series.read_series(ctx.con, "revenue_btc", ctx.interval, None, 10_000, ctx.end) \
+        if ctx.con is not None and series.has_metric("revenue_btc") and series.has_metric("fees_btc") else None
+    if rev is not None:
+        fees = dict(series.read_series(ctx.con, "fees_btc", ctx.interval, None, 10_000, ctx.end).points)
+        share = [(d, (fees.get(d) or 0.0) / v * 100 if v else None) for d, v in rev.points]
+        time_chart(ctx, "fee-share", "Fee share of revenue", [], extra=[("fee_share_pct", "fees / revenue (%)", share)])
+    more_series(ctx, ("revenue", "fees", "fee_", "subsidy", "thermocap"))
+
+
+def pools(ctx: PageContext) -> None:
+    if ctx.con is None or ctx.state.tip_time_s is None:
+        return
+    shares = mining.pool_shares(ctx.con, ctx.interval, ctx.state.tip_time_s)
+    if not shares.attributed:
+        ctx.missing.append("pool attribution")
+        return
+    ctx.figures.append(figure_doc(f"blocks in {ctx.interval}", float(shares.blocks), "blocks"))
+    ctx.tables.append({"id": "pools", "title": f"Pools by blocks mined, {ctx.interval}",
+                       "columns": ["rank", "pool", "blocks", "share %", "empty blocks"],
+                       "rows": [[i, p.name, p.blocks, round(p.share * 100, 2), p.empty_blocks]
+                                for i, p in enumerate(shares.pools, start=1)]})
+    top = shares.pools[:20]
+    ctx.charts.append({"id": "pool-shares", "title": "Share of blocks by pool (rank on the x axis)", "x_kind": "rank",
+                       "unit": "%", "x": list(range(1, len(top) + 1)), "x_labels": [p.name for p in top],
+                       "series": [{"metric": "pool_share_pct", "label": "share of blocks (%)",
+                                   "values": [p.share * 100 for p in top]}],
+                       "markers": [], "thresholds": [], "note": "", "definition": "blocks of the pool / all blocks"})
+
+
+def breakeven(ctx: PageContext) -> None:
+    if ctx.con is None:
+        return
+    try:
+        pue = float(ctx.params.get("pue", "1.0"))
+        fee = float(ctx.params.get("pool_fee_pct", "0"))
+    except ValueError as e:
+        raise UsageError("pue and pool_fee_pct must be numbers", "e.g. ?pue=1.1&pool_fee_pct=2") from e
+    if not (1.0 <= pue <= 3.0 and 0.0 <= fee < 100.0):
+        raise UsageError("pue must be in [1, 3] and pool_fee_pct in [0, 100)", "e.g. ?pue=1.1&pool_fee_pct=2")
+    s = surface(ctx.con, pue, fee)
+    if s.hashprice_usd_per_ph_day is None:
+        ctx.missing.append("hashprice_usd_per_ph_day")
+        return
+    ctx.figures.append(figure_doc("hashprice used", s.hashprice_usd_per_ph_day, "USD/PH/day",
+                                  "hashprice_usd_per_ph_day", s.market_date))
+    ctx.figures.append(figure_doc("network mean energy cost", s.network_mean_cost_usd_per_ph_day, "USD/PH/day",
+                                  note="assumed fleet mix (docs/metrics.md)"))
+    ctx.figures.append(figure_doc("network hashrate at a loss", s.network_share_at_loss_pct, "%"))
+    n = len(s.power_prices_usd_per_kwh)
+    rows = []
+    series_out = []
+    for i, e in enumerate(s.efficiencies_j_per_th):
+        cells = s.cells[i * n:(i + 1) * n]
+        rows.append([f"{e:g} J/TH"] + [round(c.margin_usd_per_ph_day, 2) for c in cells])
+        series_out.append({"metric": "margin_usd_per_ph_day", "label": f"{e:g} J/TH",
+                           "values": [c.margin_usd_per_ph_day for c in cells]})
+    ctx.tables.append({"id": "surface", "title": "Margin, USD per PH/s per day (energy only), by efficiency × power price",
+                       "columns": ["efficiency"] + [f"{p:g} USD/kWh" for p in s.power_prices_usd_per_kwh],
+                       "rows": rows, "signed": True})
+    ctx.charts.append({"id": "surface", "title": "Margin by machine class over power price", "x_kind": "number",
+                       "x_label": "power price (USD/kWh)", "unit": "USD/PH/day", "x": list(s.power_prices_usd_per_kwh),
+                       "series": series_out, "markers": [], "thresholds": [{"y": 0.0, "label": "breakeven"}],
+                       "note": "", "definition": "hashprice × (1 − pool fee) − E × 24 × power price × PUE"})
+
+
+def signals_page(ctx: PageContext) -> None:
+    if ctx.con is None:
+        return
+    capitulation_table(ctx, with_episodes=True)
+    time_chart(ctx, "hash-ribbons", "Hash ribbons (30- and 60-day hashrate averages)",
+               ["hashrate_ehs_30d", "hashrate_ehs_60d"],
+               note="capitulation while the 30-day average is below the 60-day")
+    time_chart(ctx, "puell", "Puell Multiple", ["puell_multiple"],
+               thresholds=[{"y": 0.5, "label": "0.5 (historical bottoms)"}, {"y": 4.0, "label": "4 (historical tops)"}])
+    time_chart(ctx, "mpi", "Miner Position Index", ["mpi"], thresholds=[{"y": 2.0, "label": "2: heavy selling"}])
+    more_series(ctx, ("puell", "mpi", "hash_ribbon", "difficulty_ribbon", "thermocap", "price_sma"))
+
+
+def one_series(ctx: PageContext) -> None:
+    name = ctx.params["name"]
+    if ctx.con is not None and not series.has_metric(name):
+        raise UsageError(f"no metric named {name!r}", "see /api/v1/metrics for the list")
+    time_chart(ctx, "series", name, [name], cohort=ctx.params.get("cohort"), record_low=True)
+    f = headline.figure(ctx.con, name) if ctx.con is not None else None
+    if f is not None:
+        ctx.figures.append(_fig(f))
+
+

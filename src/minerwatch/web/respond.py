@@ -1,0 +1,86 @@
+"""Turning query results into cached HTTP bodies, and errors into `{"error": …}`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import duckdb
+from fastapi import Request
+from fastapi.responses import Response
+
+from minerwatch.errors import MinerwatchError, StoreError
+from minerwatch.web.source import CachedResponse, DataSource, ResponseCache
+
+JSON = "application/json"
+CSV = "text/csv; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+
+
+def plain(obj: Any) -> Any:
+    """JSON-safe: dataclasses to dicts, dates to ISO text, NaN/±inf to null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    return obj
+
+
+def json_body(obj: Any) -> bytes:
+    return json.dumps(plain(obj), separators=(",", ":"), allow_nan=False).encode()
+
+
+def error_status(e: MinerwatchError) -> int:
+    # A busy or missing database is the server's state, not the client's mistake.
+    return 503 if isinstance(e, StoreError) else 400
+
+
+def error_body(message: str, hint: str = "") -> bytes:
+    return json_body({"error": message, "hint": hint} if hint else {"error": message})
+
+
+def cache_key(request: Request) -> str:
+    """Path and query without the access token (never part of a key, a log line or a page)."""
+    params = sorted((k, v) for k, v in request.query_params.multi_items() if k != "token")
+    return request.url.path + "?" + "&".join(f"{k}={v}" for k, v in params)
+
+
+async def cached(request: Request, build: Callable[[duckdb.DuckDBPyConnection | None], tuple[int, str, bytes]]
+                 ) -> Response:
+    """The response `build(con)` makes, from the cache while the database is unchanged. `con` is None
+    when there is no database file yet (pages then show their empty state)."""
+    cache: ResponseCache = request.app.state.cache
+    source: DataSource = request.app.state.source
+
+    def compute() -> CachedResponse:
+        try:
+            if not source.exists():
+                status, media, body = build(None)
+            else:
+                status, media, body = source.run(build)
+        except StoreError:
+            raise
+        except MinerwatchError as e:
+            return CachedResponse(error_status(e), JSON, error_body(e.message, e.hint))
+        return CachedResponse(status, media, body)
+
+    try:
+        r = await cache.get(cache_key(request), compute)
+    except StoreError as e:
+        return Response(error_body(e.message, e.hint), status_code=503, media_type=JSON)
+    return Response(r.body, status_code=r.status, media_type=r.media_type)
+
+
+def ok_json(obj: Any) -> tuple[int, str, bytes]:
+    return 200, JSON, json_body(obj)

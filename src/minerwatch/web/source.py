@@ -1,0 +1,162 @@
+"""The server's one door to the database: a read-only connection opened on demand and released when
+idle (so that `sync --follow` can take the file between batches), and a response cache that is
+valid until the database file changes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import anyio.to_thread
+import duckdb
+
+from minerwatch.errors import StoreError
+from minerwatch.queries.db import connect_readonly
+
+T = TypeVar("T")
+
+# Opening the file costs ~20 ms; a connection idle this long is closed so that a writer can get in.
+IDLE_CLOSE_S = 1.0
+# stat() of the file and its WAL is ~5 µs, but 100 clients × thousands of requests add up: look at
+# most every 250 ms, so a new block shows within a quarter second of being committed.
+STAT_EVERY_S = 0.25
+CACHE_ENTRIES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    status: int
+    media_type: str
+    body: bytes
+
+
+class DataSource:
+    """Runs read functions against the database at `path`, one at a time (DuckDB connections are
+    not shared across threads)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._last_use = 0.0
+        self._closer: threading.Thread | None = None
+        self._generation: tuple[int, ...] = ()
+        self._stat_at = 0.0
+        self._reopen = False
+
+    def generation(self) -> tuple[int, ...]:
+        """Changes whenever the database file or its WAL changes."""
+        now = time.monotonic()
+        if now - self._stat_at >= STAT_EVERY_S:
+            parts: list[int] = []
+            for p in (self.path, Path(str(self.path) + ".wal")):
+                try:
+                    st = os.stat(p)
+                    parts += [st.st_mtime_ns, st.st_size, st.st_ino]
+                except FileNotFoundError:
+                    parts += [0, 0, 0]
+            if tuple(parts) != self._generation:
+                self._generation = tuple(parts)
+                self._reopen = True      # closed by the next run(), never from the event loop
+            self._stat_at = now
+        return self._generation
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """fn(connection), on a read-only connection opened if needed."""
+        with self._lock:
+            if self._reopen and self._con is not None:
+                self._con.close()
+                self._con = None
+            self._reopen = False
+            if self._con is None:
+                self._con = connect_readonly(self.path)
+            self._last_use = time.monotonic()
+            try:
+                return fn(self._con)
+            except duckdb.Error as e:
+                raise StoreError(f"the database could not answer: {str(e).splitlines()[0]}",
+                                 "run `minerwatch sync` to bring it up to date") from e
+            finally:
+                self._last_use = time.monotonic()
+                self._start_closer()
+
+    def _release(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+    def _start_closer(self) -> None:
+        if self._closer is None or not self._closer.is_alive():
+            self._closer = threading.Thread(target=self._close_when_idle, name="minerwatch-db-idle", daemon=True)
+            self._closer.start()
+
+    def _close_when_idle(self) -> None:
+        while True:
+            time.sleep(IDLE_CLOSE_S / 2)
+            with self._lock:
+                if self._con is None:
+                    return
+                if time.monotonic() - self._last_use >= IDLE_CLOSE_S:
+                    self._con.close()
+                    self._con = None
+                    return
+
+    def close(self) -> None:
+        self._release()
+
+
+class ResponseCache:
+    """Rendered responses keyed by request, valid for one database generation. Concurrent misses of
+    one key share a single computation."""
+
+    def __init__(self, source: DataSource, entries: int = CACHE_ENTRIES) -> None:
+        self.source = source
+        self.entries = entries
+        self._store: OrderedDict[str, tuple[tuple[int, ...], CachedResponse]] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future[CachedResponse]] = {}
+
+    async def get(self, key: str, compute: Callable[[], CachedResponse]) -> CachedResponse:
+        gen = self.source.generation()
+        hit = self._store.get(key)
+        if hit is not None and hit[0] == gen:
+            self._store.move_to_end(key)
+            return hit[1]
+        running = self._inflight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        fut: asyncio.Future[CachedResponse] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            try:
+                value = await anyio.to_thread.run_sync(compute)
+            except StoreError:
+                # A sync holding the file: the previous answer is better than none.
+                if hit is not None:
+                    value = hit[1]
+                else:
+                    raise
+            else:
+                if value.status < 500:
+                    self._store[key] = (gen, value)
+                    self._store.move_to_end(key)
+                    while len(self._store) > self.entries:
+                        self._store.popitem(last=False)
+            fut.set_result(value)
+            return value
+        except BaseException as e:
+            fut.set_exception(e)
+            fut.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[key]

@@ -1,0 +1,154 @@
+// Draws a page from its JSON twin (the same document /<page>.json serves) with uPlot.
+"use strict";
+(function () {
+  const root = document.getElementById("page");
+  if (!root) return;
+  const COLORS = ["#f7931a", "#2f6fdf", "#2a9d5b", "#c2410c", "#7c3aed", "#0891b2", "#be185d", "#4b5563"];
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+
+  function fmt(v) {
+    if (v === null || v === undefined) return "–";
+    if (typeof v !== "number") return String(v);
+    const a = Math.abs(v);
+    if (a !== 0 && (a >= 1e7 || a < 1e-3)) return v.toExponential(3);
+    return v.toLocaleString("en-US", { maximumFractionDigits: a >= 100 ? 1 : 4 });
+  }
+
+  function figures(doc) {
+    if (!doc.figures.length) return;
+    const box = el("section", { class: "figures" });
+    for (const f of doc.figures) {
+      const card = el("div", { class: "figure" });
+      card.append(el("div", { class: "label" }, f.label));
+      card.append(el("div", { class: "value" }, f.value === null ? f.unit : fmt(f.value) + " " + f.unit));
+      const note = [f.date ? "as of " + f.date : "", f.note].filter(Boolean).join(" · ");
+      if (note) card.append(el("div", { class: "note" }, note));
+      box.append(card);
+    }
+    root.append(box);
+  }
+
+  // Markers (record lows) and horizontal threshold lines, drawn on top of the series.
+  function overlay(chart) {
+    return {
+      hooks: {
+        draw: [(u) => {
+          const ctx = u.ctx;
+          ctx.save();
+          ctx.font = 12 * devicePixelRatio + "px sans-serif";
+          for (const t of chart.thresholds) {
+            const y = u.valToPos(t.y, "y", true);
+            ctx.strokeStyle = "#b91c1c";
+            ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+            ctx.beginPath();
+            ctx.moveTo(u.bbox.left, y);
+            ctx.lineTo(u.bbox.left + u.bbox.width, y);
+            ctx.stroke();
+            ctx.fillStyle = "#b91c1c";
+            ctx.fillText(t.label, u.bbox.left + 4, y - 4);
+          }
+          ctx.setLineDash([]);
+          for (const m of chart.markers) {
+            const x = u.valToPos(m.x, "x", true), y = u.valToPos(m.y, "y", true);
+            ctx.fillStyle = "#b91c1c";
+            ctx.beginPath();
+            ctx.arc(x, y, 5 * devicePixelRatio, 0, 2 * Math.PI);
+            ctx.fill();
+            ctx.fillText(m.label, Math.min(x + 8, u.bbox.left + u.bbox.width - 200 * devicePixelRatio), y + 16);
+          }
+          ctx.restore();
+        }],
+      },
+    };
+  }
+
+  function drawChart(chart) {
+    const fig = el("figure", { class: "chart", "data-chart-id": chart.id });
+    const points = chart.series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
+    fig.setAttribute("data-points", String(points));
+    fig.append(el("figcaption", {}, chart.title + (chart.unit ? " (" + chart.unit + ")" : "")));
+    root.append(fig);
+    const time = chart.x_kind === "time";
+    const bars = chart.x_kind === "rank";
+    const series = [{ label: time ? "day" : (chart.x_label || "x"), value: bars && chart.x_labels
+      ? (u, v) => (v === null ? "–" : chart.x_labels[v - 1] || v) : undefined }];
+    chart.series.forEach((s, i) => {
+      const band = /_(low|high)95$/.test(s.metric);
+      series.push({
+        label: s.label, stroke: band ? "#9ca3af" : COLORS[i % COLORS.length], width: band ? 1 : 2,
+        dash: band ? [4, 4] : undefined, spanGaps: false, points: { show: !time },
+        paths: bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined,
+        fill: bars ? COLORS[0] + "99" : undefined, value: (u, v) => fmt(v),
+      });
+    });
+    const opts = {
+      width: Math.max(320, Math.min(root.clientWidth || 900, 1100)), height: 300,
+      scales: { x: { time: time } }, series: series, plugins: [overlay(chart)],
+      axes: [{}, { size: 70, values: (u, vals) => vals.map(fmt) }],
+    };
+    if (chart.thresholds.length || chart.markers.length) {
+      const ys = chart.series.flatMap((s) => s.values).filter((v) => v !== null)
+        .concat(chart.thresholds.map((t) => t.y), chart.markers.map((m) => m.y));
+      const lo = Math.min(...ys), hi = Math.max(...ys), pad = (hi - lo) * 0.05 || 1;
+      opts.scales.y = { range: [lo - pad, hi + pad] };
+    }
+    new uPlot(opts, [chart.x].concat(chart.series.map((s) => s.values)), fig);
+    const note = [chart.definition, chart.note].filter(Boolean).join(" ");
+    if (note) fig.append(el("p", { class: "note" }, note));
+  }
+
+  function table(t) {
+    const sec = el("section", { class: "table", "data-table-id": t.id });
+    sec.append(el("h2", {}, t.title));
+    const tab = el("table");
+    const head = el("tr");
+    t.columns.forEach((c) => head.append(el("th", {}, c)));
+    tab.append(head);
+    for (const row of t.rows) {
+      const tr = el("tr");
+      row.forEach((v, i) => {
+        const td = el("td", {});
+        const link = t.links && t.links[t.columns[i]];
+        if (link) td.append(el("a", { href: link + encodeURIComponent(v) }, v));
+        else td.textContent = fmt(v);
+        if (t.signed && typeof v === "number") td.className = v < 0 ? "neg" : "pos";
+        tr.append(td);
+      });
+      tab.append(tr);
+    }
+    sec.append(tab);
+    root.append(sec);
+  }
+
+  function render(doc) {
+    root.textContent = "";
+    figures(doc);
+    doc.charts.forEach(drawChart);
+    doc.tables.forEach(table);
+    for (const n of doc.notes) root.append(el("p", { class: "note" }, n));
+    if (doc.missing.length) {
+      root.append(el("p", { class: "missing" },
+        "Not computed in this database yet: " + doc.missing.join(", ") + ". Run `minerwatch sync` to compute them."));
+    }
+    if (!doc.figures.length && !doc.charts.length && !doc.tables.length) {
+      root.append(el("p", { class: "empty" }, "Nothing to show here yet — run `minerwatch sync`."));
+    }
+  }
+
+  fetch(root.dataset.json, { credentials: "same-origin" })
+    .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
+    .then(({ ok, body }) => {
+      if (!ok) {
+        root.textContent = "";
+        root.append(el("p", { class: "error" }, body.error + (body.hint ? " — " + body.hint : "")));
+        return;
+      }
+      render(body);
+    });
+})();
