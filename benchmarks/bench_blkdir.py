@@ -14,6 +14,7 @@ not the disk.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from hashlib import sha256
@@ -56,6 +57,8 @@ def main() -> None:
                     "(other processes on the machine only ever slow a run down)")
     args = ap.parse_args()
     net = get_network("mainnet")
+    # The machine has 2 cores: anything else running halves the 2-worker figure. Say so.
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         blocks_dir = (args.dir or Path(tmp)) / "blocks"
         raw = _chain_of_real_blocks(int(args.size_mb * 1e6))
@@ -92,6 +95,7 @@ def main() -> None:
                 dt = min(dt, time.perf_counter() - t)
             print(f"read + parse, workers={workers}: {size / 1e6 / dt:.1f} MB/s, {count / dt:,.0f} blocks/s "
                   f"({count:,} blocks, {dt:.1f} s)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
