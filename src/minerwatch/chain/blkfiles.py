@@ -23,6 +23,8 @@ from minerwatch.chain.blkscan import (
     BlkIndex,
     BlockRecord,
     list_blk_files,
+    open_read,
+    pread,
     read_xor_key,
     scan,
     xor_at,
@@ -187,8 +189,8 @@ class _Reader:
         try:
             fd = self.fds.get(file_number)
             if fd is None:
-                fd = self.fds[file_number] = os.open(path, os.O_RDONLY)
-            data = os.pread(fd, size, offset)
+                fd = self.fds[file_number] = open_read(path)
+            data = pread(fd, size, offset)
         except OSError as e:
             raise MinerwatchError(f"cannot read {path}: {e.strerror}", "check the file and the disk") from e
         if len(data) != size:

@@ -25,6 +25,7 @@ XOR_KEY_BYTES = 8
 MAX_BLOCK_BYTES = 4_000_000
 _HEAD_BYTES = RECORD_HEADER_BYTES + HEADER_SIZE
 _ZERO4 = bytes(4)
+_HAS_PREAD = hasattr(os, "pread")
 _BLK_NAME = re.compile(r"^blk(\d{5,})\.dat$")
 
 
@@ -57,6 +58,19 @@ class BlkIndex:
     def source_name(self, file_number: int) -> str:
         """The file name used in error messages, e.g. blk00003.dat."""
         return self.files[file_number].name
+
+
+def pread(fd: int, size: int, offset: int) -> bytes:
+    """Up to `size` bytes at `offset` of an open file, without moving a shared file position."""
+    if _HAS_PREAD:
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)     # Windows has no pread; each reader opens its own fd
+    return os.read(fd, size)
+
+
+def open_read(path: Path) -> int:
+    """A read-only file descriptor (binary on Windows too)."""
+    return os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
 
 def xor_at(data: bytes, key: bytes, file_offset: int) -> bytes:
@@ -123,7 +137,7 @@ def scan(blocks_dir: Path, network: Network) -> BlkIndex:
     last = max(files)
     for number, path in files.items():
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = open_read(path)
         except OSError as e:
             raise MinerwatchError(f"cannot open {path}: {e.strerror}", "check the file's permissions") from e
         try:
@@ -145,7 +159,7 @@ def _scan_file(
     pos = 0
     name = path.name
     while pos < size:
-        raw = os.pread(fd, _HEAD_BYTES, pos)
+        raw = pread(fd, _HEAD_BYTES, pos)
         if raw[:4] == _ZERO4:
             return None                      # preallocated, never-written space
         if len(raw) < RECORD_HEADER_BYTES or (is_last and raw[4:8] == _ZERO4):
