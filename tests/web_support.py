@@ -4,7 +4,8 @@ every figure the server shows can be worked out by hand, then the real metric re
 The chain: `days` UTC days from 2024-04-20 (height 840,000, subsidy 3.125 BTC), exactly 144 blocks a
 day at 600 s spacing, difficulty D0 × (1 + 0.01 × epoch) per 2,016-block epoch, fees 0.02 BTC per
 block; block h is mined by Foundry USA if h % 10 < 4, AntPool if < 7, ViaBTC if < 9, else by an
-untagged miner. Every coinbase pays one of three miner scripts; every even-height coinbase is spent
+untagged miner. BTC/USD is 60,000 every day (written directly, so the shipped history is not loaded:
+round numbers keep hashprice checkable by hand). Every coinbase pays one of three miner scripts; every even-height coinbase is spent
 1,008 blocks (7 days) later, out of the miner cohort, less a 1,000 sat fee.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from minerwatch import store
-from minerwatch.metrics import registry
+from minerwatch.metrics import prices, registry
 
 T0_S = 1_713_571_200          # 2024-04-20T00:00:00Z
 FIRST_DAY = date(2024, 4, 20)
@@ -26,6 +27,7 @@ FEES_SAT = 2_000_000          # 0.02 BTC per block
 SUBSIDY_SAT = 312_500_000
 BLOCKS_PER_DAY = 144
 SPEND_AFTER = 1008
+PRICE_USD = 60_000.0
 TAGS = ("/Foundry USA Pool #dropgold/", "Mined by AntPool", "/ViaBTC/", "")
 
 
@@ -51,6 +53,9 @@ def build_db(path: Path, days: int = 400, network: str = "mainnet", refresh: boo
                FROM range(?) t(i)""",
             [H0, H0, H0, T0_S, T0_S, D0, H0, H0, int(D0), SUBSIDY_SAT, FEES_SAT, SUBSIDY_SAT, FEES_SAT,
              H0, TAGS[0], H0, TAGS[1], H0, TAGS[2], TAGS[3], n])
+        con.execute("""INSERT INTO prices SELECT DATE '2024-04-20' + CAST(i AS INTEGER), ?, 'test'
+                       FROM range(?) t(i)""", [PRICE_USD, days + 1])
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, 'test')", [prices._LOADED_KEY])
         con.execute("UPDATE blocks SET coinbase_script_hex = hex(encode(coinbase_tag))")
         con.execute("""INSERT INTO coinbase_outputs
                        SELECT height, 0, coinbase_value_sat, 'p2wpkh', 1 + height % 3, NULL FROM blocks""")
@@ -75,3 +80,50 @@ def build_db(path: Path, days: int = 400, network: str = "mainnet", refresh: boo
 
 def open_ro(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=True)
+
+
+_BUILT: dict[tuple[int, str], Path] = {}
+
+
+def shared_db(tmp_path_factory: "object", days: int = 120, network: str = "mainnet") -> Path:
+    """One database per (days, network) per test session (building one takes a few seconds)."""
+    key = (days, network)
+    if key not in _BUILT:
+        folder = tmp_path_factory.mktemp(f"web-{network}-{days}")  # type: ignore[attr-defined]
+        _BUILT[key] = build_db(folder / "minerwatch.duckdb", days, network)
+    return _BUILT[key]
+
+
+class LiveServer:
+    """uvicorn serving create_app(db) on a free loopback port in a background thread."""
+
+    def __init__(self, db: Path, token: str | None = None) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        from minerwatch.web.app import create_app
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(db, token), host="127.0.0.1", port=self.port, log_level="warning",
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        import time
+
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("server did not start within 10 s")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
