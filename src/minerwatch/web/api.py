@@ -139,7 +139,7 @@ async def get_breakeven(request: Request, pue: float = Query(1.0, ge=1.0, le=3.0
     return await cached(request, lambda con: ok_json(surface(need_db(con), pue, pool_fee_pct)))
 
 
-@router.get("/block/{ref}", summary="Facts of a stored block by height or hash")
+@router.get("/chain/block/{ref}", summary="Facts of a stored block by height or hash (minerwatch fields)")
 async def get_block(request: Request, ref: str) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         try:
