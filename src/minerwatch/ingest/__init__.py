@@ -58,7 +58,9 @@ class Ingest:
             "SELECT s.script_id, s.script_type, p.payload_hex, s.zero_hop_height, s.one_hop_height, s.parent_script_id "
             "FROM miner_scripts s LEFT JOIN miner_script_payloads p USING (script_id)"
         ).fetchall():
-            tracker.members[sid] = Member(_TYPE_CODES[stype], bytes.fromhex(payload_hex or ""), zh, oh, parent)
+            payload = bytes.fromhex(payload_hex or "")
+            tracker.members[sid] = Member(_TYPE_CODES[stype], payload, zh, oh, parent)
+            tracker.payloads.add(payload)
         for txid, vout, sid, value in con.execute(
             "SELECT txid, vout, script_id, value_sat FROM miner_outputs WHERE spent_height IS NULL"
         ).fetchall():
