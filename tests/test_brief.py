@@ -75,7 +75,7 @@ def test_every_sentence(con: duckdb.DuckDBPyConnection) -> None:
     assert s["hashprice_days_below"] == ("Hashprice was below $38.00/PH/day (today's level) on "
                                          "31 of 365 days in 2021 and 61 of 365 days in 2022.")
     # 30 days before Jan 31 is Jan 1 (20,000): 25,000 / 20,000 − 1 = +25.0 %.
-    assert s["price"] == "BTC is 25,000 USD on 2023-01-31, up 25.0 % over 30 days (from 2023-01-01)."
+    assert s["price"] == "BTC is 25,000.0 USD on 2023-01-31, up 25.0 % over 30 days (from 2023-01-01)."
     # No hashrate table in this database: said, not guessed.
     assert s["hashrate"] == "missing: no data for hashrate_ehs_7d in this database (run `minerwatch sync`)"
     # Breakeven efficiency = 38 / (24 × p): 52.8 J/TH at 0.03 (only the S9, 98 J/TH, is above),
@@ -88,8 +88,9 @@ def test_every_sentence(con: duckdb.DuckDBPyConnection) -> None:
         "above 31.7 J/TH at 0.05 USD/kWh (3 of 17 catalog models, e.g. Antminer S19); "
         "above 22.6 J/TH at 0.07 USD/kWh (8 of 17 catalog models, e.g. Antminer S19k Pro); "
         "above 15.8 J/TH at 0.1 USD/kWh (14 of 17 catalog models, e.g. Antminer S21).")
-    # Reserve 1,800,000 / 1,790,000 − 1 = 0.56 % ≤ 1 %: on since today (it was 3.35 % and 6.15 % above
-    # before); hashprice 38 > 18.90 median breakeven: off. The other four series are not in this database.
+    # Reserve: 1,800,000 is the lowest of the trailing 365 days (0 % above it): on since today; before,
+    # 1,850,000 was 3.35 % above the 1,790,000 of 2021-07-15, then 1,900,000 was 2.70 % above 1,850,000.
+    # Hashprice 38 > 18.90 median breakeven: off. The other four series are not in this database.
     assert s["capitulation"] == (
         "Capitulation watch: watch — 1 of 2 signals with data are on: reserve near record low (since 2023-01-31). "
         "Missing: hash ribbons, miner position index, negative retarget forecast, difficulty ribbon compressed.")
@@ -123,6 +124,14 @@ def test_record_low_and_threshold(con: duckdb.DuckDBPyConnection) -> None:
     b = build_brief(con, date(2021, 7, 1))
     assert {f.key: f.sentence for f in b.figures}["hashprice"].endswith("; an all-time low in the stored history.")
     assert s["miner_outflow"].startswith("missing: no data for miner_outflow_btc")
+
+
+def test_reserve_neither_low_nor_lowest_since(con: duckdb.DuckDBPyConnection) -> None:
+    # 2022-07-20: 1,900,000, as on the days before (so no "lowest since"); 30 days earlier, 2022-06-20,
+    # it was 1,850,000: 1,900,000 / 1,850,000 − 1 = +2.7 %.
+    s = {f.key: f.sentence for f in build_brief(con, date(2022, 7, 20)).figures}
+    assert s["miner_reserve"] == ("The miner reserve stands at 1,900,000.00 BTC on 2022-07-20, up 2.7 % over 30 days "
+                                  "(from 2022-06-20); its record low is 1,790,000.00 BTC on 2021-07-15.")
 
 
 def test_unpriced_days_make_usd_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

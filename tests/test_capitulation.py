@@ -24,7 +24,7 @@ def _series() -> dict[str, list[tuple[date, float | None]]]:
     ribbon = [-0.5 if 100 <= i <= 109 or i >= 380 else 1.0 for i in range(N)]
     mpi = [2.5 if 100 <= i <= 104 or 108 <= i <= 109 or i >= 390 else 1.0 for i in range(N)]
     # Reserve falls 1,000 BTC a day (a new low every day) to 1,606,000 on day 394, then sits at
-    # 1,630,000: 1,630,000 / 1,606,000 − 1 = 1.4944 % above the low, beyond the 1 % band.
+    # 1,630,000: 1,630,000 / 1,606,000 − 1 = 1.4944 % above the trailing year's low, beyond the 1 % band.
     reserve = [2_000_000.0 - 1000 * i if i <= 394 else 1_630_000.0 for i in range(N)]
     # Hashprice 50, then 18 from day 390: below the default mix's median breakeven of 18.90
     # (17.5 J/TH × 24 h × 0.045 USD/kWh; see test_economics_surface).
@@ -89,6 +89,16 @@ def test_series_missing_from_this_version(con: duckdb.DuckDBPyConnection, monkey
     monkeypatch.delitem(registry.METRICS, "retarget_forecast_pct")
     r = {s.name: s for s in capitulation_state(con).signals}["negative_retarget_forecast"]
     assert r.on is None and r.missing == "series retarget_forecast_pct is not available in this version of minerwatch"
+
+
+def test_reserve_low_is_of_the_trailing_year(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 100 on day 0, then 200 for 364 days, then 201, 201.5: on day 365 the window (days 1–365) no
+    # longer holds day 0's 100, so the low is 200 and 201 is 0.5 % above it: on. Day 366: 201.5 is
+    # 0.75 % above 200: still on. Against the all-time low of 100 it would be 101 % and 101.5 %.
+    c = duckdb.connect(str(tmp_path / "r.duckdb"))
+    install(c, monkeypatch, {"miner_reserve_btc": days(D0, [100.0] + [200.0] * 364 + [201.0, 201.5])})
+    r = {s.name: s for s in capitulation_state(c).signals}["reserve_near_record_low"]
+    assert r.on is True and r.value == pytest.approx(0.75) and r.since == date(2023, 1, 1)
 
 
 def test_reserve_needs_a_year(con: duckdb.DuckDBPyConnection) -> None:

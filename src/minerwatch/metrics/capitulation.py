@@ -6,6 +6,7 @@ no data in this database, shows as missing instead of as calm.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,8 +18,8 @@ from minerwatch.errors import MinerwatchError
 from minerwatch.metrics.registry import METRICS, Query, load_all, metric
 
 MPI_HEAVY_SELLING = 2.0            # CryptoQuant: an MPI above 2 reads as heavy miner selling
-RESERVE_NEAR_LOW_PCT = 1.0         # within 1 % of the lowest reserve seen so far
-RESERVE_MIN_HISTORY_DAYS = 365     # a "record" over less than a year of data says little
+RESERVE_NEAR_LOW_PCT = 1.0         # within 1 % of the lowest reserve of the trailing year
+RESERVE_WINDOW_DAYS = 365
 RIBBON_COMPRESSED = 0.02           # difficulty ribbon: stddev / mean of its seven averages ≤ 2 %
 EPISODE_MERGE_DAYS = 7             # capitulation runs fewer than 7 days apart are one episode
 
@@ -41,7 +42,7 @@ def _signal_defs(mix: tuple[MixClass, ...]) -> tuple[SignalDef, ...]:
         SignalDef("miner_position_index", "mpi", MPI_HEAVY_SELLING,
                   "Miner Position Index above 2 (outflow USD > 2 × its 365-day average)", lambda v, t: v > t),
         SignalDef("reserve_near_record_low", "miner_reserve_btc", RESERVE_NEAR_LOW_PCT,
-                  f"0-hop miner reserve within {RESERVE_NEAR_LOW_PCT:g} % of its lowest value so far",
+                  f"0-hop miner reserve within {RESERVE_NEAR_LOW_PCT:g} % of its lowest of the last 365 days",
                   lambda v, t: v <= t),
         SignalDef("hashprice_below_breakeven", "hashprice_usd_per_ph_day", median_breakeven_hashprice(mix),
                   "hashprice below the energy breakeven of the median unit of network hashrate (fleet mix)",
@@ -62,7 +63,7 @@ class SignalState:
     series: str
     rule: str
     on: bool | None                # None: missing
-    value: float | None            # for the reserve: percent above the lowest value so far
+    value: float | None            # for the reserve: percent above its lowest of the trailing 365 days
     threshold: float
     day: date | None               # the day the value is from (the last day ≤ as-of with data)
     since: date | None             # first day of the current on/off run
@@ -98,21 +99,29 @@ def _read(con: duckdb.DuckDBPyConnection, name: str, end: date | None) -> tuple[
     pts = sorted(((d, None if v is None else float(v)) for d, v in rows if end is None or d <= end),
                  key=lambda p: p[0])
     if not any(v is not None for _, v in pts):
-        return [], f"no data for {name} in this database; run `minerwatch sync`"
+        # The table is there but holds no value yet (e.g. no price before 2010): not a sync problem.
+        return [], f"no data for {name}" + (f" up to {end}" if end else "")
     return pts, None
 
 
 def _reserve_distance(points: Series) -> Series:
-    """Percent above the lowest reserve so far; None until a year of history is covered."""
+    """Percent above the lowest reserve of the trailing 365 days (today included); None until the
+    window is covered. Not the all-time low: the 0-hop reserve's all-time low is its first day
+    (50 BTC on 2009-01-03), so an all-time record could never be near."""
     out: Series = []
-    low: float | None = None
+    window: deque[tuple[date, float]] = deque()     # increasing values: the front is the window's low
     first = points[0][0] if points else None
     for d, v in points:
         if v is None:
             out.append((d, None))
             continue
-        low = v if low is None else min(low, v)
-        enough = first is not None and (d - first).days >= RESERVE_MIN_HISTORY_DAYS
+        while window and window[-1][1] >= v:
+            window.pop()
+        window.append((d, v))
+        while (d - window[0][0]).days >= RESERVE_WINDOW_DAYS:
+            window.popleft()
+        low = window[0][1]
+        enough = first is not None and (d - first).days >= RESERVE_WINDOW_DAYS
         out.append((d, (v / low - 1) * 100 if enough and low > 0 else None))
     return out
 
@@ -129,7 +138,7 @@ def _daily_flags(con: duckdb.DuckDBPyConnection, end: date | None, mix: tuple[Mi
         if defn.name == "reserve_near_record_low":
             pts = _reserve_distance(pts)
             if not missing and not any(v is not None for _, v in pts):
-                missing = f"less than {RESERVE_MIN_HISTORY_DAYS} days of miner_reserve_btc history"
+                missing = f"less than {RESERVE_WINDOW_DAYS} days of miner_reserve_btc history"
         out.append((defn, _flags(defn, pts), missing))
     return out
 

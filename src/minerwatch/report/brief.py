@@ -52,6 +52,11 @@ def usd(x: float) -> str:
     return f"${x:,.0f}" if abs(x) >= 1000 else f"${x:,.2f}"
 
 
+def num(x: float) -> str:
+    """1,234.5 for everyday sizes; 3 significant digits below 10 (2009's hashrate is 4.7e-09 EH/s)."""
+    return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.3g}"
+
+
 def moved(pct: float) -> str:
     return f"{'up' if pct >= 0 else 'down'} {abs(pct):.1f} %"
 
@@ -110,7 +115,12 @@ def reserve_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
             s += f", its lowest since {last_lower[0]} ({btc(last_lower[1])})."
             vals["lowest_since"] = last_lower[0].isoformat()
         else:
-            s += f", {(v / low_v - 1) * 100:.2f} % above its record low of {btc(low_v)} on {low_d}."
+            ch = change_pct(r.points, PRICE_DAYS)
+            first = " (the first stored day)" if low_d == r.points[0][0] else ""
+            s += ((f", {moved(ch[0])} over {PRICE_DAYS} days (from {ch[1]})" if ch else "")
+                  + f"; its record low is {btc(low_v)} on {low_d}{first}.")
+            if ch:
+                vals["change_pct_30d"] = ch[0]
     return Figure("miner_reserve", "Miner reserve", s, defn, cmds, vals)
 
 
@@ -169,7 +179,7 @@ def _change_figure(con: duckdb.DuckDBPyConnection, as_of: date, key: str, title:
         return _missing(key, title, r.missing, defn, (_metrics_cmd(name, as_of - timedelta(days=days), as_of),))
     d, v = r.points[-1]
     vals: dict[str, object] = {name: v, "day": d.isoformat()}
-    s = fmt.format(value=v, day=d)
+    s = fmt.format(value=num(v), day=d)
     ch = change_pct(r.points, days)
     if ch is not None:
         s += f", {moved(ch[0])} over {days} days (from {ch[1]})."
@@ -236,9 +246,9 @@ def build_brief(con: duckdb.DuckDBPyConnection, as_of: date, since: date | None 
         reserve_figure(con, as_of),
         hp_now,
         hp_hard,
-        _change_figure(con, as_of, "price", "BTC price", "price_usd", PRICE_DAYS, "BTC is {value:,.0f} USD on {day}"),
+        _change_figure(con, as_of, "price", "BTC price", "price_usd", PRICE_DAYS, "BTC is {value} USD on {day}"),
         _change_figure(con, as_of, "hashrate", "Hashrate", "hashrate_ehs_7d", PRICE_DAYS,
-                       "Network hashrate averaged {value:,.1f} EH/s over the 7 days to {day}"),
+                       "Network hashrate averaged {value} EH/s over the 7 days to {day}"),
         underwater_figure(hp, as_of),
         capitulation_figure(con, as_of),
     )
