@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from minerwatch import store
 from minerwatch.consensus import subsidy_sat
@@ -45,7 +46,21 @@ def insert_facts(con: duckdb.DuckDBPyConnection, facts: Iterable[Fact], chainwor
         rows.append((f.height, f"{f.height:064x}", f"{f.height - 1:064x}", f.time_s, f.time_s, 0x20000000,
                      0x1d00ffff, f.difficulty, cw, 1000, 4000, 1, 0, 1, 0, 0, value, sub, f.fees_sat,
                      f.unclaimed_sat, "", ""))
-    con.executemany("INSERT INTO blocks VALUES (" + ", ".join("?" * 22) + ")", rows)
+    insert_block_rows(con, rows)
+
+
+def insert_block_rows(con: duckdb.DuckDBPyConnection, rows: list[tuple[object, ...]]) -> None:
+    """Bulk-insert full blocks rows (22 columns) through Arrow; executemany is ~10 ms a row."""
+    if not rows:
+        return
+    names = [r[0] for r in con.execute("DESCRIBE blocks").fetchall()]
+    # chainwork exceeds 64 bits: it travels as text and becomes HUGEINT in SQL.
+    table = pa.table({n: [str(r[i]) if n == "chainwork" else r[i] for r in rows] for i, n in enumerate(names)})
+    con.register("_fact_rows", table)
+    try:
+        con.execute("INSERT INTO blocks SELECT * REPLACE (CAST(chainwork AS HUGEINT) AS chainwork) FROM _fact_rows")
+    finally:
+        con.unregister("_fact_rows")
 
 
 def day_of_blocks(height0: int, day_index: int, n: int, difficulty: float, fees_sat: int = 0,

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from minerwatch.errors import UsageError
 from minerwatch.metrics.registry import Query, metric, refresher
@@ -62,8 +63,15 @@ def upsert_prices(con: duckdb.DuckDBPyConnection, rows: list[tuple[date, float]]
     """Insert or replace the given days' prices."""
     if not rows:
         return PriceImport(0, None, None)
-    con.executemany("INSERT OR REPLACE INTO prices (date, price_usd, source) VALUES (?, ?, ?)",
-                    [(d, p, source) for d, p in rows])
+    # One bulk insert through Arrow: row-by-row executemany costs ~10 ms a row in DuckDB.
+    table = pa.table({"date": pa.array([d for d, _ in rows], pa.date32()),
+                      "price_usd": pa.array([p for _, p in rows], pa.float64()),
+                      "source": pa.array([source] * len(rows), pa.string())})
+    con.register("_price_rows", table)
+    try:
+        con.execute("INSERT OR REPLACE INTO prices SELECT date, price_usd, source FROM _price_rows")
+    finally:
+        con.unregister("_price_rows")
     days = [d for d, _ in rows]
     return PriceImport(len(rows), min(days), max(days))
 
