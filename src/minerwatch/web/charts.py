@@ -81,6 +81,8 @@ def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], la
     """A daily chart of the metrics in `names` that exist (plus `extra` computed columns); None when
     nothing has data."""
     found: list[series.Series] = [s for s in (read(ctx, n, cohort) for n in names) if s is not None]
+    # One y axis per chart: series in another unit get a chart of their own (via more_series).
+    found = [s for s in found if s.info.unit == found[0].info.unit]
     cols: list[list[Point]] = [s.points for s in found]
     meta: list[tuple[str, str]] = [(s.info.name, (labels or {}).get(s.info.name, s.info.name)) for s in found]
     for metric, label, pts in extra or []:

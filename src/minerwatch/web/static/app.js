@@ -20,6 +20,15 @@
     return v.toLocaleString("en-US", { maximumFractionDigits: a >= 100 ? 1 : 4 });
   }
 
+  // Axis ticks: SI prefixes keep large numbers (difficulty ~1e14) inside the axis.
+  function si(v) {
+    if (v === null || v === undefined) return "";
+    const a = Math.abs(v);
+    const units = [[1e18, "E"], [1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+    for (const [f, s] of units) if (a >= f) return +(v / f).toPrecision(4) + s;
+    return +v.toPrecision(4) + "";
+  }
+
   function figures(doc) {
     if (!doc.figures.length) return;
     const box = el("section", { class: "figures" });
@@ -51,7 +60,9 @@
             ctx.lineTo(u.bbox.left + u.bbox.width, y);
             ctx.stroke();
             ctx.fillStyle = "#b91c1c";
-            ctx.fillText(t.label, u.bbox.left + 4, y - 4);
+            ctx.textAlign = "right";
+            ctx.fillText(t.label, u.bbox.left + u.bbox.width - 4, y - 4);
+            ctx.textAlign = "left";
           }
           ctx.setLineDash([]);
           for (const m of chart.markers) {
@@ -90,7 +101,7 @@
     const opts = {
       width: Math.max(320, Math.min(root.clientWidth || 900, 1100)), height: 300,
       scales: { x: { time: time } }, series: series, plugins: [overlay(chart)],
-      axes: [{}, { size: 70, values: (u, vals) => vals.map(fmt) }],
+      axes: [{}, { size: 60, values: (u, vals) => vals.map(si) }],
     };
     if (chart.thresholds.length || chart.markers.length) {
       const ys = chart.series.flatMap((s) => s.values).filter((v) => v !== null)
