@@ -58,6 +58,7 @@ def test_default_url_is_the_networks_rpc_port() -> None:
     assert RpcClient(None, MAINNET, password="x").where == "127.0.0.1:8332"
     assert RpcClient(None, REGTEST, password="x").where == "127.0.0.1:18443"
     assert RpcClient("http://10.0.0.2", REGTEST, password="x").where == "10.0.0.2:18443"
+    assert RpcClient("node.lan:8332", MAINNET, password="x").where == "node.lan:8332"
 
 
 def test_cookie_layout_follows_bitcoin_core(tmp_path: Path) -> None:

@@ -113,7 +113,8 @@ class RpcClient:
         if network.simulated:
             raise UsageError(f"{network.name} is minerwatch's simulated chain; no node serves it",
                              "use --network mainnet, testnet3, testnet4, signet or regtest with --rpc")
-        parts = urlsplit(url or f"http://127.0.0.1:{network.rpc_port}")
+        url = url or f"http://127.0.0.1:{network.rpc_port}"
+        parts = urlsplit(url if "://" in url else "http://" + url)   # "host:port" is enough
         if parts.scheme not in ("http", "https") or not parts.hostname:
             # The URL may hold a password: name only its shape.
             raise UsageError("the RPC URL must look like http://HOST:PORT",
@@ -150,6 +151,12 @@ class RpcClient:
 
     def __repr__(self) -> str:
         return f"RpcClient({self.where}, network={self.network.name})"
+
+    def __enter__(self) -> RpcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- transport ---------------------------------------------------------------------------------
 
