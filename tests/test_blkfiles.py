@@ -198,17 +198,18 @@ def test_zero_padding_ends_a_file(tmp_path: Path, key: bytes | None) -> None:
     assert _chain_hashes(best_chain(index, MAINNET)) == REAL_HASHES
 
 
-# Kept of the last record: part of its magic and size, the size and most of the header, all but
-# the last 10 bytes.
-@pytest.mark.parametrize("keep_of_last", [5, 8 + 80 - 1, -10])
-def test_block_still_being_written_ends_the_scan(tmp_path: Path, keep_of_last: int) -> None:
+# What is on disk of the last record: part of its magic and size; the size and most of the header;
+# all but its last 10 bytes; only the magic, then the zeros of preallocated space.
+@pytest.mark.parametrize(("keep_of_last", "zeros_after"), [(5, 0), (8 + 80 - 1, 0), (-10, 0), (4, 4096)])
+def test_block_still_being_written_ends_the_scan(tmp_path: Path, keep_of_last: int, zeros_after: int) -> None:
     blocks = tmp_path / "blocks"
-    paths = write_blk_files(blocks, MAINNET, REAL, max_file_bytes=30_000)
+    paths = write_blk_files(blocks, MAINNET, REAL, max_file_bytes=30_000, xor_key=XOR_KEY)
     last = paths[-1]
     data = last.read_bytes()
     # Written in height order, the last record holds block 438: it starts 8 + its size before the end.
     start = len(data) - 8 - len(REAL[438])
-    last.write_bytes(data[:start + keep_of_last] if keep_of_last > 0 else data[:keep_of_last])
+    kept = data[:start + keep_of_last] if keep_of_last > 0 else data[:keep_of_last]
+    last.write_bytes(kept + bytes(zeros_after))
     index = scan(blocks, MAINNET)
     assert index.incomplete_tail == (len(paths) - 1, start)
     chain = best_chain(index, MAINNET)
