@@ -108,6 +108,16 @@ def test_follow_keeps_up_with_the_tip_and_a_reorg(regtest_node, password: str, t
         time.sleep(3)
         node.mine(3, tag="/AntPool/", start_time_s=T0 + 10 * 600)
         time.sleep(2)
+        # While the follower waits for the next block the file is free: another process (a
+        # dashboard, `status`) can read it. Retry briefly in case a batch is being written.
+        for _ in range(20):
+            st = subprocess.run([sys.executable, "-m", "minerwatch", "status", "--db", str(db), "--json"],
+                                capture_output=True, text=True)
+            if st.returncode == 0:
+                break
+            time.sleep(0.3)
+        assert st.returncode == 0, st.stderr
+        assert json.loads(st.stdout)["tip_height"] == 13
         tip = node.best_hash()
         node.invalidate(node.rpc("getblockhash", 11))
         node.mine(4, tag="/ViaBTC/", start_time_s=T0 + 11 * 600 + 30)

@@ -52,8 +52,12 @@ class Syncer:
     """Drives one database forward from a source."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, network: Network, batch_blocks: int = DEFAULT_BATCH_BLOCKS,
-                 batch_bytes: int = DEFAULT_BATCH_BYTES, on_progress: ProgressFn = _noop) -> None:
+                 batch_bytes: int = DEFAULT_BATCH_BYTES, on_progress: ProgressFn = _noop,
+                 reopen: Callable[[], duckdb.DuckDBPyConnection] | None = None) -> None:
         self.con = con
+        # With `reopen`, a follower closes the file while it waits for the next block, so that
+        # `minerwatch serve` (another process: DuckDB lets one writer or many readers in) can read.
+        self.reopen = reopen
         self.network = network
         self.ingest = Ingest(con, network)
         self.batch_blocks = batch_blocks
@@ -199,7 +203,7 @@ class Syncer:
                 if not follow:
                     break
                 self.on_progress(p)
-                time.sleep(poll_s)
+                self._idle_until_new_block(client, poll_s, should_stop)
                 continue
             end = min(start + self.batch_blocks - 1, node_height)
             hashes = client.block_hashes(list(range(start, end + 1)))
@@ -223,9 +227,40 @@ class Syncer:
         return stored
 
 
+    def _idle_until_new_block(self, client: "RpcLike", poll_s: float, should_stop: Callable[[], bool]) -> None:
+        """Wait until the node's best block is not our tip, with the database file released."""
+        tip = self.ingest.tip
+        release = self.reopen is not None
+        if release:
+            self.con.close()
+        try:
+            while not should_stop():
+                time.sleep(poll_s)
+                if tip is None or client.best_block_hash() != tip.hash:
+                    return
+        finally:
+            if release:
+                self._reacquire()
+
+    def _reacquire(self, wait_s: float = 60.0) -> None:
+        """Open the database again, waiting while readers hold it."""
+        assert self.reopen is not None
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                con = self.reopen()
+                break
+            except MinerwatchError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        self.con = self.ingest.con = con
+
+
 class RpcLike:  # pragma: no cover - the interface minerwatch.chain.rpc.RpcClient provides
     def check_network(self) -> None: ...
     def wait_until_synced(self) -> None: ...
     def block_count(self) -> int: ...
     def block_hashes(self, heights: list[int]) -> list[str]: ...
     def raw_blocks(self, hashes: list[str]) -> list[bytes]: ...
+    def best_block_hash(self) -> str: ...

@@ -67,14 +67,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
     network = _network_for(args, con)
     bind_network(con, network.name, path)
     display = ProgressDisplay(sys.stderr)
-    syncer = Syncer(con, network, batch_blocks=args.batch_blocks, on_progress=display)
+    syncer = Syncer(con, network, batch_blocks=args.batch_blocks, on_progress=display,
+                    reopen=(lambda: connect(path)) if args.follow else None)
     client = None
     if args.rpc or (args.datadir and not args.blocks_dir):
         from minerwatch.chain.rpc import RpcClient
 
         client = RpcClient(args.rpc, network, datadir=args.datadir, user=args.rpc_user,
                            password=os.environ.get(PASSWORD_ENV), cookie_file=args.rpc_cookie,
-                           on_wait=lambda msg: print(msg, file=sys.stderr))
+                           on_wait=lambda event: print(event.message, file=sys.stderr))
     if args.blocks_dir:
         canonical = None
         if client is not None:
