@@ -87,3 +87,23 @@ def test_prometheus_exposition_passes_promtool(db: Path) -> None:
         pytest.skip("promtool not installed (Debian package prometheus)")
     r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_new_blocks_show_without_a_restart(tmp_path: Path) -> None:
+    # A sync that adds a block between two requests: the second answer has the new tip.
+    from minerwatch import store
+
+    db = ws.build_db(tmp_path / "grow.duckdb", days=2)
+    app = create_app(db)
+    app.state.source.stat_every_s = 0.0     # look at the file on every request
+    c = TestClient(app)
+    assert c.get("/api/blocks/tip/height").text == str(ws.H0 + 287)   # 2 days × 144 blocks
+    app.state.source.close()                # what the idle timer does after a second
+    con = store.connect(db)
+    con.execute("""INSERT INTO blocks SELECT height + 1, printf('%064x', height + 1), hash, time_s + 600,
+                   median_time_past_s, version, bits, difficulty, chainwork, size_bytes, weight_wu, tx_count,
+                   input_count, output_count, segwit_tx_count, p2tr_output_count, coinbase_value_sat, subsidy_sat,
+                   fees_sat, unclaimed_sat, coinbase_tag, coinbase_script_hex
+                   FROM blocks ORDER BY height DESC LIMIT 1""")
+    con.close()
+    assert c.get("/api/blocks/tip/height").text == str(ws.H0 + 288)

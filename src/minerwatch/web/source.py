@@ -41,8 +41,9 @@ class DataSource:
     """Runs read functions against the database at `path`, one at a time (DuckDB connections are
     not shared across threads)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, stat_every_s: float = STAT_EVERY_S) -> None:
         self.path = path
+        self.stat_every_s = stat_every_s
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._last_use = 0.0
@@ -54,7 +55,7 @@ class DataSource:
     def generation(self) -> tuple[int, ...]:
         """Changes whenever the database file or its WAL changes."""
         now = time.monotonic()
-        if now - self._stat_at >= STAT_EVERY_S:
+        if now - self._stat_at >= self.stat_every_s:
             parts: list[int] = []
             for p in (self.path, Path(str(self.path) + ".wal")):
                 try:

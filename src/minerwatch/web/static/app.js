@@ -152,14 +152,31 @@
     }
   }
 
-  fetch(root.dataset.json, { credentials: "same-origin" })
-    .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
-    .then(({ ok, body }) => {
-      if (!ok) {
-        root.textContent = "";
-        root.append(el("p", { class: "error" }, body.error + (body.hint ? " — " + body.hint : "")));
-        return;
-      }
-      render(body);
-    });
+  function load() {
+    return fetch(root.dataset.json, { credentials: "same-origin" })
+      .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
+      .then(({ ok, body }) => {
+        if (!ok) {
+          root.textContent = "";
+          root.append(el("p", { class: "error" }, body.error + (body.hint ? " — " + body.hint : "")));
+          return null;
+        }
+        render(body);
+        return body.tip ? body.tip.height : null;
+      });
+  }
+
+  // While `minerwatch sync --follow` adds blocks, redraw when the stored tip moves (a block is
+  // ~10 minutes; looking every 30 s costs one tiny cached request).
+  let shown = null;
+  load().then((h) => { shown = h; });
+  setInterval(() => {
+    fetch("/api/blocks/tip/height", { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : null))
+      .then((t) => {
+        const h = t === null ? null : Number(t);
+        if (h !== null && shown !== null && h !== shown) load().then((n) => { shown = n; });
+      })
+      .catch(() => {});
+  }, 30000);
 })();
