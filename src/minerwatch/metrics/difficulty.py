@@ -10,7 +10,7 @@ import duckdb
 
 from minerwatch.consensus import BLOCK_INTERVAL_S, RETARGET_INTERVAL_BLOCKS
 from minerwatch.errors import StoreError
-from minerwatch.metrics.network import daily_column, poisson_bounds95
+from minerwatch.metrics.network import first_row, daily_column, poisson_bounds95
 from minerwatch.metrics.registry import Query, metric
 from minerwatch.metrics.signals import RIBBON_DAYS
 
@@ -87,13 +87,13 @@ class Halving:
 
 
 def _block(con: duckdb.DuckDBPyConnection, height: int) -> tuple[int, float] | None:
-    row = con.execute("SELECT time_s, difficulty FROM blocks WHERE height = ?", [height]).fetchone()
+    row = first_row(con.execute("SELECT time_s, difficulty FROM blocks WHERE height = ?", [height]).fetchall())
     return None if row is None else (int(row[0]), float(row[1]))
 
 
 def epoch(con: duckdb.DuckDBPyConnection) -> Epoch:
     """Where the tip stands in its 2,016-block difficulty epoch."""
-    row = con.execute("SELECT height, time_s, difficulty FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+    row = first_row(con.execute("SELECT height, time_s, difficulty FROM blocks ORDER BY height DESC LIMIT 1").fetchall())
     if row is None:
         raise StoreError("no blocks stored", "run `minerwatch sync` first")
     tip, tip_time, diff = int(row[0]), int(row[1]), float(row[2])
@@ -152,7 +152,7 @@ def forecast_mempool(con: duckdb.DuckDBPyConnection, now_s: int | None = None) -
 
 def next_halving(con: duckdb.DuckDBPyConnection, halving_interval_blocks: int = 210_000) -> Halving:
     """The next subsidy halving: its height, blocks to go and an estimated time."""
-    row = con.execute("SELECT max(height), arg_max(time_s, height) FROM blocks").fetchone()
+    row = first_row(con.execute("SELECT max(height), arg_max(time_s, height) FROM blocks").fetchall())
     if row[0] is None:
         raise StoreError("no blocks stored", "run `minerwatch sync` first")
     tip, tip_time = int(row[0]), int(row[1])

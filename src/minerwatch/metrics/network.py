@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from math import sqrt
+from typing import Any
 
 import duckdb
 
@@ -116,13 +117,20 @@ ORDER BY f.day
 """
 
 
+def first_row(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    """The first row or None. (fetchone() would leave a streamed result open, and DuckDB 2 then
+    refuses the connection's next statement.)"""
+    return rows[0] if rows else None
+
+
+
 def day_of(time_s: int) -> date:
     """UTC day of a unix time."""
     return EPOCH + timedelta(days=time_s // 86400)
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:
-    row = con.execute(sql, params or []).fetchone()
+    row = first_row(con.execute(sql, params or []).fetchall())
     return None if row is None else row[0]
 
 

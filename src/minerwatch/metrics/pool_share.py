@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from minerwatch.errors import UsageError
-from minerwatch.metrics.network import poisson_bounds95
+from minerwatch.metrics.network import first_row, poisson_bounds95
 from minerwatch.metrics.registry import Query, metric, refresher
 from minerwatch.pools import Attribution, PoolList, diff_attributions, load_pool_list, parse_pool_list
 
@@ -50,7 +50,7 @@ def _remember(pl: PoolList) -> PoolList:
 
 def active_pool_list(con: duckdb.DuckDBPyConnection) -> PoolList:
     """The pool list that attributes blocks in this database (the shipped one until `pools update`)."""
-    row = con.execute("SELECT version, source, list_json FROM pool_lists WHERE active").fetchone()
+    row = first_row(con.execute("SELECT version, source, list_json FROM pool_lists WHERE active").fetchall())
     if row is None:
         pl = load_pool_list()
         con.execute("INSERT OR REPLACE INTO pool_lists (version, source, active, list_json) VALUES (?, ?, true, ?)",
@@ -90,13 +90,13 @@ def _write(con: duckdb.DuckDBPyConnection, items: list[tuple[int, Attribution]],
 @refresher(25)
 def attribute_blocks(con: duckdb.DuckDBPyConnection, from_height: int) -> None:
     """Attribute every block from `from_height` on (after a reorg: the new branch) to a pool."""
-    stored_end = con.execute("SELECT max(height) + 1 FROM block_pools").fetchone()[0]
+    stored_end = con.execute("SELECT max(height) + 1 FROM block_pools").fetchall()[0][0]
     start = from_height if stored_end is None else min(from_height, int(stored_end))
     if stored_end is None:
-        start = min(start, con.execute("SELECT coalesce(min(height), 0) FROM blocks").fetchone()[0])
+        start = min(start, con.execute("SELECT coalesce(min(height), 0) FROM blocks").fetchall()[0][0])
     con.execute("DELETE FROM block_pools WHERE height >= ?", [start])
     pl = active_pool_list(con)
-    tip = con.execute("SELECT max(height) FROM blocks").fetchone()[0]
+    tip = con.execute("SELECT max(height) FROM blocks").fetchall()[0][0]
     if tip is None:
         return
     batch = 50_000  # bounds memory: a coinbase row with its addresses is a few hundred bytes
@@ -113,8 +113,8 @@ def update_pool_list(con: duckdb.DuckDBPyConnection, path: Path) -> PoolUpdate:
     attribute_blocks(con, 1 << 31)  # bring block_pools up to the tip with the old list first
     changed: list[tuple[int, Attribution]] = []
     checked = 0
-    tip = con.execute("SELECT max(height) FROM blocks").fetchone()[0]
-    lo0 = con.execute("SELECT min(height) FROM blocks").fetchone()[0]
+    tip = con.execute("SELECT max(height) FROM blocks").fetchall()[0][0]
+    lo0 = con.execute("SELECT min(height) FROM blocks").fetchall()[0][0]
     if tip is not None:
         for lo in range(int(lo0), int(tip) + 1, 50_000):
             rows = _rows(con, lo, min(lo + 49_999, int(tip)))
@@ -138,8 +138,8 @@ def update_pool_list(con: duckdb.DuckDBPyConnection, path: Path) -> PoolUpdate:
 
 def block_pool(con: duckdb.DuckDBPyConnection, height: int) -> dict[str, Any] | None:
     """The stored attribution of one block (for `minerwatch block --json`), or None."""
-    row = con.execute("SELECT pool_slug, pool_name, matched_by, tag_slug, address_slug, conflict, pools_version "
-                      "FROM block_pools WHERE height = ?", [height]).fetchone()
+    row = first_row(con.execute("SELECT pool_slug, pool_name, matched_by, tag_slug, address_slug, conflict, pools_version "
+                      "FROM block_pools WHERE height = ?", [height]).fetchall())
     if row is None:
         return None
     keys = ("slug", "name", "matched_by", "tag_slug", "address_slug", "conflict", "pools_version")
@@ -201,7 +201,7 @@ def pool_shares_interval(con: duckdb.DuckDBPyConnection, interval: str = "1w") -
     """pool_shares over one of mempool.space's intervals (24h … 3y, all) ending at the tip."""
     if interval not in INTERVAL_DAYS:
         raise UsageError(f"unknown interval {interval!r}", "use one of: " + ", ".join(INTERVAL_DAYS))
-    row = con.execute("SELECT max(time_s), min(time_s) FROM blocks").fetchone()
+    row = first_row(con.execute("SELECT max(time_s), min(time_s) FROM blocks").fetchall())
     if row[0] is None:
         return PoolWindow(interval, 0, 0, 0, 0.0, [])
     end = int(row[0])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +23,13 @@ from minerwatch.metrics.registry import Query, metric, refresher
 SHIPPED_SOURCE = "bitstamp-first-minute"
 SHIPPED_FILE = "btc-usd-daily-2012-2026.csv"
 _LOADED_KEY = "prices.default_loaded"
+
+
+def _first(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    """The first row or None. (fetchone() would leave a streamed result open, and DuckDB 2 then
+    refuses the connection's next statement.)"""
+    return rows[0] if rows else None
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +104,13 @@ def import_prices(con: duckdb.DuckDBPyConnection, path: Path | str) -> PriceImpo
 @refresher(10)
 def ensure_default_prices(con: duckdb.DuckDBPyConnection, from_height: int) -> None:
     """Load the shipped history once per database; later refreshes leave prices alone."""
-    if con.execute("SELECT 1 FROM meta WHERE key = ?", [_LOADED_KEY]).fetchone() is None:
+    if not con.execute("SELECT 1 FROM meta WHERE key = ?", [_LOADED_KEY]).fetchall():
         load_shipped_prices(con)
 
 
 def price_on(con: duckdb.DuckDBPyConnection, day: date) -> float | None:
     """BTC/USD of `day`, None when that day has no price."""
-    row = con.execute("SELECT price_usd FROM prices WHERE date = ?", [day]).fetchone()
+    row = _first(con.execute("SELECT price_usd FROM prices WHERE date = ?", [day]).fetchall())
     return None if row is None else float(row[0])
 
 

@@ -10,6 +10,7 @@ from datetime import date
 
 import duckdb
 
+from minerwatch.metrics.network import first_row
 from minerwatch.metrics.registry import Query, metric
 
 _SQL = """
@@ -61,8 +62,8 @@ def fee_share_pct(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, 
 
 def revenue_between_btc(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[float, float | None]:
     """Miners' revenue over the UTC days start … end inclusive: (BTC, USD or None if a day lacks a price)."""
-    row = con.execute(
+    row = first_row(con.execute(
         "SELECT coalesce(sum(revenue_sat), 0) / 1e8, "
         "CASE WHEN count(*) = count(price_usd) THEN sum(revenue_sat / 1e8 * price_usd) END "
-        "FROM daily_network WHERE day BETWEEN ? AND ?", [start, end]).fetchone()
+        "FROM daily_network WHERE day BETWEEN ? AND ?", [start, end]).fetchall())
     return float(row[0]), None if row[1] is None else float(row[1])

@@ -79,7 +79,7 @@ def refresh_signals(con: duckdb.DuckDBPyConnection, start_day: date) -> None:
     seed = con.execute(
         "SELECT arg_max(thermocap_usd, day) FILTER (thermocap_usd IS NOT NULL), "
         "arg_max(thermocap_with_fees_usd, day) FILTER (thermocap_with_fees_usd IS NOT NULL) "
-        "FROM daily_signals").fetchone()
+        "FROM daily_signals").fetchall()[0]
     con.execute(_SIGNALS_SQL, {"start": start_day, "seed_thermo": seed[0], "seed_thermo_fees": seed[1]})
 
 
