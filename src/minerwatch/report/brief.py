@@ -5,6 +5,7 @@ A figure whose series is missing says so; nothing is estimated to fill a gap.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -13,7 +14,8 @@ import duckdb
 from minerwatch.economics.breakeven import energy_kwh_per_ph_day
 from minerwatch.economics.catalog import load_catalog
 from minerwatch.metrics.capitulation import capitulation_state
-from minerwatch.report.series import Read, change_pct, read
+from minerwatch.metrics import series_stats as stats
+from minerwatch.report.series import Points, Read, read
 
 HASHPRICE_WEEKS = 4                            # "hashprice fell X % in four weeks"
 PRICE_DAYS = 30
@@ -61,6 +63,12 @@ def moved(pct: float) -> str:
     return f"{'up' if pct >= 0 else 'down'} {abs(pct):.1f} %"
 
 
+def _change(points: Points, days: int) -> stats.Move | None:
+    """Change over `days` (series_stats' rule: from the last value on or before `days` earlier)."""
+    m = stats.change_over_days(points, days)
+    return None if m is None or math.isnan(m.change_pct) else m
+
+
 def _metrics_cmd(name: str, start: date | None, end: date) -> str:
     return f"minerwatch metrics {name}" + (f" --from {start}" if start else "") + f" --to {end}"
 
@@ -100,27 +108,26 @@ def reserve_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
         return _missing("miner_reserve", "Miner reserve", r.missing, defn, cmds)
     d, v = r.points[-1]
     earlier = r.points[:-1]
-    low_d, low_v = min(earlier, key=lambda p: (p[1], p[0])) if earlier else (d, v)
-    vals: dict[str, object] = {"reserve_btc": v, "day": d.isoformat(), "record_low_btc": min(low_v, v)}
+    since = stats.lowest_since(r.points)
+    low = stats.record_low(earlier) or stats.Point(d, v)
+    vals: dict[str, object] = {"reserve_btc": v, "day": d.isoformat(), "record_low_btc": min(low.value, v),
+                               "record_low": bool(earlier) and since is None}
     s = f"The miner reserve stands at {btc(v)} on {d}"
     if not earlier:
         s += " (the first stored day: no record to compare with)."
-    elif v < low_v:
-        s += f", a record low (the previous low was {btc(low_v)} on {low_d}, in {len(r.points):,} days of history)."
-        vals["record_low"] = True
+    elif since is None:
+        s += (f", a record low (the previous low was {btc(low.value)} on {low.day}, "
+              f"in {len(r.points):,} days of history).")
+    elif (d - since).days >= LOWEST_SINCE_MIN_DAYS:
+        s += f", its lowest since {since} ({btc(dict(r.points)[since])})."
+        vals["lowest_since"] = since.isoformat()
     else:
-        last_lower = max((p for p in earlier if p[1] <= v), default=None, key=lambda p: p[0])
-        vals["record_low"] = False
-        if last_lower is not None and (d - last_lower[0]).days >= LOWEST_SINCE_MIN_DAYS:
-            s += f", its lowest since {last_lower[0]} ({btc(last_lower[1])})."
-            vals["lowest_since"] = last_lower[0].isoformat()
-        else:
-            ch = change_pct(r.points, PRICE_DAYS)
-            first = " (the first stored day)" if low_d == r.points[0][0] else ""
-            s += ((f", {moved(ch[0])} over {PRICE_DAYS} days (from {ch[1]})" if ch else "")
-                  + f"; its record low is {btc(low_v)} on {low_d}{first}.")
-            if ch:
-                vals["change_pct_30d"] = ch[0]
+        ch = _change(r.points, PRICE_DAYS)
+        first = " (the first stored day)" if low.day == r.points[0][0] else ""
+        s += ((f", {moved(ch.change_pct)} over {PRICE_DAYS} days (from {ch.start.day})" if ch else "")
+              + f"; its record low is {btc(low.value)} on {low.day}{first}.")
+        if ch:
+            vals["change_pct_30d"] = ch.change_pct
     return Figure("miner_reserve", "Miner reserve", s, defn, cmds, vals)
 
 
@@ -136,11 +143,12 @@ def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: fl
     d, v = h.points[-1]
     vals: dict[str, object] = {"hashprice_usd_per_ph_day": v, "day": d.isoformat()}
     s = f"Hashprice is ${v:,.2f}/PH/day on {d}"
-    ch = change_pct(h.points, HASHPRICE_WEEKS * 7)
+    ch = _change(h.points, HASHPRICE_WEEKS * 7)
     if ch is not None:
-        s += f", {moved(ch[0])} over the last {HASHPRICE_WEEKS} weeks (from {ch[1]})"
-        vals["change_pct_4w"] = ch[0]
-    low_d, low_v = min(h.points, key=lambda p: (p[1], p[0]))
+        s += f", {moved(ch.change_pct)} over the last {HASHPRICE_WEEKS} weeks (from {ch.start.day})"
+        vals["change_pct_4w"] = ch.change_pct
+    rec = stats.record_low(h.points) or stats.Point(d, v)
+    low_d, low_v = rec.day, rec.value
     if low_d == d:
         s += "; an all-time low in the stored history."
     elif low_v == v:
@@ -155,14 +163,13 @@ def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: fl
     parts = []
     counts: dict[str, object] = {"threshold_usd_per_ph_day": t}
     for year in HARD_YEARS:
-        pts = [p for p in h.points if p[0].year == year]
-        if not pts:
+        db = stats.days_below(h.points, t, date(year, 1, 1), date(year, 12, 31))
+        if not db.days_with_data:
             parts.append(f"no data for {year}")
             counts[str(year)] = None
             continue
-        below = sum(1 for _, x in pts if x < t)
-        parts.append(f"{below} of {len(pts)} days in {year}")
-        counts[str(year)] = {"days_below": below, "days_with_data": len(pts)}
+        parts.append(f"{db.days_below} of {db.days_with_data} days in {year}")
+        counts[str(year)] = {"days_below": db.days_below, "days_with_data": db.days_with_data}
     label = "today's level" if threshold is None else "the threshold"
     s2 = f"Hashprice was below ${t:,.2f}/PH/day ({label}) on " + " and ".join(parts) + "."
     hard = Figure("hashprice_days_below", "Hashprice in hard years", s2,
@@ -180,10 +187,10 @@ def _change_figure(con: duckdb.DuckDBPyConnection, as_of: date, key: str, title:
     d, v = r.points[-1]
     vals: dict[str, object] = {name: v, "day": d.isoformat()}
     s = fmt.format(value=num(v), day=d)
-    ch = change_pct(r.points, days)
+    ch = _change(r.points, days)
     if ch is not None:
-        s += f", {moved(ch[0])} over {days} days (from {ch[1]})."
-        vals[f"change_pct_{days}d"] = ch[0]
+        s += f", {moved(ch.change_pct)} over {days} days (from {ch.start.day})."
+        vals[f"change_pct_{days}d"] = ch.change_pct
     else:
         s += f" (fewer than {days} days of history: no change to report)."
     return Figure(key, title, s, defn, (_metrics_cmd(name, d - timedelta(days=days), d),), vals)

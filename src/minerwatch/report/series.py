@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 
@@ -33,24 +33,3 @@ def read(con: duckdb.DuckDBPyConnection, name: str, end: date | None, start: dat
     pts = sorted((d, float(v)) for d, v in rows
                  if v is not None and (end is None or d <= end) and (start is None or d >= start))
     return Read(pts, m.definition, None if pts else f"no data for {name} up to {end or 'now'}")
-
-
-def on_or_before(points: Points, day: date) -> tuple[date, float] | None:
-    """The last point on or before `day`."""
-    best = None
-    for d, v in points:
-        if d > day:
-            break
-        best = (d, v)
-    return best
-
-
-def change_pct(points: Points, days: int) -> tuple[float, date] | None:
-    """Percent change from the last point ≥ `days` before the latest to the latest, and that start day."""
-    if not points:
-        return None
-    end_d, end_v = points[-1]
-    start = on_or_before(points, end_d - timedelta(days=days))
-    if start is None or start[1] == 0:
-        return None
-    return (end_v / start[1] - 1) * 100, start[0]
