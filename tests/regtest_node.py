@@ -72,7 +72,7 @@ class RegtestNode:
                  bcoin_status: bool = False, port: int | None = None) -> None:
         self.api_key = api_key
         self.tag = tag
-        self._auth = "Basic " + base64.b64encode(f"test:{api_key}".encode()).decode()
+        self.auth_header = "Basic " + base64.b64encode(f"test:{api_key}".encode()).decode()
         self._mine_address: str | None = None
         # The free port can be taken by another process before the node binds it; try three ports.
         for attempt in range(3):
@@ -86,7 +86,7 @@ class RegtestNode:
 
     def _launch(self, bcoin_status: bool) -> None:
         args = ["node", str(LAUNCHER), "--port", str(self.port), "--api-key", self.api_key,
-                "--tag", self.tag]
+                "--tag", self.tag, "--stop-with-stdin"]
         if bcoin_status:
             args.append("--bcoin-status")
         # stderr goes to a file: bcoin logs every RPC error there, and a pipe nobody reads would
@@ -94,7 +94,7 @@ class RegtestNode:
         self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             args, cwd=REGTEST_DIR, env={**os.environ, "NODE_BACKEND": "js"},
-            stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
         )
         self._wait_ready()
 
@@ -154,8 +154,9 @@ class RegtestNode:
         return self._stderr.read().decode(errors="replace")[-4000:]
 
     def _close_pipes(self) -> None:
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
         self._stderr.close()
 
     # -- RPC ---------------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ class RegtestNode:
         """One JSON-RPC call; NodeRpcError with the node's message when the call fails."""
         body = json.dumps({"jsonrpc": "1.0", "id": 1, "method": method, "params": list(params)})
         req = urllib.request.Request(self.url + "/", data=body.encode(), method="POST",
-                                     headers={"Authorization": self._auth,
+                                     headers={"Authorization": self.auth_header,
                                               "Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
@@ -215,7 +216,7 @@ class RegtestNode:
         body = json.dumps([{"jsonrpc": "1.0", "id": i, "method": m, "params": p}
                            for i, (m, p) in enumerate(calls)])
         req = urllib.request.Request(self.url + "/", data=body.encode(), method="POST",
-                                     headers={"Authorization": self._auth,
+                                     headers={"Authorization": self.auth_header,
                                               "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=600) as resp:
             answers = sorted(json.load(resp), key=lambda a: a["id"])

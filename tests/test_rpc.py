@@ -341,7 +341,7 @@ def test_rpc_error_answered_with_http_500(regtest_node: RegtestNode) -> None:
     # The node answers a failed call the way Bitcoin Core does: HTTP 500 with the JSON error.
     req = urllib.request.Request(regtest_node.url, method="POST",
                                  data=b'{"method":"getblock","params":["' + unknown.encode() + b'",0]}',
-                                 headers={"Authorization": regtest_node._auth})
+                                 headers={"Authorization": regtest_node.auth_header})
     with pytest.raises(urllib.error.HTTPError) as http_err:
         urllib.request.urlopen(req, timeout=10)
     assert http_err.value.code == 500

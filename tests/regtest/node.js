@@ -1,8 +1,10 @@
 // A bcoin regtest full node, in memory, with a wallet and a JSON-RPC server shaped like Bitcoin Core's.
 //
 // Usage: NODE_BACKEND=js node node.js --port PORT --api-key KEY [--tag TAG] [--bcoin-status]
+//                                     [--stop-with-stdin]
 //
-// Prints "READY <port>" on stdout once the RPC answers; stops on SIGTERM or SIGINT.
+// Prints "READY <port>" on stdout once the RPC answers; stops on SIGTERM or SIGINT, and with
+// --stop-with-stdin also when its stdin closes (so that a killed test run leaves no node behind).
 //
 // Differences from plain bcoin, each making the node answer the way Bitcoin Core does:
 // - A single request whose call fails gets HTTP 500 (404 for an unknown method) with the JSON error,
@@ -25,6 +27,7 @@ const { values: opts } = parseArgs({
     'api-key': { type: 'string', default: 'secret' },
     tag: { type: 'string', default: 'regtest' },
     'bcoin-status': { type: 'boolean', default: false },
+    'stop-with-stdin': { type: 'boolean', default: false },
   },
 });
 
@@ -132,3 +135,7 @@ async function stop() {
 }
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+if (opts['stop-with-stdin']) {
+  process.stdin.on('end', stop);
+  process.stdin.resume();
+}
