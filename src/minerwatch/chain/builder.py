@@ -59,6 +59,9 @@ class ChainBuilder:
         self.txids: list[list[bytes]] = [[genesis.txs[0].txid]]
         # The genesis output is not in the UTXO set (Core never added it), so it is not here either.
         self.utxos: dict[OutPoint, Coin] = {}
+        # script → its unspent outpoints in creation order (a dict used as an ordered set), so that
+        # "coins of a script" costs its own coins, not a scan of every coin (the demo holds ~10^5).
+        self._by_script: dict[bytes, dict[OutPoint, None]] = {}
         self._start_time_s = start_time_s if start_time_s is not None else genesis.time_s + spacing_s
         self._start_bits = bits
         self._undo: list[tuple[list[tuple[OutPoint, Coin]], list[OutPoint]]] = [([], [])]
@@ -96,10 +99,33 @@ class ChainBuilder:
 
     def coins_of(self, script: bytes) -> list[OutPoint]:
         """Unspent outputs paying `script`, oldest first."""
-        return [op for op, c in self.utxos.items() if c.script == script]
+        return list(self._by_script.get(script, ()))
 
     def balance_sat(self, script: bytes) -> int:
-        return sum(c.value_sat for c in self.utxos.values() if c.script == script)
+        """Sum of the unspent outputs paying `script`."""
+        return sum(self.utxos[op].value_sat for op in self._by_script.get(script, ()))
+
+    def fund(self, script: bytes, value_sat: int, label: str) -> OutPoint:
+        """Register a coin from outside the constructed chain (its outpoint is in no block), for
+        economies older than the chain; spends of it count fees like any coin of the chain."""
+        op = OutPoint(h32(f"funding:{label}"), 0)
+        if op in self.utxos:
+            raise UsageError(f"coin {label!r} was funded already", "give every funding a new label")
+        self._put(op, Coin(value_sat, script, 0, False))
+        return op
+
+    def _put(self, op: OutPoint, coin: Coin) -> None:
+        self.utxos[op] = coin
+        self._by_script.setdefault(coin.script, {})[op] = None
+
+    def _take(self, op: OutPoint) -> Coin | None:
+        coin = self.utxos.pop(op, None)
+        if coin is not None:
+            ops = self._by_script[coin.script]
+            del ops[op]
+            if not ops:
+                del self._by_script[coin.script]
+        return coin
 
     # --- transactions for the next block -----------------------------------------------------
 
@@ -128,7 +154,7 @@ class ChainBuilder:
         outs = list(outputs)
         if change:
             outs.append((change_script if change_script is not None else spent[0].script, change))
-        inputs = [TxIn(op, *dummy_unlock(c.script, op.txid)) for op, c in zip(outpoints, spent)]
+        inputs = [TxIn(op, *dummy_unlock(c.script)) for op, c in zip(outpoints, spent)]
         tx = make_tx(inputs, outs)
         self._accept(tx)
         return tx
@@ -141,7 +167,7 @@ class ChainBuilder:
     def _accept(self, tx: Tx) -> None:
         in_sat, known = 0, True
         for i in tx.inputs:
-            coin = self.utxos.pop(i.prev, None)
+            coin = self._take(i.prev)
             if coin is None:
                 known = False
                 continue
@@ -157,7 +183,7 @@ class ChainBuilder:
             if o.script[:1] == b"\x6a":  # OP_RETURN outputs are unspendable: never coins
                 continue
             op = OutPoint(tx.txid, vout)
-            self.utxos[op] = Coin(o.value_sat, o.script, height, is_coinbase)
+            self._put(op, Coin(o.value_sat, o.script, height, is_coinbase))
             created.append(op)
 
     # --- blocks ------------------------------------------------------------------------------
@@ -219,15 +245,17 @@ class ChainBuilder:
         other.blocks, other.hashes = self.blocks[:keep], self.hashes[:keep]
         other.times, other.bits, other.txids = self.times[:keep], self.bits[:keep], self.txids[:keep]
         other._undo = self._undo[:keep]
-        other.utxos = dict(self.utxos)
+        utxos = dict(self.utxos)
         undo_tail = self._undo[keep:] + [(self._pending_spent, self._pending_created)]
         for spent, created in reversed(undo_tail):
             for op in created:
-                del other.utxos[op]
+                del utxos[op]
             for op, coin in spent:
-                other.utxos[op] = coin
+                utxos[op] = coin
         # Restored coins return at the end of the dict; reorder oldest first so coins_of stays stable.
-        other.utxos = dict(sorted(other.utxos.items(), key=lambda kv: kv[1].height))
+        other.utxos, other._by_script = {}, {}
+        for op, coin in sorted(utxos.items(), key=lambda kv: kv[1].height):
+            other._put(op, coin)
         other._pending, other._pending_fee_sat, other._pending_spent, other._pending_created = [], 0, [], []
         return other
 

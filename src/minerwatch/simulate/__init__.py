@@ -1,0 +1,1 @@
+"""minerwatch's simulated demo chain (network "simnet"): seeded, mainnet-like, never a real chain."""
