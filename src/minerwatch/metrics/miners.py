@@ -170,18 +170,18 @@ def refresh_miner_flows(con: duckdb.DuckDBPyConnection, from_height: int) -> Non
                         [(d, cohort, y, v) for d, y, v in reserve_by_era(con, cohort, first)])
 
 
-def _series(con: duckdb.DuckDBPyConnection, q: Query, column: str) -> list[tuple[date, float | None]]:
-    """One column of the daily flows of q.cohort, in BTC."""
+def _series(con: duckdb.DuckDBPyConnection, q: Query, column: str, per: int = SAT) -> list[tuple[date, float | None]]:
+    """One column of the daily flows of q.cohort, divided by `per` (sats → BTC by default)."""
     if q.cohort in FIXED_COHORTS:
         rows = con.execute(
             f"SELECT day, {column} FROM daily_miner_flows WHERE cohort = ? AND day BETWEEN ? AND ? ORDER BY day",  # noqa: S608
             [q.cohort, q.start or date(1970, 1, 1), q.end or date(9999, 1, 1)]).fetchall()
     else:
-        idx = {"reserve_sat": 1, "inflow_sat": 2, "outflow_sat": 3, "internal_sat": 4,
-               "inflow_sat - outflow_sat": -1}[column]
+        idx = {"reserve_sat": 1, "inflow_sat": 2, "outflow_sat": 3, "internal_sat": 4, "outflow_tx_count": 5,
+               "largest_outflow_sat": 6, "to_exchange_sat": 7, "inflow_sat - outflow_sat": -1}[column]
         rows = [(r[0], r[2] - r[3] if idx < 0 else r[idx]) for r in daily_flows(con, q.cohort, q.start or date(1970, 1, 1))
                 if q.end is None or r[0] <= q.end]
-    return [(d, None if v is None else v / SAT) for d, v in rows]
+    return [(d, None if v is None else v / per) for d, v in rows]
 
 
 @metric("miner_reserve_btc", "BTC", "balance held by the cohort's scripts at the end of the UTC day", "miners", cohort=True)
@@ -209,3 +209,51 @@ def miner_netflow_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[da
         "miners", cohort=True)
 def miner_internal_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
     return _series(con, q, "internal_sat")
+
+
+@metric("miner_outflow_tx_count", "transactions", "transactions that sent value out of the cohort per UTC day",
+        "miners", cohort=True)
+def miner_outflow_tx_count(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, q, "outflow_tx_count", per=1)
+
+
+@metric("miner_largest_outflow_btc", "BTC", "the largest single transaction's outflow from the cohort per UTC day",
+        "miners", cohort=True)
+def miner_largest_outflow_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, q, "largest_outflow_sat")
+
+
+@metric("miner_to_exchange_btc", "BTC", "the part of the outflow paid to scripts a label set marks 'exchange'; "
+        "None without exchange labels", "miners", cohort=True)
+def miner_to_exchange_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _series(con, q, "to_exchange_sat")
+
+
+def _era_series(con: duckdb.DuckDBPyConnection, q: Query, early: bool) -> list[tuple[date, float | None]]:
+    """Reserve held in outputs created in 2009–2010 (early) or from 2011 on, per UTC day."""
+    if q.cohort in FIXED_COHORTS:
+        rows = con.execute(
+            "SELECT d.day, coalesce(sum(e.reserve_sat) FILTER (WHERE (e.era_year <= 2010) = ?), 0) "
+            "FROM (SELECT DISTINCT day FROM daily_miner_flows WHERE cohort = ?) d "
+            "LEFT JOIN daily_miner_reserve_era e ON e.day = d.day AND e.cohort = ? "
+            "WHERE d.day BETWEEN ? AND ? GROUP BY d.day ORDER BY d.day",
+            [early, q.cohort, q.cohort, q.start or date(1970, 1, 1), q.end or date(9999, 1, 1)]).fetchall()
+    else:
+        totals: dict[date, int] = {}
+        for d, year, v in reserve_by_era(con, q.cohort, q.start or date(1970, 1, 1)):
+            totals[d] = totals.get(d, 0) + (v if (year <= 2010) == early else 0)
+        days = [d for d, _ in _series(con, q, "reserve_sat", per=1)]
+        rows = [(d, totals.get(d, 0)) for d in days]
+    return [(d, v / SAT) for d, v in rows]
+
+
+@metric("miner_reserve_2009_2010_btc", "BTC", "miner reserve held in outputs created in 2009–2010 (mostly "
+        "never-moved early coinbases)", "miners", cohort=True)
+def miner_reserve_2009_2010_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _era_series(con, q, early=True)
+
+
+@metric("miner_reserve_since_2011_btc", "BTC", "miner reserve held in outputs created from 2011 on (active miners)",
+        "miners", cohort=True)
+def miner_reserve_since_2011_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+    return _era_series(con, q, early=False)
