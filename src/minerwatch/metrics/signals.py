@@ -152,6 +152,15 @@ def hash_ribbon_days(con: duckdb.DuckDBPyConnection, q: Query = Query()) -> list
     return [RibbonDay(*r) for r in rows]
 
 
+# The two averages are sums of the same daily values divided differently: on a flat stretch they
+# differ only in the last bits, which must not flip the signal. 1e-9 is far below any real move.
+_REL_EPS = 1e-9
+
+
+def _below(d: RibbonDay) -> bool:
+    return d.sma30_ehs < d.sma60_ehs * (1 - _REL_EPS)
+
+
 def hash_ribbon_signals(days: list[RibbonDay]) -> list[RibbonSignal]:
     """Dates of every capitulation (30-day average falls below the 60-day), recovery (crosses back
     above) and buy (first day from a recovery on, before the next capitulation, with the 10-day price
@@ -160,7 +169,7 @@ def hash_ribbon_signals(days: list[RibbonDay]) -> list[RibbonSignal]:
     below = False
     awaiting_buy = False
     for i, d in enumerate(days):
-        now_below = d.sma30_ehs < d.sma60_ehs
+        now_below = _below(d)
         if i > 0 and now_below and not below:
             out.append(RibbonSignal(d.day, "capitulation", d.sma30_ehs, d.sma60_ehs))
             awaiting_buy = False
@@ -168,7 +177,7 @@ def hash_ribbon_signals(days: list[RibbonDay]) -> list[RibbonSignal]:
             out.append(RibbonSignal(d.day, "recovery", d.sma30_ehs, d.sma60_ehs))
             awaiting_buy = True
         if awaiting_buy and d.price_sma10_usd is not None and d.price_sma20_usd is not None \
-                and d.price_sma10_usd > d.price_sma20_usd:
+                and d.price_sma10_usd > d.price_sma20_usd * (1 + _REL_EPS):
             out.append(RibbonSignal(d.day, "buy", d.sma30_ehs, d.sma60_ehs))
             awaiting_buy = False
         below = now_below
@@ -179,11 +188,15 @@ def hash_ribbon_state(days: list[RibbonDay]) -> str | None:
     """'capitulation' while the 30-day average is below the 60-day, else 'normal'; None without data."""
     if not days:
         return None
-    return "capitulation" if days[-1].sma30_ehs < days[-1].sma60_ehs else "normal"
+    return "capitulation" if _below(days[-1]) else "normal"
 
 
 @metric("hash_ribbon_spread_pct", "%",
         "30-day / 60-day average block-count hashrate − 1, in percent; negative = capitulation (hash ribbons)",
         "signals")
 def hash_ribbon_spread_pct(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return [(d.day, (d.sma30_ehs / d.sma60_ehs - 1) * 100) for d in hash_ribbon_days(con, q)]
+    out: list[tuple[date, float | None]] = []
+    for d in hash_ribbon_days(con, q):
+        ratio = d.sma30_ehs / d.sma60_ehs - 1
+        out.append((d.day, 0.0 if abs(ratio) < _REL_EPS else ratio * 100))
+    return out
