@@ -36,6 +36,7 @@ class PageContext:
     charts: list[dict[str, Any]] = field(default_factory=list)
     tables: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    choices: list[dict[str, Any]] = field(default_factory=list)   # {"param", "options", "current"}: links
     missing: list[str] = field(default_factory=list)
     shown: set[str] = field(default_factory=set)
 

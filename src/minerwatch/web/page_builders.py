@@ -57,8 +57,15 @@ def overview(ctx: PageContext) -> None:
                        "rows": [[m.name, m.unit, m.family, m.definition] for m in series.catalog()]})
 
 
-def reserve(ctx: PageContext) -> None:
+def _cohort_choice(ctx: PageContext) -> str | None:
     cohort = ctx.params.get("cohort")
+    ctx.choices.append({"param": "cohort", "label": "cohort", "options": ["0hop", "1hop"],
+                        "current": cohort or "0hop"})
+    return cohort
+
+
+def reserve(ctx: PageContext) -> None:
+    cohort = _cohort_choice(ctx)
     time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], cohort=cohort, record_low=True)
     if ctx.con is not None and (cohort or "0hop") in ("0hop", "1hop"):
         start = window_start(ctx.interval, ctx.end) if ctx.end else None
@@ -93,7 +100,7 @@ def _since(ctx: PageContext) -> date | None:
 
 
 def outflows(ctx: PageContext) -> None:
-    cohort = ctx.params.get("cohort")
+    cohort = _cohort_choice(ctx)
     time_chart(ctx, "flows", "Miner flows per day", ["miner_outflow_btc", "miner_inflow_btc", "miner_netflow_btc"],
                cohort=cohort)
     out = series.read_series(ctx.con, "miner_outflow_btc", "all", cohort, 10_000) \
@@ -172,7 +179,7 @@ def hashrate(ctx: PageContext) -> None:
     if chosen not in estimators:
         raise UsageError(f"unknown estimator {chosen!r}",
                          "choose one of: " + (", ".join(estimators) or "(none computed yet)"))
-    ctx.notes.append("estimators (?estimator=): " + ", ".join(estimators))
+    ctx.choices.append({"param": "estimator", "label": "estimator", "options": estimators, "current": chosen})
     band = [f"{chosen}_low95", f"{chosen}_high95"]
     extra: list[tuple[str, str, list[Point]]] = []
     if not all(n in names for n in band) and chosen == "hashrate_ehs" and ctx.con is not None:

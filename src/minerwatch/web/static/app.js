@@ -137,8 +137,25 @@
     root.append(sec);
   }
 
+  // Links that change one page parameter (estimator, cohort) and keep the others.
+  function choices(doc) {
+    for (const c of doc.choices || []) {
+      const nav = el("nav", { class: "choices", "aria-label": c.label });
+      nav.append(el("span", { class: "label" }, c.label + ": "));
+      for (const o of c.options) {
+        const q = new URLSearchParams(location.search);
+        q.set(c.param, o);
+        const a = el("a", { href: "?" + q.toString() }, o);
+        if (o === c.current) a.setAttribute("aria-current", "true");
+        nav.append(a);
+      }
+      root.append(nav);
+    }
+  }
+
   function render(doc) {
     root.textContent = "";
+    choices(doc);
     figures(doc);
     doc.charts.forEach(drawChart);
     doc.tables.forEach(table);
