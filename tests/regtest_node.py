@@ -69,7 +69,7 @@ class RegtestNode:
     """One running bcoin regtest node and helpers to shape its chain."""
 
     def __init__(self, tag: str = "regtest", api_key: str = "regtest-api-key",
-                 bcoin_status: bool = False, port: int | None = None) -> None:
+                 bcoin_status: bool = False, port: int | None = None, warmup_calls: int = 0) -> None:
         self.api_key = api_key
         self.tag = tag
         self.auth_header = "Basic " + base64.b64encode(f"test:{api_key}".encode()).decode()
@@ -78,17 +78,19 @@ class RegtestNode:
         for attempt in range(3):
             self.port = port or free_port()
             try:
-                self._launch(bcoin_status)
+                self._launch(bcoin_status, warmup_calls)
                 return
             except RuntimeError as e:
                 if "EADDRINUSE" not in str(e) or port or attempt == 2:
                     raise
 
-    def _launch(self, bcoin_status: bool) -> None:
+    def _launch(self, bcoin_status: bool, warmup_calls: int) -> None:
         args = ["node", str(LAUNCHER), "--port", str(self.port), "--api-key", self.api_key,
                 "--tag", self.tag, "--stop-with-stdin"]
         if bcoin_status:
             args.append("--bcoin-status")
+        if warmup_calls:
+            args += ["--warmup-calls", str(warmup_calls)]
         # stderr goes to a file: bcoin logs every RPC error there, and a pipe nobody reads would
         # fill (64 KiB) and freeze the node.
         self._stderr = tempfile.TemporaryFile()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from minerwatch.chain import rpc
 from minerwatch.chain.block import coinbase_tag, hash_hex, parse_block
 from minerwatch.chain.rpc import ChainInfo, RpcCallError, RpcClient, WaitEvent, cookie_path
 from minerwatch.errors import NetworkMismatchError, NodeError, UsageError
@@ -114,10 +115,14 @@ def test_check_network_rejects_another_network(regtest_node: RegtestNode) -> Non
     assert err.value.hint.startswith("pass --network regtest")
 
 
-def test_batch_answers_in_order_and_maps_item_errors(regtest_node: RegtestNode) -> None:
+def test_batch_answers_in_order_and_maps_item_errors(regtest_node: RegtestNode,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     mined = regtest_node.mine(5)
     c = client(regtest_node)
     assert c.batch([("getblockhash", [h]) for h in range(6)]) == [REGTEST_GENESIS, *mined]
+    # Long height lists go out in several batches (6 heights, 4 per batch: 2 requests).
+    monkeypatch.setattr(rpc, "HASHES_PER_BATCH", 4)
+    assert c.block_hashes([0, 1, 2, 3, 4, 5]) == [REGTEST_GENESIS, *mined]
     assert c.batch([("getblockcount", []), ("getbestblockhash", [])]) == [5, mined[-1]]
     # Height 6 does not exist yet: that item's error is raised, with the RPC code (-8 in both
     # Bitcoin Core and bcoin: RPC_INVALID_PARAMETER).
@@ -290,6 +295,19 @@ def test_kept_connection_closed_by_the_node_is_reopened(regtest_node: RegtestNod
     assert sock.recv(1, socket.MSG_PEEK) == b""
     # Not a read, so not retried: it must succeed on a new connection at the first attempt.
     assert len(c.call("generatetoaddress", 1, address)) == 1  # type: ignore[arg-type]
+
+
+def test_node_warming_up_is_waited_for(regtest_node_factory: NodeFactory) -> None:
+    # bitcoind answers -28 (RPC_IN_WARMUP) to every call while it loads its index after a start.
+    events: list[WaitEvent] = []
+    node = regtest_node_factory(warmup_calls=2)
+    assert client(node, on_wait=events.append).block_count() == 0
+    assert [(e.reason, e.delay_s) for e in events] == [("warmup", 0.01), ("warmup", 0.02)]
+    # With fewer retries than the warm-up lasts, the node's own message comes through.
+    node = regtest_node_factory(warmup_calls=5)
+    with pytest.raises(RpcCallError) as err:
+        client(node, retries=1).block_count()
+    assert err.value.code == -28 and "Loading block index" in err.value.message
 
 
 def test_wrong_credentials_get_the_credentials_hint(secret_node: RegtestNode) -> None:

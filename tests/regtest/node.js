@@ -1,7 +1,7 @@
 // A bcoin regtest full node, in memory, with a wallet and a JSON-RPC server shaped like Bitcoin Core's.
 //
 // Usage: NODE_BACKEND=js node node.js --port PORT --api-key KEY [--tag TAG] [--bcoin-status]
-//                                     [--stop-with-stdin]
+//                                     [--stop-with-stdin] [--warmup-calls N]
 //
 // Prints "READY <port>" on stdout once the RPC answers; stops on SIGTERM or SIGINT, and with
 // --stop-with-stdin also when its stdin closes (so that a killed test run leaves no node behind).
@@ -15,6 +15,8 @@
 // - The wallet's RPC (getnewaddress, sendtoaddress, getbalance, …) answers on the node's port, as in
 //   Bitcoin Core with one wallet loaded; the wallet's own HTTP server listens on a free port.
 //   getnewaddress without arguments works, as in Core.
+// - --warmup-calls N: the first N calls get error -28 (RPC_IN_WARMUP), as bitcoind answers every
+//   call while it loads its block index after a start.
 // Hooks of this launcher (no Bitcoin Core equivalent):
 // - setcoinbasetag TAG: the text (at most 20 bytes) written into the coinbase of the next blocks.
 // - walletrescan: rescan the chain for the wallet (bcoin's wallet may miss coinbases until then).
@@ -28,6 +30,7 @@ const { values: opts } = parseArgs({
     tag: { type: 'string', default: 'regtest' },
     'bcoin-status': { type: 'boolean', default: false },
     'stop-with-stdin': { type: 'boolean', default: false },
+    'warmup-calls': { type: 'string', default: '0' },
   },
 });
 
@@ -66,6 +69,19 @@ function addHooks() {
   const getNewAddress = wallet.rpc.calls.getnewaddress;
   wallet.rpc.calls.getnewaddress = function (args, help) {
     return getNewAddress.call(this, args.length === 0 ? [''] : args, help);
+  };
+
+  let warmupCalls = Number(opts['warmup-calls']);
+  const execute = rpc.execute;
+  rpc.execute = async function (json, help) {
+    if (warmupCalls > 0) {
+      warmupCalls -= 1;
+      const err = new Error('Loading block index...');
+      err.type = 'RPCError';
+      err.code = -28;
+      throw err;
+    }
+    return execute.call(this, json, help);
   };
 
   const getBlockchainInfo = rpc.calls.getblockchaininfo;
