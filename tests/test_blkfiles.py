@@ -105,6 +105,9 @@ def test_real_file_0_438_gives_heights_0_to_438(tmp_path: Path) -> None:
     for height in range(438):
         assert chain.records[height + 1].prev_hash == chain.records[height].hash
     assert (chain.stale_count, chain.orphan_count, chain.duplicate_count) == (0, 0, 0)
+    assert _display(chain.at(170).hash) == KNOWN[170]
+    with pytest.raises(IndexError):
+        chain.at(439)
 
 
 def test_block_170_holds_the_payment_to_hal_finney(tmp_path: Path) -> None:
@@ -151,6 +154,10 @@ def test_split_over_several_files(tmp_path: Path) -> None:
     # 99,969 bytes of records cannot fit in fewer than 5 files of under 20,000 bytes.
     assert len(paths) >= 5
     assert all(0 < p.stat().st_size < 20_000 for p in paths)
+    # Core's rule: a file ends only when the next record would bring it to the limit or past it.
+    for done, following in zip(paths, paths[1:]):
+        (next_size,) = struct.unpack_from("<I", following.read_bytes(), 4)
+        assert done.stat().st_size + 8 + next_size >= 20_000
     assert _chain_hashes(_chain_of(tmp_path / "blocks")) == REAL_HASHES
 
 
