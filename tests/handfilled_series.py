@@ -7,6 +7,7 @@ building a chain whose metrics happen to come out right.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 import duckdb
@@ -15,7 +16,7 @@ import pytest
 from minerwatch.metrics import registry
 
 
-def days(start: date, values: list[float | None]) -> list[tuple[date, float | None]]:
+def days(start: date, values: Sequence[float | None]) -> list[tuple[date, float | None]]:
     """Consecutive days from `start` carrying `values`."""
     return [(start + timedelta(days=i), v) for i, v in enumerate(values)]
 
@@ -29,7 +30,7 @@ def _reader(name: str) -> registry.SeriesFn:
 
 
 def install(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch,
-            series: dict[str, list[tuple[date, float | None]]]) -> None:
+            series: Mapping[str, Sequence[tuple[date, float | None]]]) -> None:
     """Store `series` in the table hand_series and register a reader under each name (for this test)."""
     registry.load_all()       # every real module first, so none registers late over ours
     con.execute("CREATE TABLE IF NOT EXISTS hand_series (name VARCHAR, day DATE, value DOUBLE)")

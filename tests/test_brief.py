@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,11 +17,11 @@ from minerwatch.report.brief import build_brief
 AS_OF = date(2023, 1, 31)
 
 
-def _span(start: date, end: date, value: object) -> list[tuple[date, float | None]]:
-    out = []
+def _span(start: date, end: date, value: float | Callable[[date], float]) -> list[tuple[date, float | None]]:
+    out: list[tuple[date, float | None]] = []
     d = start
     while d <= end:
-        out.append((d, value(d) if callable(value) else value))  # type: ignore[arg-type]
+        out.append((d, value(d) if callable(value) else value))
         d += timedelta(days=1)
     return out
 
@@ -31,7 +32,7 @@ def _series() -> dict[str, list[tuple[date, float | None]]]:
     # Outflow 100 BTC every day of January: 31 × 100 = 3,100 BTC; in USD at each day's price:
     # 15 × 100 × 20,000 + 16 × 100 × 25,000 = 30,000,000 + 40,000,000 = 70,000,000 ("$70.00 million").
     outflow = _span(date(2023, 1, 1), AS_OF, 100.0)
-    outflow_usd = [(d, 100.0 * p) for d, p in price]  # type: ignore[operator]
+    outflow_usd: list[tuple[date, float | None]] = [(d, 100.0 * (p or 0.0)) for d, p in price]
     # Reserve: 1,850,000 through 2022-06-30 except 1,790,000 on 2021-07-15 (the record low);
     # 1,900,000 from 2022-07-01; 1,800,000 on 2023-01-31 → lowest since 2021-07-15.
     def reserve(d: date) -> float:

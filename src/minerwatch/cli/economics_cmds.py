@@ -132,9 +132,9 @@ def cmd_surface(args: argparse.Namespace) -> int:
         return 0
     print(f"margin, USD per PH/s per day, at hashprice {market.hashprice_usd_per_ph_day:.2f}"
           f" (rows J/TH, columns USD/kWh)")
-    chart = surface_chart(cells, effs, prices)
-    _print_table([{"J/TH": e, **{f"{p:g}": m for p, m in zip(prices, row)}}
-                  for e, row in zip(effs, chart["z_margin_usd_per_ph_day"])])  # type: ignore[arg-type]
+    n = len(prices)
+    _print_table([{"J/TH": e, **{f"{c.power_usd_per_kwh:g}": c.margin_usd_per_ph_day for c in cells[i * n:(i + 1) * n]}}
+                  for i, e in enumerate(effs)])
     print()
     _print_pairs({f"network {k}": v for k, v in asdict(net).items()})
     return 0

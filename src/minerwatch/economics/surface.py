@@ -10,6 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from minerwatch.economics.breakeven import Market, Site, breakeven, energy_kwh_per_ph_day
 from minerwatch.errors import UsageError
@@ -65,7 +66,7 @@ def cost_surface(efficiencies: tuple[float, ...], power_prices: tuple[float, ...
 
 
 def surface_chart(cells: list[SurfaceCell], efficiencies: tuple[float, ...],
-                  power_prices: tuple[float, ...]) -> dict[str, object]:
+                  power_prices: tuple[float, ...]) -> dict[str, list[Any]]:
     """Chart-ready grids: z[i][j] for efficiencies[i] × power_prices[j] (heatmap libraries take this shape)."""
     n = len(power_prices)
     grid = [cells[i * n:(i + 1) * n] for i in range(len(efficiencies))]

@@ -173,10 +173,10 @@ def capitulation_state(con: duckdb.DuckDBPyConnection, as_of: date | None = None
             continue
         d, on, v = flags[-1]
         signals.append(SignalState(defn.name, defn.series, defn.rule, on, v, defn.threshold, d, _since(flags), None))
-    on = sum(1 for s in signals if s.on)
+    n_on = sum(1 for s in signals if s.on)
     with_data = sum(1 for s in signals if s.on is not None)
     days = [s.day for s in signals if s.day is not None]
-    return CapitulationState(_state(on, with_data, bool(signals[0].on)), max(days) if days else None, on,
+    return CapitulationState(_state(n_on, with_data, bool(signals[0].on)), max(days) if days else None, n_on,
                              with_data, tuple(signals))
 
 
@@ -189,9 +189,9 @@ def daily_states(con: duckdb.DuckDBPyConnection, end: date | None = None,
             per_day.setdefault(d, {})[defn.name] = on
     out = []
     for d in sorted(per_day):
-        flags = per_day[d]
-        n_on = sum(flags.values())
-        out.append((d, _state(n_on, len(flags), flags.get("hash_ribbons", False)), n_on))
+        today = per_day[d]
+        n_on = sum(today.values())
+        out.append((d, _state(n_on, len(today), today.get("hash_ribbons", False)), n_on))
     return out
 
 

@@ -63,9 +63,13 @@ def moved(pct: float) -> str:
     return f"{'up' if pct >= 0 else 'down'} {abs(pct):.1f} %"
 
 
+def _rows(points: Points) -> stats.Rows:
+    return [(d, v) for d, v in points]
+
+
 def _change(points: Points, days: int) -> stats.Move | None:
     """Change over `days` (series_stats' rule: from the last value on or before `days` earlier)."""
-    m = stats.change_over_days(points, days)
+    m = stats.change_over_days(_rows(points), days)
     return None if m is None or math.isnan(m.change_pct) else m
 
 
@@ -108,8 +112,8 @@ def reserve_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
         return _missing("miner_reserve", "Miner reserve", r.missing, defn, cmds)
     d, v = r.points[-1]
     earlier = r.points[:-1]
-    since = stats.lowest_since(r.points)
-    low = stats.record_low(earlier) or stats.Point(d, v)
+    since = stats.lowest_since(_rows(r.points))
+    low = stats.record_low(_rows(earlier)) or stats.Point(d, v)
     vals: dict[str, object] = {"reserve_btc": v, "day": d.isoformat(), "record_low_btc": min(low.value, v),
                                "record_low": bool(earlier) and since is None}
     s = f"The miner reserve stands at {btc(v)} on {d}"
@@ -147,7 +151,7 @@ def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: fl
     if ch is not None:
         s += f", {moved(ch.change_pct)} over the last {HASHPRICE_WEEKS} weeks (from {ch.start.day})"
         vals["change_pct_4w"] = ch.change_pct
-    rec = stats.record_low(h.points) or stats.Point(d, v)
+    rec = stats.record_low(_rows(h.points)) or stats.Point(d, v)
     low_d, low_v = rec.day, rec.value
     if low_d == d:
         s += "; an all-time low in the stored history."
@@ -163,7 +167,7 @@ def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: fl
     parts = []
     counts: dict[str, object] = {"threshold_usd_per_ph_day": t}
     for year in HARD_YEARS:
-        db = stats.days_below(h.points, t, date(year, 1, 1), date(year, 12, 31))
+        db = stats.days_below(_rows(h.points), t, date(year, 1, 1), date(year, 12, 31))
         if not db.days_with_data:
             parts.append(f"no data for {year}")
             counts[str(year)] = None
@@ -204,7 +208,8 @@ def underwater_figure(hashprice: Read, as_of: date) -> Figure:
                         ("minerwatch calc surface --hashprice-usd-per-ph-day …",))
     d, hp = hashprice.points[-1]
     models = sorted(load_catalog().values(), key=lambda a: a.efficiency_j_per_th)
-    parts, vals = [], {}
+    parts: list[str] = []
+    vals: dict[str, object] = {}
     for p in BRIEF_POWER_PRICES_USD_PER_KWH:
         # Breakeven efficiency: hashprice / (24 h × p), from E × 24 × p = hashprice.
         max_eff = hp / energy_kwh_per_ph_day(1.0) / p
