@@ -12,6 +12,7 @@ from minerwatch.errors import MinerwatchError
 COMMAND_MODULES = [
     "minerwatch.cli.chain_cmds",     # sync, status, block
     "minerwatch.cli.miner_cmds",     # labels import, miners outflow|reserve
+    "minerwatch.cli.demo_cmds",      # demo
     "minerwatch.cli.economics_cmds", # calc breakeven/fleet/surface/scenario, capitulation, alerts, brief
     "minerwatch.cli.metrics_cmds",   # metrics, calc hashprice, prices import|fetch, pools update|list
     "minerwatch.cli.web_cmds",       # serve
