@@ -143,8 +143,9 @@ def cmd_surface(args: argparse.Namespace) -> int:
 def cmd_scenario(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.asic_file)
     fleet = load_fleet(args.fleet, catalog)
-    if args.difficulty is None or args.price is None:
-        raise UsageError("a scenario starts from --difficulty and --price", "add both (and --fees-btc-per-block)")
+    if args.difficulty is None or (args.price is None and not args.price_path):
+        raise UsageError("a scenario starts from --difficulty and a price",
+                         "add --price (with --price-change-pct-per-month) or --price-path, and --fees-btc-per-block")
     path = _floats(args.price_path) if args.price_path else price_path(args.price, args.price_change_pct_per_month,
                                                                        args.months)
     start = _iso(args.start + "-01") if args.start else date.today().replace(day=1)
