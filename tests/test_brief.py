@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
+import struct
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from handfilled_series import install
+from minerwatch.chain.block import parse_block
 from minerwatch.cli import main
 from minerwatch.report.brief import build_brief
 
@@ -164,3 +167,41 @@ def test_cli_brief(con: duckdb.DuckDBPyConnection, tmp_path: Path, fmt: str, cap
     else:
         assert out.startswith("Miner brief — mainnet, as of 2023-01-31, since 2023-01-01\n")
         assert "Hashrate: missing: no data for hashrate_ehs_7d" in out
+
+
+def test_brief_and_capitulation_on_real_blocks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Through the real pipeline: sync mainnet heights 0–438 (January 2009), then brief and capitulation."""
+    src = Path(__file__).parent / "data" / "blkfiles" / "mainnet-heights-0-438.dat"
+    blocks = tmp_path / "blocks"
+    blocks.mkdir()
+    shutil.copy(src, blocks / "blk00000.dat")
+    db = str(tmp_path / "m.duckdb")
+    assert main(["sync", "--blocks-dir", str(blocks), "--db", db, "--workers", "1"]) == 0
+    # Header times straight from the file (records: magic, LE size, block), independent of the metrics.
+    raw = src.read_bytes()
+    times, pos = [], 0
+    while pos < len(raw):
+        size = struct.unpack_from("<I", raw, pos + 4)[0]
+        times.append(parse_block(raw[pos + 8:pos + 8 + size]).header.time)
+        pos += 8 + size
+    assert len(times) == 439
+    tip_day = datetime.fromtimestamp(times[-1], timezone.utc).date()
+    capsys.readouterr()
+
+    assert main(["brief", "--db", db, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["as_of"] == tip_day.isoformat() and doc["network"] == "mainnet"
+    by = {f["key"]: f for f in doc["figures"]}
+    # The shipped prices start on 2012-01-01: every USD figure says so instead of guessing.
+    assert by["price"]["sentence"] == f"missing: no data for price_usd up to {tip_day}"
+    assert by["hashprice"]["missing"] == f"no data for hashprice_usd_per_ph_day up to {tip_day}"
+    assert by["miner_reserve"]["missing"] is None and by["miner_reserve"]["values"]["day"] == tip_day.isoformat()
+
+    # BRK pace at block 438, the first epoch: (438 × 600 / (t438 − t0) − 1) × 100, far below 0
+    # (the genesis block is six days older than block 1).
+    pace = (438 * 600 / (times[438] - times[0]) - 1) * 100
+    assert main(["capitulation", "--db", db, "--json"]) == 0
+    cap = {s["name"]: s for s in json.loads(capsys.readouterr().out)["signals"]}
+    assert cap["negative_retarget_forecast"]["on"] is True
+    assert cap["negative_retarget_forecast"]["value"] == pytest.approx(pace)
+    assert cap["hash_ribbons"]["on"] is None         # 12 days of hashrate: no 60-day average yet
