@@ -204,3 +204,18 @@ def test_regtest_never_retargets() -> None:
     for _ in range(2017):
         b.mine()
     assert set(b.bits[1:]) == {0x207FFFFF}
+
+
+def test_funded_coins_from_outside_the_chain_pay_fees() -> None:
+    b = ChainBuilder("regtest")
+    wallet, shop = p2wpkh(h20("wallet")), p2tr(h32("shop"))
+    op = b.fund(wallet, 1_000_000, "w1")
+    assert b.balance_sat(wallet) == 1_000_000 and b.coins_of(wallet) == [op]
+    b.spend(wallet, outputs=[(shop, 600_000)], fee_sat=25_000)
+    block = parse_block(b.mine())
+    # 50 BTC + the 25,000 sat fee; the change (1,000,000 − 600,000 − 25,000) is back in the wallet.
+    assert block.coinbase_value_sat == 5_000_025_000
+    assert b.balance_sat(wallet) == 375_000 and b.balance_sat(shop) == 600_000
+    assert block.in_prev_txid == [op.txid]
+    with pytest.raises(UsageError):
+        b.fund(wallet, 1, "w1")

@@ -227,3 +227,23 @@ def test_demo_miners_sell_out_of_their_reserve_in_the_fall(demo: tuple[SimChain,
     worst_week = max(sum(to_exchange[d:d + 7]) for d in range(S.PANIC_START, S.PANIC_END - 6))
     calm_week = sum(to_exchange[S.FALL_START - 63:S.FALL_START]) / 9
     assert worst_week > 3 * calm_week
+
+
+def test_simulate_imports_only_chain_consensus_networks_errors() -> None:
+    # The generator must stay a pure bytes producer: no store, metrics or web (so the demo chain
+    # cannot depend on the code it is meant to exercise).
+    import ast
+
+    allowed = ("minerwatch.chain", "minerwatch.consensus", "minerwatch.networks", "minerwatch.errors",
+               "minerwatch.simulate")
+    package = Path(__file__).parent.parent / "src" / "minerwatch" / "simulate"
+    seen = set()
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                seen.add(node.module)
+            elif isinstance(node, ast.Import):
+                seen.update(a.name for a in node.names)
+    ours = {m for m in seen if m.startswith("minerwatch")}
+    assert ours and all(m.startswith(allowed) for m in ours), ours
+    assert not {m for m in seen if m.split(".")[0] in ("duckdb", "pyarrow", "fastapi")}

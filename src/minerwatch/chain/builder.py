@@ -62,6 +62,7 @@ class ChainBuilder:
         # script → its unspent outpoints in creation order (a dict used as an ordered set), so that
         # "coins of a script" costs its own coins, not a scan of every coin (the demo holds ~10^5).
         self._by_script: dict[bytes, dict[OutPoint, None]] = {}
+        self._funded: set[str] = set()
         self._start_time_s = start_time_s if start_time_s is not None else genesis.time_s + spacing_s
         self._start_bits = bits
         self._undo: list[tuple[list[tuple[OutPoint, Coin]], list[OutPoint]]] = [([], [])]
@@ -107,10 +108,12 @@ class ChainBuilder:
 
     def fund(self, script: bytes, value_sat: int, label: str) -> OutPoint:
         """Register a coin from outside the constructed chain (its outpoint is in no block), for
-        economies older than the chain; spends of it count fees like any coin of the chain."""
+        economies older than the chain; spends of it count fees like any coin of the chain. A funded
+        coin belongs to no block, so forks taken later keep it too."""
         op = OutPoint(h32(f"funding:{label}"), 0)
-        if op in self.utxos:
+        if label in self._funded:
             raise UsageError(f"coin {label!r} was funded already", "give every funding a new label")
+        self._funded.add(label)
         self._put(op, Coin(value_sat, script, 0, False))
         return op
 
@@ -241,6 +244,7 @@ class ChainBuilder:
         other = ChainBuilder.__new__(ChainBuilder)
         other.network, other.spacing_s = self.network, self.spacing_s
         other._start_time_s, other._start_bits = self._start_time_s, self._start_bits
+        other._funded = set(self._funded)
         keep = at_height + 1
         other.blocks, other.hashes = self.blocks[:keep], self.hashes[:keep]
         other.times, other.bits, other.txids = self.times[:keep], self.bits[:keep], self.txids[:keep]

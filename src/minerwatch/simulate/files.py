@@ -38,11 +38,11 @@ def address_of(script: bytes) -> str:
 
 
 def label_rows(chain: SimChain) -> list[tuple[str, str, str]]:
-    """(address, entity, category) for every exchange deposit, pool payout and operator wallet, and
-    every mining company's payout address."""
+    """(address, entity, category) for every exchange deposit and cold wallet, pool payout and
+    operator wallet, and every mining company's payout address."""
     rows: list[tuple[str, str, str]] = []
     for name, scripts in chain.cast.deposits.items():
-        rows.extend((address_of(s), name, "exchange") for s in scripts)
+        rows.extend((address_of(s), name, "exchange") for s in (*scripts, chain.cast.cold[name]))
     for i, m in enumerate(MINERS):
         if m.kind == "pool":
             rows.append((address_of(m.payout), m.name, "pool"))
