@@ -96,6 +96,7 @@ def test_pools_update_rewrites_only_what_changes(tmp_path: Path) -> None:
     assert (result.blocks_checked, result.blocks_changed) == (10, 1)
     assert con.execute("SELECT pool_slug FROM block_pools WHERE height = 840009").fetchall() == [("gammapool",)]
     assert con.execute("SELECT DISTINCT pools_version FROM block_pools").fetchall() == [(result.new_version,)]
+    assert store.get_meta(con, "pools_version") == result.new_version
     # A block that arrives later is attributed with the active (second) list.
     insert_facts(con, [Fact(840_010, T0 + 6000, D)])
     con.execute("UPDATE blocks SET coinbase_script_hex = ? WHERE height = 840010", [b"/gamma/".hex()])

@@ -92,3 +92,19 @@ def test_metrics_list_names_the_required_series(capsys: pytest.CaptureFixture[st
     names = {m["metric"] for m in json.loads(capsys.readouterr().out)}
     assert {"hashrate_ehs", "difficulty", "revenue_btc", "fees_btc", "hashprice_usd_per_ph_day",
             "hashvalue_btc_per_ph_day", "puell_multiple"} <= names
+
+
+def test_prices_import_command_revalues_the_days_it_touches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    con = _build(tmp_path)
+    con.close()
+    db = str(tmp_path / "metrics.duckdb")
+    f = tmp_path / "p.csv"
+    f.write_text("date,price_usd\n2024-01-02,50000\n")
+    assert main(["prices", "import", str(f), "--db", db]) == 0
+    assert "imported 1 days" in capsys.readouterr().out
+    assert main(["metrics", "revenue_usd", "--db", db, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    # 2024-01-02: 3.5 BTC × 50,000 = 175,000 USD (was a gap). 2024-01-01 keeps its test price:
+    # the import runs the shipped history in first (which holds 2024-01-01), so that day is now
+    # valued at the shipped price instead of 40,000: 12.3 BTC × the shipped 2024-01-01 price.
+    assert rows[1] == {"date": "2024-01-02", "value": pytest.approx(175_000.0)}

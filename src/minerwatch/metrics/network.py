@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from minerwatch.errors import UsageError
 from minerwatch.metrics import signals
 from minerwatch.metrics.registry import Query, metric, refresher
 
@@ -214,7 +215,7 @@ _WINDOWS = {1: ("blocks", "hashrate_ehs"), 7: ("blocks_7d", "hashrate_7d_ehs"),
 def hashrate_estimates(con: duckdb.DuckDBPyConnection, window_days: int, q: Query = Query()) -> list[HashrateEstimate]:
     """Block-count hashrate over a 1, 7, 30 or 60-day window ending each day, with its 95 % interval."""
     if window_days not in _WINDOWS:
-        raise ValueError(f"window_days must be one of {sorted(_WINDOWS)}")
+        raise UsageError(f"no {window_days}-day hashrate window", f"use one of {sorted(_WINDOWS)} days")
     n_col, h_col = _WINDOWS[window_days]
     rows = con.execute(
         f"SELECT day, {n_col}, {h_col} FROM daily_network WHERE {h_col} IS NOT NULL "

@@ -54,7 +54,8 @@ def active_pool_list(con: duckdb.DuckDBPyConnection) -> PoolList:
     if row is None:
         pl = load_pool_list()
         con.execute("INSERT OR REPLACE INTO pool_lists (version, source, active, list_json) VALUES (?, ?, true, ?)",
-                    [pl.version, SHIPPED, pl.source and Path(pl.source).read_text()])
+                    [pl.version, SHIPPED, Path(pl.source).read_text()])
+        con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('pools_version', ?)", [pl.version])
         return _remember(pl)
     version, source, text = row
     if version in _CACHE:
@@ -127,7 +128,7 @@ def update_pool_list(con: duckdb.DuckDBPyConnection, path: Path) -> PoolUpdate:
         con.execute("UPDATE pool_lists SET active = false")
         con.execute("INSERT OR REPLACE INTO pool_lists (version, source, active, list_json) VALUES (?, ?, true, ?)",
                     [new.version, str(path), path.read_text()])
-        con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('pools.version', ?)", [new.version])
+        con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('pools_version', ?)", [new.version])
         con.execute("COMMIT")
     except duckdb.Error:
         con.execute("ROLLBACK")
