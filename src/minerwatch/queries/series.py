@@ -60,8 +60,37 @@ def _day(d: object) -> date:
     return date.fromisoformat(str(d)[:10])
 
 
+# A page reads the same series several times (figure, chart, signal). While a reader keeps one
+# read-only connection open on an unchanging file, each series is computed once: `remember(con)`
+# turns this on for that connection; any other connection (or `forget()`) clears it.
+_memo: dict[tuple[str, str], list[Point]] = {}
+_memo_con: list[duckdb.DuckDBPyConnection] = []
+
+
+def remember(con: duckdb.DuckDBPyConnection) -> None:
+    """Memoize full histories read on `con` (read-only, file unchanged) until `forget()`."""
+    if not _memo_con or _memo_con[0] is not con:
+        forget()
+        _memo_con.append(con)
+
+
+def forget() -> None:
+    _memo.clear()
+    _memo_con.clear()
+
+
 def full_history(con: duckdb.DuckDBPyConnection, name: str, cohort: str = "0hop") -> list[Point]:
     """Every stored day of metric `name`, oldest first (gaps as None)."""
+    memo = bool(_memo_con) and _memo_con[0] is con
+    if memo and (name, cohort) in _memo:
+        return _memo[(name, cohort)]
+    points = _compute_history(con, name, cohort)
+    if memo:
+        _memo[(name, cohort)] = points
+    return points
+
+
+def _compute_history(con: duckdb.DuckDBPyConnection, name: str, cohort: str) -> list[Point]:
     metric = registry.get(name)
     try:
         rows = metric.fn(con, registry.Query(None, None, cohort))

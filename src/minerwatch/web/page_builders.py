@@ -28,8 +28,8 @@ def _fig(f: headline.Figure) -> dict[str, Any]:
 
 def capitulation_table(ctx: PageContext, with_episodes: bool = False) -> None:
     assert ctx.con is not None
-    w = signals.watch(ctx.con)
-    cs = w.state
+    w = signals.watch(ctx.con) if with_episodes else None
+    cs = w.state if w is not None else signals.capitulation_state(ctx.con)
     ctx.figures.append(figure_doc("capitulation state", None, cs.state, day=cs.as_of,
                                   note=f"{cs.signals_on} of {cs.signals_with_data} signals with data on"))
     ctx.tables.append({"id": "capitulation", "title": f"Capitulation watch: {cs.state}",
@@ -37,7 +37,7 @@ def capitulation_table(ctx: PageContext, with_episodes: bool = False) -> None:
                        "rows": [[s.name, "missing" if s.on is None else ("yes" if s.on else "no"), s.value,
                                  s.threshold, s.since.isoformat() if s.since else None, s.missing or s.rule]
                                 for s in cs.signals]})
-    if with_episodes:
+    if w is not None:
         ctx.tables.append({"id": "episodes", "title": "Past capitulation episodes",
                            "columns": ["start", "end", "days", "most signals on"],
                            "rows": [[e.start.isoformat(), e.end.isoformat(), e.days, e.max_signals_on]

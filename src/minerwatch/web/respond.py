@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qsl
 
 import duckdb
 from fastapi import Request
@@ -50,10 +51,15 @@ def error_body(message: str, hint: str = "") -> bytes:
     return json_body({"error": message, "hint": hint} if hint else {"error": message})
 
 
-def cache_key(request: Request) -> str:
+def key_for(path: str, query_string: bytes) -> str:
     """Path and query without the access token (never part of a key, a log line or a page)."""
-    params = sorted((k, v) for k, v in request.query_params.multi_items() if k != "token")
-    return request.url.path + "?" + "&".join(f"{k}={v}" for k, v in params)
+    params = sorted((k, v) for k, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+                    if k != "token")
+    return path + "?" + "&".join(f"{k}={v}" for k, v in params)
+
+
+def cache_key(request: Request) -> str:
+    return key_for(request.url.path, request.scope.get("query_string", b""))
 
 
 async def cached(request: Request, build: Callable[[duckdb.DuckDBPyConnection | None], tuple[int, str, bytes]]

@@ -18,6 +18,7 @@ import anyio.to_thread
 import duckdb
 
 from minerwatch.errors import StoreError
+from minerwatch.queries import series
 from minerwatch.queries.db import connect_readonly
 
 T = TypeVar("T")
@@ -76,11 +77,11 @@ class DataSource:
         """fn(connection), on a read-only connection opened if needed."""
         with self._lock:
             if self._reopen and self._con is not None:
-                self._con.close()
-                self._con = None
+                self._close_locked()
             self._reopen = False
             if self._con is None:
                 self._con = connect_readonly(self.path)
+                series.remember(self._con)
             self._last_use = time.monotonic()
             try:
                 return fn(self._con)
@@ -91,11 +92,15 @@ class DataSource:
                 self._last_use = time.monotonic()
                 self._start_closer()
 
+    def _close_locked(self) -> None:
+        series.forget()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
     def _release(self) -> None:
         with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            self._close_locked()
 
     def _start_closer(self) -> None:
         if self._closer is None or not self._closer.is_alive():
@@ -109,8 +114,7 @@ class DataSource:
                 if self._con is None:
                     return
                 if time.monotonic() - self._last_use >= IDLE_CLOSE_S:
-                    self._con.close()
-                    self._con = None
+                    self._close_locked()
                     return
 
     def close(self) -> None:
@@ -126,6 +130,11 @@ class ResponseCache:
         self.entries = entries
         self._store: OrderedDict[str, tuple[tuple[int, ...], CachedResponse]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[CachedResponse]] = {}
+
+    def peek(self, key: str) -> CachedResponse | None:
+        """The cached response for `key` if it is still valid, without computing anything."""
+        hit = self._store.get(key)
+        return hit[1] if hit is not None and hit[0] == self.source.generation() else None
 
     async def get(self, key: str, compute: Callable[[], CachedResponse]) -> CachedResponse:
         gen = self.source.generation()
