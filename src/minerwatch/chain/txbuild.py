@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from hashlib import new as hashlib_new
 from hashlib import sha256
-from struct import pack
+from struct import Struct, pack
 from typing import NamedTuple, Sequence
 
 from minerwatch.chain.block import sha256d
@@ -145,6 +145,8 @@ def varint(n: int) -> bytes:
 
 
 _MAX_MONEY_SAT = 21_000_000 * 100_000_000
+_U32 = Struct("<I").pack
+_I64 = Struct("<q").pack
 
 
 class OutPoint(NamedTuple):
@@ -152,16 +154,16 @@ class OutPoint(NamedTuple):
     vout: int
 
 
-@dataclass(frozen=True, slots=True)
-class TxIn:
+# TxIn and TxOut are named tuples, not frozen dataclasses: the demo chain creates ~10^6 of them and
+# a frozen dataclass's __init__ (object.__setattr__ per field) costs ~3× as much.
+class TxIn(NamedTuple):
     prev: OutPoint
     script_sig: bytes = b""
     witness: tuple[bytes, ...] = ()
     sequence: int = 0xFFFFFFFF
 
 
-@dataclass(frozen=True, slots=True)
-class TxOut:
+class TxOut(NamedTuple):
     value_sat: int
     script: bytes
 
@@ -206,25 +208,26 @@ def make_tx(
     """Serialize a transaction; segwit serialization when any input carries witness items."""
     outs = tuple(o if type(o) is TxOut else TxOut(o[1], o[0]) for o in outputs)  # type: ignore[union-attr]
     ins = tuple(inputs)
-    body = bytearray(varint(len(ins)))
-    for i in ins:
-        sig = i.script_sig
-        body += i.prev.txid + pack("<I", i.prev.vout) + (bytes((len(sig),)) if len(sig) < 0xFD else varint(len(sig)))
-        body += sig + pack("<I", i.sequence)
-    body += varint(len(outs))
-    for o in outs:
-        if not 0 <= o.value_sat <= _MAX_MONEY_SAT:
-            raise UsageError(f"output value {o.value_sat} sat out of range", "values are 0 … 21 million BTC in sat")
-        body += pack("<q", o.value_sat) + varint(len(o.script)) + o.script
-    head, tail = pack("<i", version), pack("<I", lock_time)
-    stripped = head + bytes(body) + tail
+    parts = [varint(len(ins))]
+    for prev, sig, _, sequence in ins:
+        n = len(sig)
+        parts += (prev[0], _U32(prev[1]), bytes((n,)) if n < 0xFD else varint(n), sig, _U32(sequence))
+    parts.append(varint(len(outs)))
+    for value, script in outs:
+        if not 0 <= value <= _MAX_MONEY_SAT:
+            raise UsageError(f"output value {value} sat out of range", "values are 0 … 21 million BTC in sat")
+        n = len(script)
+        parts += (_I64(value), bytes((n,)) if n < 0xFD else varint(n), script)
+    body = b"".join(parts)
+    head, tail = pack("<i", version), _U32(lock_time)
+    stripped = head + body + tail
     if any(i.witness for i in ins):
         wit = bytearray()
         for i in ins:
             wit += varint(len(i.witness))
             for item in i.witness:
                 wit += varint(len(item)) + item
-        raw = head + b"\x00\x01" + bytes(body) + bytes(wit) + tail
+        raw = head + b"\x00\x01" + body + bytes(wit) + tail
     else:
         raw = stripped
     txid = sha256d(stripped)
