@@ -124,7 +124,6 @@ def first_row(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
 
 
-
 def day_of(time_s: int) -> date:
     """UTC day of a unix time."""
     return EPOCH + timedelta(days=time_s // 86400)

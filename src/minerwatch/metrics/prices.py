@@ -31,7 +31,6 @@ def _first(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
 
 
-
 @dataclass(frozen=True, slots=True)
 class PriceImport:
     rows: int                    # days written (new or replaced)
