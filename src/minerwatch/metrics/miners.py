@@ -163,11 +163,12 @@ def refresh_miner_flows(con: duckdb.DuckDBPyConnection, from_height: int) -> Non
     con.execute("DELETE FROM daily_miner_flows WHERE day >= ?", [first])
     con.execute("DELETE FROM daily_miner_reserve_era WHERE day >= ?", [first])
     for cohort in FIXED_COHORTS:
-        rows = daily_flows(con, cohort, first)
-        con.executemany("INSERT INTO daily_miner_flows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(r[0], cohort, *r[1:], pools_v, labels_v) for r in rows])
-        con.executemany("INSERT INTO daily_miner_reserve_era VALUES (?, ?, ?, ?)",
-                        [(d, cohort, y, v) for d, y, v in reserve_by_era(con, cohort, first)])
+        flows = [(r[0], cohort, *r[1:], pools_v, labels_v) for r in daily_flows(con, cohort, first)]
+        eras = [(d, cohort, y, v) for d, y, v in reserve_by_era(con, cohort, first)]
+        if flows:  # DuckDB's executemany refuses an empty list
+            con.executemany("INSERT INTO daily_miner_flows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", flows)
+        if eras:
+            con.executemany("INSERT INTO daily_miner_reserve_era VALUES (?, ?, ?, ?)", eras)
 
 
 def _series(con: duckdb.DuckDBPyConnection, q: Query, column: str, per: int = SAT) -> list[tuple[date, float | None]]:
