@@ -63,7 +63,9 @@ class _Loop:
         self.b = ChainBuilder(get_network("simnet"))
         self.t0 = self.b.times[0]
         self.d0 = difficulty_from_bits(self.b.bits[0])
-        self.queue: list[tuple[int, int, tuple]] = []   # (due time, sequence, action)
+        # (due time, sequence, action); actions: ("payout", pool index), ("treasury", miner index,
+        # dump?), ("sell", Member, fraction), ("sweep", exchange), ("awaken", number of old coins)
+        self.queue: list[tuple[int, int, tuple]] = []
         self.seq = 0
         self.economy = [self.b.fund(s, _ECONOMY_FUNDING_SAT, f"economy:{k}") for k, s in
                         enumerate(self.cast.economy)]
@@ -111,9 +113,9 @@ class _Loop:
             if st.in_window(day, S.AWAKENING_START, S.AWAKENING_END):
                 window = st.day(S.AWAKENING_END) - st.day(S.AWAKENING_START) + 1
                 n = round(self.early_minted * _AWAKENED_SHARE / window)
-                for _ in range(0, n, _AWAKENING_BATCH):
-                    self.at(start + rng.randrange(DAY_S), ("awaken", min(_AWAKENING_BATCH, n)))
-            elif day > st.day(S.EARLY_ERA_END) and rng.random() < 0.3:
+                for k in range(0, n, _AWAKENING_BATCH):
+                    self.at(start + rng.randrange(DAY_S), ("awaken", min(_AWAKENING_BATCH, n - k)))
+            elif day > st.day(S.EARLY_ERA_END) + 1 and rng.random() < 0.3:  # +1 day: past coinbase maturity
                 self.at(start + rng.randrange(DAY_S), ("awaken", 1))
 
     # --- actions (each queues one or more transactions for the next block) --------------------
