@@ -70,7 +70,9 @@ def aligned(columns: list[list[Point]], max_points: int = MAX_POINTS_DEFAULT) ->
     out_cols: list[list[float | None]] = []
     for m in maps:
         pts, _ = downsample([(d, m.get(d)) for d in days], max_points)
-        out_cols.append([v for _, v in pts])
+        # Six significant digits are finer than a pixel on any chart and halve the page's bytes
+        # (the API's series keep full precision).
+        out_cols.append([None if v is None else float(f"{v:.6g}") for _, v in pts])
         if not out_x:
             out_x = [day_s(d) for d, _ in pts]
     return out_x, out_cols
