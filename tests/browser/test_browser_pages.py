@@ -76,3 +76,16 @@ def test_simulated_label_and_empty_state(browser: object, tmp_path: Path) -> Non
         page.goto(s.url + "/")
         assert "No data yet" in page.inner_text("[data-empty]")
         page.close()
+
+
+def test_api_docs_work_offline(browser: object, server: ws.LiveServer) -> None:
+    # Swagger UI is served from the package (no CDN): the operations list renders, nothing fails.
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda r: errors.append(r.url))
+    page.goto(server.url + "/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)
+    assert any("/api/v1/series/{name}" in o.inner_text() for o in page.query_selector_all(".opblock"))
+    assert errors == []
+    page.close()
