@@ -42,10 +42,12 @@ def work_from_bits(bits: int) -> int:
     return (1 << 256) // (bits_to_target(bits) + 1)
 
 
-def subsidy_sat(height: int, halving_interval_blocks: int = 210_000) -> int:
-    """Block subsidy in sats at `height`: 50 BTC halved every interval, zero from the 64th halving."""
+def subsidy_sat(height: int, halving_interval_blocks: int = 210_000,
+                initial_subsidy_sat: int = INITIAL_SUBSIDY_SAT) -> int:
+    """Block subsidy in sats at `height`: the initial subsidy (50 BTC on every Bitcoin network)
+    halved every interval, zero from the 64th halving on."""
     halvings = height // halving_interval_blocks
-    return 0 if halvings >= 64 else INITIAL_SUBSIDY_SAT >> halvings
+    return 0 if halvings >= 64 else initial_subsidy_sat >> halvings
 
 
 def median_time_past(times_s: list[int]) -> int:

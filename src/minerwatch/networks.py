@@ -21,6 +21,7 @@ class Network:
     retargets: bool              # False: difficulty never changes (regtest)
     pow_limit_bits: int
     simulated: bool = False      # True only for minerwatch's own demo chain
+    initial_subsidy_sat: int = 5_000_000_000   # 50 BTC on every Bitcoin network
 
 
 NETWORKS: dict[str, Network] = {
@@ -45,7 +46,8 @@ NETWORKS: dict[str, Network] = {
         # never be mistaken for (or mixed into) a real chain. Economics follow mainnet.
         Network("simnet", b"mwsm",
                 "a25dbc666931d73a48522d02cf6b333759bdc922e8ce012b35de359f740a86ed",
-                18999, "simnet", 0x3F, 0x7D, "sim", 210_000, True, 0x1D00FFFF, simulated=True),
+                18999, "simnet", 0x3F, 0x7D, "sim", 210_000, True, 0x1D00FFFF, simulated=True,
+                initial_subsidy_sat=312_500_000),
     )
 }
 

@@ -116,15 +116,14 @@ def genesis_block(network: Network) -> BuiltBlock:
     if network.name == "simnet":
         message, pubkey, time_s, bits, nonce = _SIMNET_MESSAGE, _SIMNET_KEY, SIMNET_GENESIS_TIME_S, \
             SIMNET_GENESIS_BITS, 0
-        value_sat = 312_500_000
     elif network.name in _GENESIS:
         message, pubkey, time_s, bits, nonce = _GENESIS[network.name]
-        value_sat = 5_000_000_000
     else:
         raise UsageError(f"no genesis block known for {network.name!r}", "use one of: " + ", ".join(_GENESIS))
     # scriptSig as Core writes it: CScript() << 486604799 << CScriptNum(4) << message
     script_sig = push(pack("<I", 486604799)) + push(b"\x04") + push(message)
-    tx = make_tx([TxIn(OutPoint(NULL_HASH, 0xFFFFFFFF), script_sig)], [TxOut(value_sat, p2pk(pubkey))], version=1)
+    tx = make_tx([TxIn(OutPoint(NULL_HASH, 0xFFFFFFFF), script_sig)],
+                 [TxOut(network.initial_subsidy_sat, p2pk(pubkey))], version=1)
     raw_header = header_bytes(1, NULL_HASH, tx.txid, time_s, bits, nonce)
     return BuiltBlock(raw_header + b"\x01" + tx.raw, sha256d(raw_header), time_s, bits, (tx,))
 

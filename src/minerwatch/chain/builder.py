@@ -34,7 +34,7 @@ class Coin(NamedTuple):  # a named tuple for speed: one per output of the chain 
 
 def block_subsidy_sat(network: Network, height: int) -> int:
     """The subsidy the network allows at `height` (regtest halves every 150 blocks)."""
-    return subsidy_sat(height, network.halving_interval_blocks)
+    return subsidy_sat(height, network.halving_interval_blocks, network.initial_subsidy_sat)
 
 
 class ChainBuilder:

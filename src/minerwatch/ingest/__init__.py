@@ -104,7 +104,7 @@ class Ingest:
             times.append(h.time)
             chainwork += work_from_bits(h.bits)
             cb_value = block.coinbase_value_sat
-            subsidy = subsidy_sat(height, net.halving_interval_blocks)
+            subsidy = subsidy_sat(height, net.halving_interval_blocks, net.initial_subsidy_sat)
             block_rows.append((
                 height, bhash, bprev, h.time, median_time_past(list(times)), h.version, h.bits,
                 difficulty_from_bits(h.bits), chainwork, block.size_bytes, block.weight, block.tx_count,
