@@ -103,3 +103,19 @@ def test_read_only_connection(client: TestClient) -> None:
     source = client.app.state.source  # type: ignore[attr-defined]
     with pytest.raises(StoreError):
         source.run(lambda con: con.execute("CREATE TABLE intruder (a INTEGER)"))
+
+
+def test_outflow_since_a_date_and_its_usd_value(client: TestClient) -> None:
+    # From day 7 on, the 72 even-height coinbases of each day's spent counterparts leave the cohort:
+    # 72 × (3.145 BTC − 1,000 sat) = 226.43928 BTC a day. 10–17 Aug 2024 is 8 days, at 60,000 USD.
+    doc = client.get("/outflows.json", params={"since": "2024-08-10"}).json()
+    figures = {f["unit"]: f["value"] for f in doc["figures"]}
+    assert figures["BTC"] == pytest.approx(8 * 226.43928, rel=1e-12)
+    assert figures["USD"] == pytest.approx(8 * 226.43928 * 60_000, rel=1e-12)
+
+
+def test_miner_reserve_at_the_tip(client: TestClient) -> None:
+    # 17,280 coinbases of 3.145 BTC, less the even heights 840,000 … 856,270 spent within the chain
+    # ((856,270 − 840,000) / 2 + 1 = 8,136 of them): 54,345.6 − 25,587.72 = 28,757.88 BTC.
+    body = client.get("/api/v1/series/miner_reserve_btc", params={"interval": "24h"}).json()
+    assert body["rows"] == [{"date": "2024-08-17", "value": pytest.approx(28_757.88, rel=1e-12)}]

@@ -108,6 +108,8 @@ def outflows(ctx: PageContext) -> None:
     if out is None:
         return
     since = _since(ctx)
+    ctx.inputs.append({"param": "since", "label": "cumulative since", "type": "date",
+                       "value": since.isoformat() if since else ""})
     price = dict(series.full_history(ctx.con, "price_usd")) if series.has_metric("price_usd") else {}
     total_btc = total_usd = 0.0
     unpriced = 0
@@ -152,6 +154,8 @@ def _threshold(ctx: PageContext) -> tuple[float | None, str]:
 
 def hashprice(ctx: PageContext) -> None:
     threshold, label = _threshold(ctx)
+    ctx.inputs.append({"param": "threshold", "label": "threshold (USD/PH/day)", "type": "number",
+                       "value": f"{threshold:.4g}" if threshold is not None else ""})
     th = [{"y": threshold, "label": label}] if threshold is not None else []
     variants = [m.name for m in series.catalog() if m.name.startswith("hashprice_") and m.name != "hashprice_usd_per_ph_day"]
     chart = time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"] + variants, record_low=True,

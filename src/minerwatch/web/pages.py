@@ -84,7 +84,7 @@ def page_document(con: duckdb.DuckDBPyConnection | None, page: Page, params: dic
         "interval": interval, "intervals": list(INTERVALS),
         "params": {k: v for k, v in params.items() if k in page.params or k == "name"},
         "figures": ctx.figures, "charts": ctx.charts, "tables": ctx.tables, "notes": ctx.notes,
-        "choices": ctx.choices,
+        "choices": ctx.choices, "inputs": ctx.inputs,
         "missing": ctx.missing,
     }
 

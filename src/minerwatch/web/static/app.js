@@ -153,9 +153,26 @@
     }
   }
 
+  // A small GET form for free-valued parameters (a date, a threshold), keeping the others.
+  function inputs(doc) {
+    if (!doc.inputs || !doc.inputs.length) return;
+    const form = el("form", { class: "inputs", method: "get" });
+    const q = new URLSearchParams(location.search);
+    const own = new Set(doc.inputs.map((i) => i.param));
+    for (const [k, v] of q) if (!own.has(k)) form.append(el("input", { type: "hidden", name: k, value: v }));
+    for (const i of doc.inputs) {
+      const label = el("label", {}, i.label + " ");
+      label.append(el("input", { type: i.type, name: i.param, value: q.get(i.param) || i.value, step: "any" }));
+      form.append(label);
+    }
+    form.append(el("button", { type: "submit" }, "apply"));
+    root.append(form);
+  }
+
   function render(doc) {
     root.textContent = "";
     choices(doc);
+    inputs(doc);
     figures(doc);
     doc.charts.forEach(drawChart);
     doc.tables.forEach(table);
