@@ -119,3 +119,26 @@ def test_miner_reserve_at_the_tip(client: TestClient) -> None:
     # ((856,270 − 840,000) / 2 + 1 = 8,136 of them): 54,345.6 − 25,587.72 = 28,757.88 BTC.
     body = client.get("/api/v1/series/miner_reserve_btc", params={"interval": "24h"}).json()
     assert body["rows"] == [{"date": "2024-08-17", "value": pytest.approx(28_757.88, rel=1e-12)}]
+
+
+def test_mempool_pools_endpoint_shape_and_estimate(client: TestClient) -> None:
+    body = client.get("/api/v1/mining/pools/1w").json()
+    assert body["blockCount"] == 1008
+    assert [(p["rank"], p["slug"], p["blockCount"]) for p in body["pools"]] == [
+        (1, "foundryusa", 402), (2, "antpool", 303), (3, "viabtc", 202), (4, "unknown", 101)]
+    # Core's getnetworkhashps over the last day's 144 blocks: the test chain's chainwork grows by
+    # D0 × 2^32 a block (tests/web_support.py), over 144 × 600 s → D0 × 2^32 / 600 H/s.
+    assert body["lastEstimatedHashrate"] == pytest.approx(ws.D0 * 2**32 / 600, rel=1e-9)
+
+
+def test_empty_database_file_shows_the_empty_state(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from minerwatch import store
+
+    db = Path(str(tmp_path)) / "empty.duckdb"
+    store.connect(db).close()                      # schema, no blocks
+    c = TestClient(create_app(db))
+    assert "No data yet" in c.get("/").text
+    assert c.get("/index.json").json()["empty"] is True
+    assert c.get("/api/blocks/tip/height").status_code == 503
