@@ -19,6 +19,7 @@ from minerwatch.errors import StoreError, UsageError
 from minerwatch.pools import Pool, load_pool_list
 from minerwatch.queries import db, mining, series
 from minerwatch.queries.intervals import MAX_POINTS_LIMIT, parse_interval
+from minerwatch.web.charts import day_s
 from minerwatch.web.respond import JSON, TEXT, cached, error_body, ok_json
 
 router = APIRouter(tags=["mempool.space compatible"])
@@ -154,7 +155,7 @@ async def hashrate(request: Request, interval: str) -> Response:
         current = 0.0
         if series.has_metric("hashrate_ehs"):
             s = series.read_series(c, "hashrate_ehs", interval, None, MAX_POINTS_LIMIT)
-            rows = [{"timestamp": _day_s(d), "avgHashrate": v * 1e18} for d, v in s.points if v is not None]
+            rows = [{"timestamp": day_s(d), "avgHashrate": v * 1e18} for d, v in s.points if v is not None]
             current = s.latest.value * 1e18 if s.latest else 0.0
         start = mining.interval_start_s(interval, int(st.tip_time_s or 0))
         diffs = [{"time": r.time_s, "height": r.height, "difficulty": r.difficulty,
@@ -202,9 +203,3 @@ async def pools(request: Request, interval: str) -> Response:
         return ok_json({"pools": out, "blockCount": shares.blocks, **est})
 
     return await cached(request, build)
-
-
-def _day_s(d: Any) -> int:
-    from datetime import datetime, timezone
-
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
