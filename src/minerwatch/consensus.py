@@ -8,6 +8,9 @@ RETARGET_INTERVAL_BLOCKS = 2016
 RETARGET_TIMESPAN_S = 1_209_600
 INITIAL_SUBSIDY_SAT = 50 * SAT_PER_BTC
 _DIFF1_TARGET = 0xFFFF * 256 ** (0x1D - 3)
+HASHES_PER_DIFFICULTY = 2**32   # expected hashes per block at difficulty 1
+SECONDS_PER_DAY = 86_400
+PH = 1e15
 
 
 def bits_to_target(bits: int) -> int:
@@ -61,3 +64,9 @@ def next_target(old_bits: int, first_time_s: int, last_time_s: int, pow_limit_bi
     span = min(max(last_time_s - first_time_s, RETARGET_TIMESPAN_S // 4), RETARGET_TIMESPAN_S * 4)
     target = min(bits_to_target(old_bits) * span // RETARGET_TIMESPAN_S, bits_to_target(pow_limit_bits))
     return target_to_bits(target)
+
+
+def hashvalue_btc_per_ph_day(difficulty: float, subsidy_btc: float, fees_btc_per_block: float = 0.0) -> float:
+    """BTC earned by 1 PH/s in one day at `difficulty` (the Hashrate Index formula):
+    (subsidy + fees per block) × 86,400 × 1e15 / (difficulty × 2^32)."""
+    return (subsidy_btc + fees_btc_per_block) * SECONDS_PER_DAY * PH / (difficulty * HASHES_PER_DIFFICULTY)

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from minerwatch import consensus
 from minerwatch.errors import UsageError
 
-SECONDS_PER_DAY = 86_400
-HASHES_PER_DIFFICULTY = 2**32          # expected hashes per block at difficulty 1
-PH = 1e15
 TH = 1e12
 J_PER_KWH = 3.6e6
 CURRENT_SUBSIDY_BTC = 3.125            # heights 840,000 – 1,049,999
@@ -83,7 +81,7 @@ def hashvalue_btc_per_ph_day(difficulty: float, subsidy_btc: float, fees_btc_per
     """BTC per PH/s per day: (subsidy + fees) × 86,400 × 1e15 / (difficulty × 2^32) (Hashrate Index)."""
     if difficulty <= 0:
         raise UsageError(f"difficulty {difficulty} must be positive", "mainnet difficulty is ~1e14; try 149.3T")
-    return (subsidy_btc + fees_btc_per_block) * SECONDS_PER_DAY * PH / (difficulty * HASHES_PER_DIFFICULTY)
+    return consensus.hashvalue_btc_per_ph_day(difficulty, subsidy_btc, fees_btc_per_block)
 
 
 def market_from_chain(difficulty: float, price_usd: float, fees_btc_per_block: float = 0.0,

@@ -14,13 +14,11 @@ from datetime import date
 
 import duckdb
 
+from minerwatch.consensus import HASHES_PER_DIFFICULTY, hashvalue_btc_per_ph_day
 from minerwatch.errors import UsageError
 from minerwatch.metrics.network import daily_column
 from minerwatch.metrics.registry import Query, metric
 
-SECONDS_PER_DAY = 86_400
-HASHES_PER_DIFFICULTY = 2**32
-PH = 1e15
 _SUFFIX = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
 
 
@@ -34,11 +32,6 @@ def parse_difficulty(text: str) -> float:
     if value <= 0:
         raise UsageError(f"difficulty must be positive, got {text!r}", "e.g. --difficulty 149.3T")
     return value
-
-
-def hashvalue_btc_per_ph_day(difficulty: float, subsidy_btc: float, fees_btc_per_block: float = 0.0) -> float:
-    """BTC earned by 1 PH/s in one day at `difficulty`: (subsidy + fees) × 86,400 × 1e15 / (D × 2^32)."""
-    return (subsidy_btc + fees_btc_per_block) * SECONDS_PER_DAY * PH / (difficulty * HASHES_PER_DIFFICULTY)
 
 
 def implied_hashrate_ehs(difficulty: float) -> float:
