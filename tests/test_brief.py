@@ -121,7 +121,7 @@ def test_record_low_and_threshold(con: duckdb.DuckDBPyConnection) -> None:
                                   "(the previous low was 1,850,000.00 BTC on 2021-01-01, in 196 days of history).")
     # Threshold 90: July's 15 days so far at 35 are below; no 2022 data yet on 2021-07-15.
     assert s["hashprice_days_below"] == ("Hashprice was below $90.00/PH/day (the threshold) on "
-                                         "15 of 196 days in 2021 and no data for 2022.")
+                                         "15 of 196 days in 2021 (no data for 2022).")
     # Four weeks before 2021-07-15 is 06-17 (100): 35 / 100 − 1 = −65.0 %; 35 was first seen on 07-01.
     assert s["hashprice"] == ("Hashprice is $35.00/PH/day on 2021-07-15, down 65.0 % over the last 4 weeks "
                               "(from 2021-06-17); level with its record low, first reached on 2021-07-01.")

@@ -164,18 +164,24 @@ def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: fl
                  (_metrics_cmd(name, d - timedelta(days=HASHPRICE_WEEKS * 7), d), cmd_all), vals)
 
     t = v if threshold is None else threshold
-    parts = []
+    parts, no_data = [], []
     counts: dict[str, object] = {"threshold_usd_per_ph_day": t}
     for year in HARD_YEARS:
         db = stats.days_below(_rows(h.points), t, date(year, 1, 1), date(year, 12, 31))
         if not db.days_with_data:
-            parts.append(f"no data for {year}")
+            no_data.append(str(year))
             counts[str(year)] = None
             continue
         parts.append(f"{db.days_below} of {db.days_with_data} days in {year}")
         counts[str(year)] = {"days_below": db.days_below, "days_with_data": db.days_with_data}
     label = "today's level" if threshold is None else "the threshold"
-    s2 = f"Hashprice was below ${t:,.2f}/PH/day ({label}) on " + " and ".join(parts) + "."
+    level = f"${t:,.2f}/PH/day ({label})"
+    if parts:
+        s2 = f"Hashprice was below {level} on " + " and ".join(parts)
+        s2 += f" (no data for {' or '.join(no_data)})." if no_data else "."
+    else:
+        s2 = (f"How often hashprice was below {level} in {' and '.join(no_data)} is unknown: "
+              "the database holds no hashprice for those years.")
     hard = Figure("hashprice_days_below", "Hashprice in hard years", s2,
                   f"{defn}; days counted where the daily value is strictly below the threshold",
                   tuple(_metrics_cmd(name, date(y, 1, 1), date(y, 12, 31)) for y in HARD_YEARS), counts)
