@@ -21,10 +21,15 @@ class ParseError(MinerwatchError):
     def __init__(self, message: str, source: str = "<bytes>", offset: int = 0, hint: str = "") -> None:
         self.source = source
         self.offset = offset
+        self.detail = message
         super().__init__(
             f"{source}: byte {offset}: {message}",
             hint or "the file is truncated or corrupt; re-copy it from the node or re-download the block",
         )
+
+    def __reduce__(self) -> tuple:
+        # Parser worker processes send errors back pickled; rebuild from the parts, not the message.
+        return (ParseError, (self.detail, self.source, self.offset, self.hint))
 
 
 class NetworkMismatchError(MinerwatchError):
