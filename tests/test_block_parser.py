@@ -87,3 +87,13 @@ def test_altered_transaction_fails_the_merkle_check() -> None:
     raw[-10] ^= 0xFF  # inside the last transaction's output script or lock time
     with pytest.raises(ParseError, match="merkle root"):
         parse_block(bytes(raw))
+
+
+def test_parse_error_survives_pickling() -> None:
+    # Parser worker processes send errors back to the parent pickled: the message must not double.
+    import pickle
+
+    with pytest.raises(ParseError) as e:
+        parse_block((DATA / "mainnet-1.bin").read_bytes()[:100], source="blk00007.dat", base_offset=5000)
+    back = pickle.loads(pickle.dumps(e.value))
+    assert str(back) == str(e.value) and back.offset == e.value.offset and back.source == "blk00007.dat"
