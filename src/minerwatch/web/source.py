@@ -5,9 +5,11 @@ valid until the database file changes."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +40,17 @@ class CachedResponse:
     body: bytes
 
 
+_OPEN_SOURCES: "weakref.WeakSet[DataSource]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    # Close connections before the interpreter tears down: a DuckDB connection finalized during
+    # shutdown (or by the idle thread waking then) can abort the process.
+    for source in list(_OPEN_SOURCES):
+        source.close()
+
+
 class DataSource:
     """Runs read functions against the database at `path`, one at a time (DuckDB connections are
     not shared across threads)."""
@@ -52,6 +65,7 @@ class DataSource:
         self._generation: tuple[int, ...] = ()
         self._stat_at = 0.0
         self._reopen = False
+        _OPEN_SOURCES.add(self)
 
     def generation(self) -> tuple[int, ...]:
         """Changes whenever the database file or its WAL changes."""
