@@ -3,11 +3,12 @@ Inventory, miner supply ratio, and outflow in USD. All per UTC day, for any coho
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date
 
 import duckdb
 
-from minerwatch.metrics.miners import SAT, daily_flows
+from minerwatch.metrics.miners import FIXED_COHORTS, SAT, daily_flows
 from minerwatch.metrics.registry import Query, metric
 
 _EPOCH = date(1970, 1, 1)
@@ -15,8 +16,13 @@ _EPOCH = date(1970, 1, 1)
 
 def _flows_with_context(con: duckdb.DuckDBPyConnection, cohort: str) -> list[tuple]:
     """(day, reserve_sat, outflow_sat, price_usd|None, revenue_sat, supply_sat) for every day with a block.
-    Revenue = coinbase value of the day's blocks; supply = coins issued through the day's end."""
-    flows = {r[0]: r for r in daily_flows(con, cohort)}
+    Revenue = coinbase value of the day's blocks; supply = coins issued through the day's end.
+    The fixed cohorts read their stored daily rows; others are computed from the base tables."""
+    if cohort in FIXED_COHORTS:
+        flows = {d: (r, o) for d, r, o in con.execute(
+            "SELECT day, reserve_sat, outflow_sat FROM daily_miner_flows WHERE cohort = ?", [cohort]).fetchall()}
+    else:
+        flows = {r[0]: (r[1], r[3]) for r in daily_flows(con, cohort)}
     ctx = con.execute("""
         WITH d AS (SELECT CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE) AS day,
                           sum(coinbase_value_sat) AS revenue, sum(subsidy_sat - unclaimed_sat) AS issued
@@ -24,17 +30,47 @@ def _flows_with_context(con: duckdb.DuckDBPyConnection, cohort: str) -> list[tup
         SELECT d.day, d.revenue, sum(d.issued) OVER (ORDER BY d.day) AS supply, p.price_usd
         FROM d LEFT JOIN prices p ON p.date = d.day ORDER BY d.day
     """).fetchall()
-    return [(day, flows[day][1], flows[day][3], price, int(rev), int(supply))
+    return [(day, flows[day][0], flows[day][1], price, int(rev), int(supply))
             for day, rev, supply, price in ctx if day in flows]
 
 
-def _window(rows: list[tuple], i: int, days: int) -> list[tuple]:
-    """Rows whose day lies in the `days` calendar days ending at rows[i]'s day (days without blocks are absent)."""
-    start = rows[i][0] - timedelta(days=days - 1)
-    j = i
-    while j > 0 and rows[j - 1][0] >= start:
-        j -= 1
-    return rows[j:i + 1]
+def _dense(rows: list[tuple], value: Callable[[tuple], float | None]) -> tuple[date, list[float | None]]:
+    """One value per calendar day from the first row's day to the last's; a day without blocks is 0."""
+    first = rows[0][0]
+    out: list[float | None] = [0.0] * ((rows[-1][0] - first).days + 1)
+    for r in rows:
+        out[(r[0] - first).days] = value(r)
+    return first, out
+
+
+def _trailing(rows: list[tuple], value: Callable[[tuple], float | None], days: int
+              ) -> list[tuple[date, float | None, float | None, float | None]]:
+    """(day, today's value, mean, population std) over the `days` calendar days ending at each row's
+    day (days before the first block count as 0); mean and std None if a value in the window is None.
+    Rolling sums keep it O(days of history)."""
+    if not rows:
+        return []
+    first, dense = _dense(rows, value)
+    s = s2 = 0.0
+    nones = 0
+    stats: list[tuple[float | None, float | None]] = []
+    for i, v in enumerate(dense):
+        if v is None:
+            nones += 1
+        else:
+            s, s2 = s + v, s2 + v * v
+        if i >= days:
+            old = dense[i - days]
+            if old is None:
+                nones -= 1
+            else:
+                s, s2 = s - old, s2 - old * old
+        if nones:
+            stats.append((None, None))
+        else:
+            mean = s / days
+            stats.append((mean, max(s2 / days - mean * mean, 0.0) ** 0.5))
+    return [(r[0], dense[(r[0] - first).days], *stats[(r[0] - first).days]) for r in rows]
 
 
 def _clip(q: Query, out: list[tuple[date, float | None]]) -> list[tuple[date, float | None]]:
@@ -43,28 +79,26 @@ def _clip(q: Query, out: list[tuple[date, float | None]]) -> list[tuple[date, fl
 
 def mpi_rows(con: duckdb.DuckDBPyConnection, cohort: str, zscore: bool = False,
              usd: bool = True) -> list[tuple[date, float | None]]:
-    """Outflow / its trailing 365-day mean (or the 365-day z-score); None until 365 days of history,
-    or when a day in the window has no price (USD variants)."""
+    """Outflow / its trailing 365-day mean (or the 365-day z-score); None while the window reaches
+    before the first stored day, or (USD variants) when a day in the window has no price."""
     rows = _flows_with_context(con, cohort)
+    if not rows:
+        return []
+    first_day = rows[0][0]
+
+    def value(r: tuple) -> float | None:
+        if not usd:
+            return r[2] / SAT
+        return r[2] / SAT * r[3] if r[3] is not None else None
+
     out: list[tuple[date, float | None]] = []
-    first_day = rows[0][0] if rows else None
-    for i, r in enumerate(rows):
-        if (r[0] - first_day).days < 364:
-            out.append((r[0], None))
-            continue
-        window = _window(rows, i, 365)
-        vals = [w[2] / SAT * (w[3] if usd else 1.0) if (w[3] is not None or not usd) else None for w in window]
-        # Days without a block in the window count as zero outflow.
-        if any(v is None for v in vals):
-            out.append((r[0], None))
-            continue
-        mean = sum(vals) / 365
-        today = vals[-1]
-        if zscore:
-            var = (sum((v - mean) ** 2 for v in vals) + (365 - len(vals)) * mean ** 2) / 365
-            out.append((r[0], (today - mean) / var ** 0.5 if var > 0 else None))
+    for day, today, mean, std in _trailing(rows, value, 365):
+        if (day - first_day).days < 364 or mean is None or today is None:
+            out.append((day, None))
+        elif zscore:
+            out.append((day, (today - mean) / std if std > 0 else None))
         else:
-            out.append((r[0], today / mean if mean > 0 else None))
+            out.append((day, today / mean if mean > 0 else None))
     return out
 
 
@@ -96,12 +130,9 @@ def miner_outflow_usd(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[da
         "30-day miner revenue", "miners", cohort=True)
 def miner_rolling_inventory(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
     rows = _flows_with_context(con, q.cohort)
-    out = []
-    for i, r in enumerate(rows):
-        w = _window(rows, i, 30)
-        revenue = sum(x[4] for x in w)
-        out.append((r[0], sum(x[2] for x in w) / revenue if revenue else None))
-    return _clip(q, out)
+    outflow = _trailing(rows, lambda r: float(r[2]), 30)
+    revenue = _trailing(rows, lambda r: float(r[4]), 30)
+    return _clip(q, [(o[0], o[2] / v[2] if v[2] else None) for o, v in zip(outflow, revenue)])
 
 
 @metric("miner_supply_ratio", "ratio", "miner reserve / coins issued so far (subsidies claimed through the day)",
