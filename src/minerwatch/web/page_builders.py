@@ -70,10 +70,13 @@ def reserve(ctx: PageContext) -> None:
     if ctx.con is not None and (cohort or "0hop") in ("0hop", "1hop"):
         start = window_start(ctx.interval, ctx.end) if ctx.end else None
         eras = reserve_by_era(ctx.con, cohort or "0hop", start, ctx.end)
-        # Era years are many (2009…today); group them as reporters do: the dormant first years apart.
+        # On a long chain era years are many (2009…today): group them as reporters do, the dormant
+        # first years apart. A short chain (a few years, e.g. the demo) shows each year.
         groups: dict[str, dict[date, float]] = {}
+        few = len(eras) <= 4
         for year, pts in eras.items():
-            label = "mined 2009–2010" if year <= 2010 else ("mined 2011–2019" if year <= 2019 else "mined 2020 on")
+            label = f"mined {year}" if few else (
+                "mined 2009–2010" if year <= 2010 else ("mined 2011–2019" if year <= 2019 else "mined 2020 on"))
             acc = groups.setdefault(label, {})
             for d, v in pts:
                 acc[d] = acc.get(d, 0.0) + (v or 0.0)
