@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from minerwatch.chain.block import Block, hash_hex, parse_block
+from minerwatch.consensus import work_from_bits
 from minerwatch.errors import MinerwatchError, NodeError
 from minerwatch.ingest import Ingest
 from minerwatch.metrics.registry import refresh_all
@@ -139,7 +140,7 @@ class Syncer:
             fork = min(tip.height, last_height)
             while fork >= first_height and hash_hex(chain.at(fork).hash) != self.stored_hash(fork):
                 fork -= 1
-            if fork < tip.height:
+            if fork < tip.height and self._files_replace_stored(chain, fork, tip, canonical_hashes is not None):
                 self.rollback_to(fork)
         tip = self.ingest.tip
         start = tip.height + 1 if tip else first_height
@@ -156,6 +157,27 @@ class Syncer:
         stored = self.ingest_stream(stream)
         self.refresh_metrics()
         return stored
+
+    def _files_replace_stored(self, chain, fork: int, tip, node_decides: bool) -> bool:  # noqa: ANN001
+        """Whether the files' chain, which leaves the stored one after `fork`, should replace it.
+
+        Only a chain with more work does (Bitcoin's rule), or the node's own chain. A blocks
+        directory that merely ends lower than the database (an older copy, a blk file cut short or
+        corrupt in the middle) must never delete stored blocks.
+        """
+        if fork == chain.tip_height:
+            self.progress.note = f"the database (tip {tip.height}) is ahead of these files (tip {fork}); kept"
+            return False
+        if node_decides:
+            return True
+        row = self.con.execute("SELECT chainwork FROM blocks WHERE height = ?", [fork]).fetchone()
+        files_work = (row[0] if row else 0) + sum(work_from_bits(chain.at(h).bits)
+                                                  for h in range(fork + 1, chain.tip_height + 1))
+        if files_work > tip.chainwork:
+            return True
+        self.progress.note = (f"the files hold a competing chain after height {fork} with less work than the "
+                              f"stored one; kept the stored chain")
+        return False
 
     # -- a node over JSON-RPC -----------------------------------------------------------------
 

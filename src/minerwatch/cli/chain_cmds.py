@@ -18,6 +18,19 @@ from minerwatch.sync import Progress, Syncer
 PASSWORD_ENV = "MINERWATCH_RPC_PASSWORD"
 
 
+def _at_least(low: float, kind: type = int):  # noqa: ANN202
+    """An argparse type: a number (int or float) of at least `low`, with a message that names the bound."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from e
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text} is below the least allowed value, {low}")
+        return value
+    return parse
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help="store blocks from a node's blk files or JSON-RPC",
                        description="Store blocks from Bitcoin Core's blocks directory (bulk) and/or a node's "
@@ -30,10 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rpc-user", help="RPC user (otherwise the cookie file)")
     p.add_argument("--rpc-cookie", type=Path, help="path of the node's .cookie file")
     p.add_argument("--follow", action="store_true", help="keep following the node's tip (needs --rpc)")
-    p.add_argument("--poll-seconds", type=float, default=5.0, help="how often --follow asks for new blocks")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parser processes for blk files")
-    p.add_argument("--stop-height", type=int, help="stop after this height")
-    p.add_argument("--batch-blocks", type=int, default=500, help="blocks per database transaction")
+    p.add_argument("--poll-seconds", type=_at_least(0.1, float), default=5.0, help="how often --follow asks for new blocks")
+    p.add_argument("--workers", type=_at_least(1), default=os.cpu_count() or 1, help="parser processes for blk files")
+    p.add_argument("--stop-height", type=_at_least(0), help="stop after this height")
+    p.add_argument("--batch-blocks", type=_at_least(1), default=500, help="blocks per database transaction")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("status", help="what the database holds")
@@ -156,3 +169,6 @@ class ProgressDisplay:
     def done(self, p: Progress) -> None:
         if self.tty and p.blocks:
             self.stream.write("\n")
+        if p.note:  # a note from a run that stored nothing (no progress line carried it)
+            self.stream.write(f"note: {p.note}\n")
+            p.note = ""

@@ -8,6 +8,7 @@ as a user's node would be: blk reader → parser → ingest → metrics.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -31,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-serve", action="store_true", help="build the database and exit")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8400)
+    p.add_argument("--token", default=None,
+                   help="access token required from clients (default: $MINERWATCH_TOKEN); mandatory when --host "
+                        "is not a loopback address")
     p.add_argument("--seed", type=int, default=None, help="simulation seed (default: the built-in story)")
     p.add_argument("--workers", type=int, default=2, help="parser processes")
     p.set_defaults(func=cmd_demo)
@@ -63,6 +67,8 @@ def build_demo(db: Path, seed: int | None = None, workers: int = 2, log=print) -
     con = connect(db)
     bind_network(con, simnet.name, db)
     import_prices(con, files.prices_csv)
+    # Only the simulated story's prices: the shipped real history must not show beside them.
+    con.execute("DELETE FROM prices WHERE source <> ?", [f"import:{files.prices_csv.name}"])
     update_pool_list(con, files.pools_json)
     log("syncing them through the pipeline (blk reader → parser → DuckDB → metrics) …")
     syncer = Syncer(con, simnet, batch_blocks=2000, on_progress=ProgressDisplay(sys.stderr))
@@ -82,17 +88,26 @@ def build_demo(db: Path, seed: int | None = None, workers: int = 2, log=print) -
 
 def cmd_demo(args: argparse.Namespace) -> int:
     db = args.db or default_db_path().with_name("demo.duckdb")
-    db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = "a file is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
+        raise UsageError(f"cannot create the folder of the demo database {db}: {why}",
+                         "pass --db with a path in a folder you can write to") from e
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    token = args.token or os.environ.get("MINERWATCH_TOKEN") or None
+    if not args.no_serve:
+        from minerwatch.web.app import check_bind
+
+        check_bind(args.host, token)  # refuse an open address before minutes of building, not after
     build_demo(db, args.seed, max(1, args.workers), log)
     if args.no_serve:
         return 0
-    from minerwatch.web.app import check_bind, serve
+    from minerwatch.web.app import serve
 
-    check_bind(args.host, None)
     log(f"minerwatch demo (SIMULATED data): open http://{args.host}:{args.port}/  (Ctrl-C stops)")
-    serve(db, args.host, args.port, None)
+    serve(db, args.host, args.port, token)
     return 0

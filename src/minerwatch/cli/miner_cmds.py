@@ -11,11 +11,30 @@ from minerwatch.cli.common import add_db_arg, add_network_arg, db_path, print_js
 from minerwatch.errors import UsageError
 from minerwatch.metrics import series_stats as st
 from minerwatch.metrics.labels import import_labels
-from minerwatch.metrics.miner_questions import outflow_between
+from minerwatch.metrics.miner_questions import check_cohort, outflow_between
 from minerwatch.metrics.miners import miner_reserve_btc, refresh_miner_flows
 from minerwatch.metrics.registry import Query
 from minerwatch.networks import get_network
-from minerwatch.store import connect, get_meta
+from minerwatch.store import bind_network, connect, get_meta
+
+
+def _day(text: str) -> date:
+    """An argparse type: a UTC day as YYYY-MM-DD, with a message that says so."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from e
+
+
+def _days(text: str) -> int:
+    """An argparse type: a window of at least one day."""
+    try:
+        n = int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from e
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} days: the window must be at least 1 day")
+    return n
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,11 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         add_db_arg(q)
         q.add_argument("--cohort", default="0hop", help="0hop | 1hop | pool:<slug> | label:<entity> (default 0hop)")
         q.add_argument("--json", action="store_true")
-    out.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first UTC day")
-    out.add_argument("--to", dest="end", type=date.fromisoformat, help="last UTC day (default: the last stored)")
+    out.add_argument("--from", dest="start", type=_day, required=True, help="first UTC day")
+    out.add_argument("--to", dest="end", type=_day, help="last UTC day (default: the last stored)")
     out.set_defaults(func=cmd_outflow)
-    res.add_argument("--as-of", type=date.fromisoformat, help="UTC day (default: the last stored)")
-    res.add_argument("--days", type=int, default=30, help="window of the change figure (default 30)")
+    res.add_argument("--as-of", type=_day, help="UTC day (default: the last stored)")
+    res.add_argument("--days", type=_days, default=30, help="window of the change figure (default 30)")
     res.set_defaults(func=cmd_reserve)
 
 
@@ -49,15 +68,20 @@ def cmd_labels_import(args: argparse.Namespace) -> int:
     path = db_path(args)
     con = connect(path)
     network = get_network(args.network or get_meta(con, "network") or "mainnet")
+    bind_network(con, network.name, path)  # labels of one network must not land in another's database
     before = {(d, c): v for d, c, v in con.execute(
         "SELECT day, cohort, to_exchange_sat FROM daily_miner_flows").fetchall()}
     con.execute("BEGIN TRANSACTION")
-    result = import_labels(con, args.file, args.name, network)
-    refresh_miner_flows(con, 0)
+    try:
+        result = import_labels(con, args.file, args.name, network)
+        refresh_miner_flows(con, 0)
+    except BaseException:
+        con.execute("ROLLBACK")  # a bad file leaves the previous label set and flows as they were
+        raise
     con.execute("COMMIT")
     after = {(d, c): v for d, c, v in con.execute(
         "SELECT day, cohort, to_exchange_sat FROM daily_miner_flows").fetchall()}
-    changed = sorted(k for k in after if after[k] != before.get(k))
+    changed = sorted(k for k in after if (after[k] or 0) != (before.get(k) or 0))
     report = {**asdict(result), "labels_version": get_meta(con, "labels_version"),
               "days_changed": len(changed),
               "to_exchange_btc_before": sum(v or 0 for k, v in before.items() if k[1] == "0hop") / 1e8,
@@ -77,6 +101,9 @@ def cmd_outflow(args: argparse.Namespace) -> int:
                                   ).fetchone()[0]
     if end is None:
         raise UsageError("the database holds no blocks", "run `minerwatch sync` first")
+    if args.start > end:
+        raise UsageError(f"--from {args.start} is after --to {end}", "give a first day on or before the last")
+    check_cohort(con, args.cohort)
     total = outflow_between(con, args.start, end, args.cohort)
     out = {**asdict(total), "definition": "sum of miner_outflow_btc over the days; USD at each day's price",
            "reproduce": f"minerwatch metrics miner_outflow_btc --cohort {args.cohort} --from {args.start} --to {end}"}
@@ -91,6 +118,7 @@ def cmd_outflow(args: argparse.Namespace) -> int:
 
 def cmd_reserve(args: argparse.Namespace) -> int:
     con = connect(db_path(args), read_only=True)
+    check_cohort(con, args.cohort)
     rows = miner_reserve_btc(con, Query(cohort=args.cohort))
     now = st.latest(rows, args.as_of)
     if now is None:

@@ -137,8 +137,12 @@ class Ingest:
             _insert(con, "coinbase_outputs", ("height", "vout", "value_sat", "script_type", "script_id", "address"),
                     cb_rows)
             _upsert_members(con, member_rows)
+            # Two mainnet coinbases repeat an earlier one's txid (heights 91842 and 91880 repeat
+            # 91812 and 91722, before BIP 30): as in Core's UTXO set, the later output replaces the
+            # earlier, whose 50 BTC can never be spent. Without this, syncing past 91842 fails.
+            out_rows = list({(r[0], r[1]): r for r in out_rows}.values())
             _insert(con, "miner_outputs", ("txid", "vout", "height", "tx_index", "value_sat", "script_id",
-                                           "is_coinbase"), out_rows)
+                                           "is_coinbase"), out_rows, replace=True)
             if spend_rows:
                 con.register("_spends", _table(("txid", "vout", "height", "spent_txid"), spend_rows))
                 con.execute("UPDATE miner_outputs SET spent_height = s.height, spent_txid = s.spent_txid "
@@ -201,12 +205,14 @@ def _table(columns: tuple[str, ...], rows: list[tuple]) -> pa.Table:
     return pa.table(arrays)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], rows: list[tuple],
+            replace: bool = False) -> None:
     if not rows:
         return
     con.register("_rows", _table(columns, rows))
     cols = ", ".join(columns)
-    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows")  # noqa: S608 (fixed names)
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _rows")  # noqa: S608 (fixed names)
     con.unregister("_rows")
 
 

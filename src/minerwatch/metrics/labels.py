@@ -31,9 +31,13 @@ class LabelImport:
 def read_labels_csv(path: Path, network: Network) -> list[tuple[int, str, str, str]]:
     """Rows (script_id, address, entity, category) of a CSV with columns address,entity,category."""
     try:
-        text = path.read_text()
+        # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}", "give the path of a CSV file") from e
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not a UTF-8 text file (byte {e.start} is {e.object[e.start]:#04x})",
+                         "save the labels as a UTF-8 CSV with the header address,entity,category") from e
     reader = csv.DictReader(text.splitlines())
     missing = {"address", "entity", "category"} - set(reader.fieldnames or [])
     if missing:
@@ -41,7 +45,11 @@ def read_labels_csv(path: Path, network: Network) -> list[tuple[int, str, str, s
                          "the header must be: address,entity,category")
     rows = []
     for line_no, rec in enumerate(reader, start=2):
-        address = (rec["address"] or "").strip()
+        if any(rec[k] is None for k in ("address", "entity", "category")):
+            raise UsageError(f"{path}: line {line_no}: only {sum(v is not None for k, v in rec.items() if k is not None)} of "
+                             f"{len(reader.fieldnames or [])} fields",
+                             "every line must be: address,entity,category")
+        address = rec["address"].strip()
         try:
             stype, payload = decode_address(address, network)
         except UsageError as e:

@@ -7,6 +7,7 @@ from datetime import date
 
 import duckdb
 
+from minerwatch.errors import UsageError
 from minerwatch.metrics.miner_ratios import miner_outflow_usd
 from minerwatch.metrics.miners import miner_outflow_btc
 from minerwatch.metrics.registry import Query
@@ -31,3 +32,17 @@ def outflow_between(con: duckdb.DuckDBPyConnection, start: date, end: date, coho
     missing = sum(1 for d, v in btc if v and usd.get(d) is None)
     total_usd = None if missing else sum(v for v in usd.values() if v is not None)
     return OutflowTotal(cohort, start, end, sum(v or 0.0 for _, v in btc), total_usd, len(btc), missing)
+
+
+def check_cohort(con: duckdb.DuckDBPyConnection, cohort: str) -> None:
+    """Refuse a pool or label cohort that names nobody: its series would be all zeros, not an error."""
+    if cohort.startswith("pool:"):
+        found = con.execute("SELECT EXISTS (SELECT 1 FROM block_pools WHERE pool_slug = ?)", [cohort[5:]]).fetchone()[0]
+        if not found:
+            raise UsageError(f"no stored block is attributed to pool {cohort[5:]!r}",
+                             "`minerwatch pools list --interval all` shows the pool slugs")
+    elif cohort.startswith("label:"):
+        found = con.execute("SELECT EXISTS (SELECT 1 FROM labels WHERE entity = ?)", [cohort[6:]]).fetchone()[0]
+        if not found:
+            raise UsageError(f"no label names the entity {cohort[6:]!r}",
+                             "import labels with `minerwatch labels import FILE` (columns address,entity,category)")

@@ -49,7 +49,8 @@ def block(con: duckdb.DuckDBPyConnection, ref: str) -> dict[str, Any]:
         raise UsageError(f"{ref!r} is neither a height nor a 64-hex-digit block hash", "e.g. `minerwatch block 840000`")
     if row is None:
         tip = con.execute("SELECT max(height) FROM blocks").fetchone()[0]
-        raise UsageError(f"block {ref} is not in the database (stored tip: {tip})", "run `minerwatch sync` first")
+        stored = f"stored tip: {tip}" if tip is not None else "it holds no blocks yet"
+        raise UsageError(f"block {ref} is not in the database ({stored})", "run `minerwatch sync` first")
     out = dict(zip(BLOCK_FIELDS, row))
     out["chainwork"] = int(out["chainwork"])
     out["bits"] = f"0x{out['bits']:08x}"

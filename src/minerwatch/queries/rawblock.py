@@ -28,11 +28,20 @@ def read_block_file(path: Path, network: Network) -> bytes:
             raise UsageError(f"{path} looks like hex but is not valid hex: {e}", "pass the raw binary block") from e
     if len(data) >= 8:
         framed = network_by_magic(data[:4])
-        if framed is not None and int.from_bytes(data[4:8], "little") == len(data) - 8:
+        record_size = int.from_bytes(data[4:8], "little")
+        if framed is not None and record_size == len(data) - 8:
             if framed.name != network.name:
                 raise NetworkMismatchError(f"{path} is a {framed.name} blk record, not {network.name}",
                                            f"add --network {framed.name}")
             data = data[8:]
+        elif framed is not None:
+            # A magic but a size that is not the rest of the file: a whole blk*.dat (many records),
+            # or one record cut short; a raw block never starts with a network magic (its version does).
+            raise UsageError(
+                f"{path} starts like a {framed.name} blk file record of {record_size:,} bytes but holds "
+                f"{len(data) - 8:,} bytes after the 8-byte record header",
+                "`block --file` reads one block; sync a whole blk*.dat with `minerwatch sync --blocks-dir DIR`, "
+                "or re-copy a truncated record")
     return data
 
 

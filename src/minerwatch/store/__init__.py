@@ -31,18 +31,19 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     path = Path(path)
     if read_only and not path.exists():
         raise StoreError(f"no database at {path}", "run `minerwatch sync` (or `minerwatch demo`) first, or pass --db")
-    try:
-        if not read_only:
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a database file", "pass --db with a file name, e.g. --db DIR/minerwatch.duckdb")
+    if not read_only:
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            why = "a file is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
+            raise StoreError(f"cannot create the folder of the database {path}: {why}",
+                             "pass --db with a path in a folder you can write to") from e
+    try:
         con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as e:
-        raise StoreError(
-            f"cannot open the database {path}: {str(e).splitlines()[0]}",
-            "another minerwatch process (a sync or serve) may hold it for writing; stop it or use another --db",
-        ) from e
     except duckdb.Error as e:
-        raise StoreError(f"{path} is not a minerwatch database: {str(e).splitlines()[0]}",
-                         "pass --db with the right file, or move this one away") from e
+        raise _open_error(path, e) from e
     if not read_only:
         migrate(con)
     else:
@@ -51,6 +52,19 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
             raise StoreError(f"{path} has schema version {current}, newer than this minerwatch knows",
                              "upgrade minerwatch")
     return con
+
+
+def _open_error(path: Path, e: duckdb.Error) -> StoreError:
+    """The StoreError for a file DuckDB would not open, with the hint that fits DuckDB's reason."""
+    reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if "not a valid DuckDB database" in reason:
+        return StoreError(f"{path} is not a DuckDB database",
+                          "pass --db with a minerwatch database, or move this file away and run the command again")
+    if "lock" in reason.lower():
+        return StoreError(f"the database {path} is in use by another process ({reason})",
+                          "another minerwatch process (a sync or serve) holds it for writing; stop it or use another --db")
+    return StoreError(f"cannot open the database {path}: {reason}",
+                      "check that the path is right and its folder is writable, or pass another --db")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -98,10 +112,17 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 def bind_network(con: duckdb.DuckDBPyConnection, network: str, path: Path | str) -> None:
     """Record the database's network on first use; refuse another network afterwards."""
     stored = get_meta(con, "network")
-    if stored is None:
+    if stored is None or (stored != network and _holds_nothing(con)):
+        # A database that holds no block and no label yet was bound by a run that failed (a
+        # mistyped --network or --blocks-dir): keeping that binding would refuse the right network.
         set_meta(con, "network", network)
     elif stored != network:
         raise NetworkMismatchError(
             f"{path} holds {stored} data, not {network}",
             f"use --network {stored}, or another --db for {network}",
         )
+
+
+def _holds_nothing(con: duckdb.DuckDBPyConnection) -> bool:
+    """True while no block and no label (the network-specific rows) are stored."""
+    return not con.execute("SELECT EXISTS (SELECT 1 FROM blocks) OR EXISTS (SELECT 1 FROM labels)").fetchone()[0]
