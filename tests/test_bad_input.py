@@ -405,12 +405,17 @@ def test_malformed_prices_csv_changes_nothing(content: str, phrase: str, db: Pat
     assert dump(db) == before
 
 
-@pytest.mark.xfail(strict=True, reason="metrics/prices.py reads the CSV without catching UnicodeDecodeError")
-def test_prices_csv_that_is_not_text(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    f = tmp_path / "p.csv"
+@pytest.mark.parametrize("args", [["prices", "import"], ["calc", "fleet"], ["alerts", "run"]])
+def test_input_file_that_is_not_text(args: list[str], db: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    before = dump(db)
+    f = tmp_path / "binary"
     f.write_bytes(b"\xff\xfe\x00garbage")
-    code, _, err = run(capsys, "prices", "import", str(f), "--db", str(db))
-    assert code == 1 and "hint:" in err
+    extra = ["--db", str(db)] if args[0] != "calc" else []
+    code, out, err = run(capsys, *args, str(f), *extra)
+    assert code == 1 and out == ""
+    assert "is not UTF-8 text" in err and "(byte 0xff at position 0)" in err and "hint: save the file as UTF-8" in err
+    assert dump(db) == before
 
 
 # --- serving --------------------------------------------------------------------------------------

@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         if e.hint:
             print(f"hint: {e.hint}", file=sys.stderr)
         return 1
+    except UnicodeDecodeError as e:
+        # A last resort for readers that do not name their file: say what is wrong, not a traceback.
+        print(f"error: an input file is not UTF-8 text (byte {e.object[e.start]:#04x} at position {e.start})",
+              file=sys.stderr)
+        print("hint: save the file as UTF-8 (CSV, TOML and JSON inputs are text files)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; everything committed so far is kept", file=sys.stderr)
         return 130
