@@ -12,16 +12,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from minerwatch.chain.block import Block, hash_hex, parse_block
 from minerwatch.consensus import work_from_bits
 from minerwatch.errors import MinerwatchError, NodeError
-from minerwatch.ingest import Ingest
+from minerwatch.ingest import Ingest, Tip
 from minerwatch.metrics.registry import refresh_all
 from minerwatch.networks import Network
 from minerwatch.store import get_meta, set_meta
+
+if TYPE_CHECKING:
+    from minerwatch.chain.blkchain import BestChain
 
 DEFAULT_BATCH_BLOCKS = 500
 # A batch also closes at this much block data, so memory stays bounded on 4 MB mainnet blocks.
@@ -158,7 +162,7 @@ class Syncer:
         self.refresh_metrics()
         return stored
 
-    def _files_replace_stored(self, chain, fork: int, tip, node_decides: bool) -> bool:  # noqa: ANN001
+    def _files_replace_stored(self, chain: BestChain, fork: int, tip: Tip, node_decides: bool) -> bool:
         """Whether the files' chain, which leaves the stored one after `fork`, should replace it.
 
         Only a chain with more work does (Bitcoin's rule), or the node's own chain. A blocks
