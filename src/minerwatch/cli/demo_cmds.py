@@ -83,6 +83,9 @@ def build_demo(db: Path, seed: int | None = None, workers: int = 2, log=print) -
     con.close()
     total_s = time.monotonic() - started
     log(f"  done: tip {tip.height:,}, database {db} ({total_s:.0f} s in all)")
+    blk_mb = sum(f.stat().st_size for f in work.rglob("*") if f.is_file()) / 1e6
+    # ~100 MB that nothing reads once synced; kept so `minerwatch sync --blocks-dir` can be tried on them.
+    log(f"  the blk files ({blk_mb:,.0f} MB) stay in {work}; delete them freely")
     return {"db": str(db), "tip_height": tip.height, "blocks": files.block_count, "seconds": round(total_s, 1)}
 
 
