@@ -1,7 +1,8 @@
 """Parser throughput: minerwatch against blockchain-parser and python-bitcoinlib on the same bytes.
 
-    python benchmarks/bench_parse.py            # ~2 minutes: 29 real blocks + a ~300 MB blk directory
-    python benchmarks/bench_parse.py --quick    # ~1 minute: fewer passes, a ~60 MB blk directory
+    python benchmarks/bench_parse.py            # ~1 minute idle: 29 real blocks + a ~300 MB blk directory
+    python benchmarks/bench_parse.py --quick    # ~20 s: fewer passes, a ~60 MB blk directory
+    python benchmarks/bench_parse.py --scaling  # ~25 s: only the 1- and 2-process runs
 
 Two data sets: (a) the 29 real blocks in tests/data/blocks (29.3 MB, 45,262 transactions, 2009 to
 2024), (b) a generated blocks directory: the 28 real mainnet blocks repeated and re-linked into one
@@ -367,7 +368,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer passes and a ~60 MB blk directory")
     ap.add_argument("--scaling", action="store_true",
-                    help="only the 1- and 2-process runs on the blk directory (~30 s; for an idle moment)")
+                    help="only the 1- and 2-process runs on the blk directory (~25 s; for an idle moment)")
     ap.add_argument("--blk-mb", type=float, help="size of the generated blk directory (default 300, quick 60)")
     ap.add_argument("--peer-mb", type=float, default=30,
                     help="MB of the blk directory the peers parse (default 30: the first copy of every real block)")
