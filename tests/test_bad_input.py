@@ -95,6 +95,15 @@ def test_block_file_that_is_not_a_block(content: bytes, phrase: str, tmp_path: P
     assert err.startswith("error: ") and phrase in err and "\nhint: " in err
 
 
+def test_block_file_hex_wrapped_over_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Block 1 as hex in lines of 64 characters (and CRLF line ends), as copied from a web page.
+    hex_text = BLOCK_1.read_bytes().hex()
+    f = tmp_path / "wrapped.hex"
+    f.write_text("\r\n".join(hex_text[i:i + 64] for i in range(0, len(hex_text), 64)) + "\r\n")
+    code, out, _ = run(capsys, "block", "--file", str(f), "--json")
+    assert code == 0 and '"hash": "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048"' in out
+
+
 def test_block_file_missing_or_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "block", "--file", str(tmp_path / "nope.bin"))
     assert code == 1 and "cannot read" in err and "No such file or directory" in err and "hint: check the path" in err

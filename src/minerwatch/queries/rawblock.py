@@ -20,7 +20,9 @@ def read_block_file(path: Path, network: Network) -> bytes:
         data = path.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}", "check the path") from e
-    text = data.strip()
+    # Hex pasted from a terminal or an e-mail may be wrapped: whitespace anywhere is dropped. A
+    # binary block cannot pass for hex: its version's first bytes (0x00–0x3f) are not hex digits.
+    text = b"".join(data.split())
     if text and all(chr(c) in string.hexdigits for c in text[:4096]):
         try:
             data = bytes.fromhex(text.decode())
