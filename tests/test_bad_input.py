@@ -334,6 +334,15 @@ def test_reserve_window_must_be_a_day_or_more(days: str, db: Path, capsys: pytes
     assert code == 2 and "argument --days:" in err
 
 
+def test_days_outside_the_stored_ones(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The stored blocks are 2009-01-03 (genesis) … 2009-01-14 (block 438).
+    code, out, err = run(capsys, "miners", "outflow", "--from", "2001-01-01", "--to", "2002-01-01", "--db", str(db))
+    assert code == 1 and out == "" and "no stored block between 2001-01-01 and 2002-01-01" in err
+    assert "hint: the stored blocks run from 2009-01-03 to 2009-01-14" in err
+    code, out, err = run(capsys, "miners", "reserve", "--as-of", "2001-01-01", "--db", str(db))
+    assert code == 1 and "no miner reserve on or before 2001-01-01" in err and "first stored day is 2009-01-03" in err
+
+
 def test_unknown_metric(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "metrics", "hashprice", "--db", str(db))
     assert code == 1 and "error: no metric named 'hashprice'" in err
@@ -386,6 +395,17 @@ def test_labels_csv_from_a_spreadsheet_with_a_byte_order_mark(db: Path, tmp_path
     assert code == 0 and "1 labels" in out
     # Nothing flowed to an exchange before or after (the genesis coins never move), so no day changed.
     assert "0 day(s) changed" in out
+
+
+@pytest.mark.parametrize("name", ["", " x", "a@b", "a+b"])
+def test_label_set_name_that_cannot_be_used(name: str, db: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    before = dump(db)
+    f = tmp_path / "l.csv"
+    f.write_text(f"address,entity,category\n{GENESIS_ADDRESS},Genesis,exchange\n")
+    code, _, err = run(capsys, "labels", "import", str(f), "--name", name, "--db", str(db))
+    assert code == 1 and f"label-set name {name!r} cannot be used" in err
+    assert dump(db) == before
 
 
 def test_labels_for_another_network_than_the_database(db: Path, tmp_path: Path,

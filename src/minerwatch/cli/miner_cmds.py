@@ -65,6 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_labels_import(args: argparse.Namespace) -> int:
+    # '@' and '+' build the version string (name@hash, versions joined by '+'): a name with
+    # either, or none at all, could not be told apart in daily_miner_flows.
+    if not args.name.strip() or any(c in args.name for c in "@+") or args.name != args.name.strip():
+        raise UsageError(f"label-set name {args.name!r} cannot be used",
+                         "use a non-empty name without '@', '+' or surrounding spaces, e.g. --name exchanges")
     path = db_path(args)
     con = connect(path)
     network = get_network(args.network or get_meta(con, "network") or "mainnet")
@@ -104,6 +109,11 @@ def cmd_outflow(args: argparse.Namespace) -> int:
     if args.start > end:
         raise UsageError(f"--from {args.start} is after --to {end}", "give a first day on or before the last")
     check_cohort(con, args.cohort)
+    first, last = con.execute("SELECT min(CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE)), "
+                              "max(CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE)) FROM blocks").fetchone()
+    if args.start > last or end < first:
+        raise UsageError(f"no stored block between {args.start} and {end}",
+                         f"the stored blocks run from {first} to {last}")
     total = outflow_between(con, args.start, end, args.cohort)
     out = {**asdict(total), "definition": "sum of miner_outflow_btc over the days; USD at each day's price",
            "reproduce": f"minerwatch metrics miner_outflow_btc --cohort {args.cohort} --from {args.start} --to {end}"}
@@ -122,6 +132,9 @@ def cmd_reserve(args: argparse.Namespace) -> int:
     rows = miner_reserve_btc(con, Query(cohort=args.cohort))
     now = st.latest(rows, args.as_of)
     if now is None:
+        if args.as_of is not None and any(v is not None for _, v in rows):
+            first = min(d for d, v in rows if v is not None)
+            raise UsageError(f"no miner reserve on or before {args.as_of}", f"the first stored day is {first}")
         raise UsageError("no miner reserve stored", "run `minerwatch sync` first")
     low, high = st.record_low(rows, None, now.day), st.record_high(rows, None, now.day)
     change = st.change_over_days(rows, args.days, now.day)
