@@ -125,7 +125,8 @@ def test_follow_keeps_up_with_the_tip_and_a_reorg(regtest_node, password: str, t
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
-    assert proc.returncode in (0, 130), err
+    # SIGINT (or SIGTERM) ends a follower at a batch boundary, cleanly.
+    assert proc.returncode == 0 and "stopped on request" in err, err
     assert "secret" not in err and password not in err
     con = duckdb.connect(str(db), read_only=True)
     stored = dict(con.execute("SELECT height, hash FROM blocks").fetchall())

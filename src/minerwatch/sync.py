@@ -260,8 +260,12 @@ class Syncer:
         if release:
             self.con.close()
         try:
+            next_poll = time.monotonic() + poll_s
             while not should_stop():
-                time.sleep(poll_s)
+                time.sleep(min(0.2, poll_s))  # short naps: a stop request is seen within 0.2 s
+                if time.monotonic() < next_poll:
+                    continue
+                next_poll = time.monotonic() + poll_s
                 if tip is None or client.best_block_hash() != tip.hash:
                     return
         finally:

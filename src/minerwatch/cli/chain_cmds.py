@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -99,7 +101,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
         syncer.sync_blocks_dir(args.blocks_dir, workers=max(1, args.workers), stop_height=args.stop_height,
                                canonical_hashes=canonical)
     if client is not None:
-        syncer.sync_rpc(client, follow=args.follow, poll_s=args.poll_seconds, stop_height=args.stop_height)
+        stop = threading.Event()
+        if args.follow:
+            # A follower runs until told to stop; it finishes the batch in hand (one transaction)
+            # and exits 0 instead of dying mid-write.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+        syncer.sync_rpc(client, follow=args.follow, poll_s=args.poll_seconds, stop_height=args.stop_height,
+                        should_stop=stop.is_set)
+        if stop.is_set():
+            print("stopped on request", file=sys.stderr)
     display.done(syncer.progress)
     tip = syncer.ingest.tip
     print(f"synced {syncer.progress.blocks} blocks; tip {tip.height} {tip.hash}" if tip else "nothing stored",
