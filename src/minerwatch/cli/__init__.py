@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from minerwatch.errors import MinerwatchError
+from minerwatch.networks import NETWORKS
 
 # Each module defines register(subparsers) and sets `func` on its parsers.
 COMMAND_MODULES = [
@@ -28,7 +29,41 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for command, leaf in _leaves(parser, "minerwatch"):
+        options = {o for a in leaf._actions for o in a.option_strings}
+        if "--db" in options and "--network" not in options and command != "minerwatch demo":
+            # Every command that reads chain data takes --network: here an assertion about the
+            # database, so that a script aimed at the wrong file fails instead of answering.
+            leaf.add_argument("--network", choices=list(NETWORKS), default=None,
+                              help="the network the database must hold (refused if it holds another)")
+            leaf.set_defaults(check_network=True)
     return parser
+
+
+def _leaves(parser: argparse.ArgumentParser, name: str) -> list[tuple[str, argparse.ArgumentParser]]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [(name, parser)]
+    return [leaf for a in subs for n, p in a.choices.items() for leaf in _leaves(p, f"{name} {n}")]
+
+
+def _check_network(args: argparse.Namespace) -> None:
+    """--network given to a command that reads a database: the database must hold that network."""
+    from minerwatch.cli.common import db_path
+    from minerwatch.errors import NetworkMismatchError
+    from minerwatch.store import connect, get_meta
+
+    path = db_path(args)
+    if not path.exists():
+        return  # the command itself says what is missing
+    con = connect(path, read_only=True)
+    try:
+        stored = get_meta(con, "network")
+    finally:
+        con.close()
+    if stored is not None and stored != args.network:
+        raise NetworkMismatchError(f"{path} holds {stored} data, not {args.network}",
+                                   f"use --network {stored}, or the --db of your {args.network} database")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
             return 2
+        if getattr(args, "check_network", False) and args.network:
+            _check_network(args)
         return int(args.func(args) or 0)
     except MinerwatchError as e:
         print(f"error: {e.message}", file=sys.stderr)
