@@ -27,13 +27,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from minerwatch.web.app import check_bind, serve
+    from minerwatch.web.app import check_bind, check_database, listen_socket, serve
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
     check_bind(args.host, token)
     path = db_path(args)
+    check_database(path)
+    sock = listen_socket(args.host, args.port)
+    port = sock.getsockname()[1]   # --port 0: the port the system chose
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"minerwatch: serving http://{shown_host}:{args.port}/ from {path}"
+    print(f"minerwatch: serving http://{shown_host}:{port}/ from {path}"
           + (" (token required)" if token else ""), file=sys.stderr, flush=True)
-    serve(path, args.host, args.port, token)
+    serve(path, args.host, port, token, sock=sock)
     return 0

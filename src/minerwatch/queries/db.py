@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from minerwatch import store
 from minerwatch.errors import StoreError
 from minerwatch.networks import NETWORKS
 
@@ -14,17 +15,17 @@ SYNC_HINT = "run `minerwatch sync` (or `minerwatch demo`) to fill the database"
 
 
 def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to `path`; StoreError if it is missing, locked or not a database."""
-    if not path.exists():
-        raise StoreError(f"no database at {path}", SYNC_HINT)
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as e:
-        # A sync holding the file for writing excludes readers (DuckDB locks per process).
-        raise StoreError("the database is busy (a sync is writing to it)",
-                         "retry in a moment; `sync --follow` releases the file between batches") from e
-    except duckdb.Error as e:
-        raise StoreError(f"{path.name} is not a minerwatch database", "pass --db with the right file") from e
+    """A read-only connection to `path`; StoreError if it is missing, a directory, not a DuckDB file,
+    locked by another process or of a newer schema (the store's own translation, so every command
+    and the server say the same thing for the same file)."""
+    return store.connect(path, read_only=True)
+
+
+def is_locked(e: StoreError) -> bool:
+    """True when `e` (from connect_readonly) means another process holds the file for writing: a
+    sync, which releases it between batches, so a reader only has to retry."""
+    # DuckDB names the cause only in its message: "Could not set lock on file …: Conflicting lock is held".
+    return isinstance(e.__cause__, duckdb.IOException) and "lock" in str(e.__cause__).lower()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

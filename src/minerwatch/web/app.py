@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from minerwatch import __version__
-from minerwatch.errors import MinerwatchError, UsageError
+from minerwatch.errors import MinerwatchError, StoreError, UsageError
+from minerwatch.queries.db import connect_readonly, is_locked
 from minerwatch.web import api, mempool_compat, pages, prometheus
 from minerwatch.web.respond import JSON, error_body, error_status, key_for
 from minerwatch.web.source import DataSource, ResponseCache
@@ -168,13 +170,54 @@ def create_app(db_path: Path, token: str | None = None) -> FastAPI:
     return app
 
 
+def check_database(db_path: Path) -> None:
+    """Refuse to serve a file that can never answer (not a DuckDB file, a directory, a newer schema).
+    A missing file serves the "no data yet" pages, and one a sync holds is served once it lets go."""
+    if not db_path.exists():
+        return
+    try:
+        connect_readonly(db_path).close()
+    except StoreError as e:
+        if not is_locked(e):
+            raise
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, so that a bad or taken port fails before anything says "serving"."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"port {port} is out of range", "pass --port between 1 and 65535, e.g. --port 8400")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as e:
+        raise UsageError(f"cannot listen on {host}: {e.strerror}", "pass --host with an address, e.g. 127.0.0.1") from e
+    sock = socket.socket(family, kind, proto)
+    # As uvicorn does: a port left in TIME_WAIT by a server just stopped can be bound again at once.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        raise UsageError(f"cannot listen on {host} port {port}: {e.strerror}",
+                         "another program may be using the port: pass another --port") from e
+    return sock
+
+
 def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8400, token: str | None = None,
-          **uvicorn_options: Any) -> None:
-    """Run the server until interrupted (refuses a non-loopback address without a token)."""
+          sock: socket.socket | None = None, **uvicorn_options: Any) -> None:
+    """Run the server until interrupted; UsageError or StoreError before listening if the address needs
+    a token, the port cannot be bound or the file is not a database. `sock`: already bound by
+    listen_socket (the caller then reports the address before serving)."""
     import uvicorn
 
     check_bind(host, token)
+    check_database(Path(db_path))
+    sock = sock or listen_socket(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(db_path, token)
-    uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="warning",
-                **uvicorn_options)
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, server_header=False, log_level="warning",
+                            **uvicorn_options)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

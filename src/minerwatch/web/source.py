@@ -21,7 +21,7 @@ import duckdb
 
 from minerwatch.errors import StoreError
 from minerwatch.queries import series
-from minerwatch.queries.db import connect_readonly
+from minerwatch.queries.db import connect_readonly, is_locked
 
 T = TypeVar("T")
 
@@ -94,7 +94,7 @@ class DataSource:
                 self._close_locked()
             self._reopen = False
             if self._con is None:
-                self._con = connect_readonly(self.path)
+                self._con = self._open()
                 series.remember(self._con)
             self._last_use = time.monotonic()
             try:
@@ -105,6 +105,12 @@ class DataSource:
             finally:
                 self._last_use = time.monotonic()
                 self._start_closer()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return connect_readonly(self.path)
+        except StoreError as e:
+            raise served_error(self.path, e) from e
 
     def _close_locked(self) -> None:
         series.forget()
@@ -133,6 +139,19 @@ class DataSource:
 
     def close(self) -> None:
         self._release()
+
+
+def served_error(path: Path, e: StoreError) -> StoreError:
+    """The open error `e` as a client sees it: the file's name, never the folder it is in (nor, for a
+    lock, the writer's process id and executable, which DuckDB's message carries)."""
+    if is_locked(e):
+        return StoreError("the database is busy (another process, such as a sync, is writing to it)",
+                          "retry in a moment; `sync --follow` releases the file between batches")
+    message = e.message
+    # DuckDB quotes the absolute path, the store the path as given: replace the longer one first.
+    for shown in sorted({str(path.resolve()), str(path)}, key=len, reverse=True):
+        message = message.replace(shown, path.name)
+    return StoreError(message, e.hint)
 
 
 class ResponseCache:
