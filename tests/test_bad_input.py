@@ -502,10 +502,15 @@ def test_malformed_api_request(api: TestClient, path: str, status: int, phrase: 
     assert phrase in r.json()["error"] and "Traceback" not in r.text
 
 
-@pytest.mark.xfail(strict=True, reason="the series API ignores unknown query parameters such as from=")
 def test_series_api_rejects_unknown_parameters(api: TestClient) -> None:
+    # The series has no date parameter: from= used to be ignored and the default 1y window returned.
     r = api.get("/api/v1/series/hashprice_usd_per_ph_day?from=2024-13-01")
     assert r.status_code == 400
+    assert r.json() == {
+        "error": "unknown parameter 'from' for /api/v1/series/hashprice_usd_per_ph_day",
+        "hint": "parameters here: cohort, format, interval, max_points; "
+                "the window always ends on the last stored day, its length is set by interval",
+    }
 
 
 # --- a blocks directory whose chain differs from the stored one ----------------------------------

@@ -9,6 +9,7 @@ import duckdb
 
 from minerwatch.errors import MinerwatchError, StoreError, UsageError
 from minerwatch.metrics import registry, series_stats
+from minerwatch.metrics.miner_questions import check_cohort as check_cohort  # re-exported: pages check a cohort before sending their frame
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, Point, downsample, parse_interval, window_start
 
 
@@ -130,6 +131,9 @@ def read_series(con: duckdb.DuckDBPyConnection, name: str, interval: str = "1y",
     if cohort is not None and not metric.cohort:
         raise UsageError(f"metric {name} has no cohorts", "drop the cohort parameter")
     effective_cohort = (cohort or "0hop") if metric.cohort else None
+    if effective_cohort is not None:
+        # A pool or label nobody matches sums to zeros, which reads as "they hold nothing": refuse it.
+        check_cohort(con, effective_cohort)
     points = full_history(con, name, effective_cohort or "0hop")
     latest, low, high = _extremes(points)
     in_window = window(points, interval, end)

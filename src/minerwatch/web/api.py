@@ -30,6 +30,17 @@ def need_db(con: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def reject_unknown(request: Request, allowed: tuple[str, ...]) -> None:
+    """UsageError for a query parameter this endpoint does not take: a mistyped or invented one (from=,
+    start=) would otherwise be ignored and the answer look like what was asked for."""
+    for key in request.query_params:
+        if key != "token" and key not in allowed:
+            hint = "parameters here: " + (", ".join(sorted(allowed)) or "none")
+            if "interval" in allowed:
+                hint += "; the window always ends on the last stored day, its length is set by interval"
+            raise UsageError(f"unknown parameter {key!r} for {request.url.path}", hint)
+
+
 def series_doc(s: series.Series) -> dict[str, Any]:
     def ext(e: series.Extreme | None) -> dict[str, Any] | None:
         return None if e is None else {"date": e.day, "value": e.value}
@@ -44,6 +55,8 @@ def series_doc(s: series.Series) -> dict[str, Any]:
 
 @router.get("/status", summary="Network, tip and block count of the database")
 async def status(request: Request) -> Response:
+    reject_unknown(request, ())
+
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         st = db.db_state(con)
         out: dict[str, Any] = {"network": st.network, "simulated": st.simulated, "tip_height": st.tip_height,
@@ -59,12 +72,14 @@ async def status(request: Request) -> Response:
 
 @router.get("/metrics", summary="Every registered metric: name, unit, definition, family")
 async def metrics_catalog(request: Request) -> Response:
+    reject_unknown(request, ())
     return await cached(request, lambda con: ok_json({"metrics": series.catalog()}))
 
 
 @router.get("/series/{name}", summary="A metric as a daily series over an interval, downsampled")
 async def get_series(request: Request, name: str, interval: str = IntervalQ, max_points: int = MaxPointsQ,
                      cohort: str | None = CohortQ, format: str = Query("json", pattern="^(json|csv)$")) -> Response:
+    reject_unknown(request, ("interval", "max_points", "cohort", "format"))
     if name.endswith(".csv"):
         name, format = name[:-4], "csv"
     explicit_points = "max_points" in request.query_params
@@ -92,6 +107,7 @@ def series_csv(s: series.Series) -> bytes:
 
 @router.get("/headline", summary="Latest value, 30-day change and records of the key metrics")
 async def get_headline(request: Request) -> Response:
+    reject_unknown(request, ())
     return await cached(request, lambda con: ok_json({"figures": [
         headline_doc(f) for f in headline.headline(need_db(con))]}))
 
@@ -107,6 +123,8 @@ def headline_doc(f: headline.Figure) -> dict[str, Any]:
 
 @router.get("/pools/{interval}", summary="Blocks and share of blocks per pool within an interval before the tip")
 async def get_pools(request: Request, interval: str) -> Response:
+    reject_unknown(request, ())
+
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         parse_interval(interval)
         st = db.db_state(need_db(con))
@@ -119,6 +137,8 @@ async def get_pools(request: Request, interval: str) -> Response:
 
 @router.get("/difficulty", summary="Retarget forecast with a 95 % interval (pace since the epoch started)")
 async def get_difficulty(request: Request) -> Response:
+    reject_unknown(request, ())
+
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         fc = mining.retarget_forecast(need_db(con))
         if fc is None:
@@ -130,17 +150,21 @@ async def get_difficulty(request: Request) -> Response:
 
 @router.get("/capitulation", summary="Capitulation state: each signal with value, threshold and since-when")
 async def get_capitulation(request: Request) -> Response:
+    reject_unknown(request, ())
     return await cached(request, lambda con: ok_json(signals.capitulation_state(need_db(con))))
 
 
 @router.get("/breakeven", summary="Margin and cost per BTC over efficiency × power price at the latest market")
 async def get_breakeven(request: Request, pue: float = Query(1.0, ge=1.0, le=3.0),
                         pool_fee_pct: float = Query(0.0, ge=0.0, lt=100.0)) -> Response:
+    reject_unknown(request, ("pue", "pool_fee_pct"))
     return await cached(request, lambda con: ok_json(surface(need_db(con), pue, pool_fee_pct)))
 
 
 @router.get("/chain/block/{ref}", summary="Facts of a stored block by height or hash (minerwatch fields)")
 async def get_block(request: Request, ref: str) -> Response:
+    reject_unknown(request, ())
+
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         try:
             return ok_json(chain.block(need_db(con), ref))

@@ -6,6 +6,8 @@ import math
 from datetime import date
 from typing import Any
 
+import duckdb
+
 from minerwatch.errors import UsageError
 from minerwatch.queries import headline, mining, series, signals
 from minerwatch.queries.breakeven import surface
@@ -92,13 +94,26 @@ def reserve(ctx: PageContext) -> None:
     more_series(ctx, ("miner_reserve", "miner_supply"))
 
 
+def parse_since(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise UsageError(f"since={text!r} is not a date", "use YYYY-MM-DD, e.g. since=2024-04-20") from e
+
+
+def check_params(con: duckdb.DuckDBPyConnection | None, params: dict[str, str]) -> None:
+    """Refuse, before the page frame is sent, the parameters that are cheap to check (one EXISTS
+    query at most): a date that is not one, a pool or label cohort that names nobody."""
+    if params.get("since"):
+        parse_since(params["since"])
+    if con is not None and params.get("cohort"):
+        series.check_cohort(con, params["cohort"])
+
+
 def _since(ctx: PageContext) -> date | None:
     text = ctx.params.get("since")
     if text:
-        try:
-            return date.fromisoformat(text)
-        except ValueError as e:
-            raise UsageError(f"since={text!r} is not a date", "use YYYY-MM-DD, e.g. since=2024-04-20") from e
+        return parse_since(text)
     return window_start(ctx.interval, ctx.end) if ctx.end else None
 
 

@@ -105,6 +105,7 @@ def _params(request: Request, page: Page, extra: dict[str, str] | None = None) -
 
 def render_html(con: duckdb.DuckDBPyConnection | None, page: Page, params: dict[str, str], json_path: str) -> bytes:
     interval = parse_interval(params.get("interval", page.default_interval))
+    b.check_params(con, params)
     state = db.db_state(con)
     others = {k: v for k, v in params.items() if k not in ("interval", "name")}
     links = [(i, "?" + urlencode({**others, "interval": i})) for i in INTERVALS]
