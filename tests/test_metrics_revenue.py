@@ -101,7 +101,7 @@ def test_prices_import_command_revalues_the_days_it_touches(tmp_path: Path, caps
     f = tmp_path / "p.csv"
     f.write_text("date,price_usd\n2024-01-02,50000\n")
     assert main(["prices", "import", str(f), "--db", db]) == 0
-    assert "imported 1 days" in capsys.readouterr().out
+    assert "imported 1 day (2024-01-02 … 2024-01-02)" in capsys.readouterr().out
     assert main(["metrics", "revenue_usd", "--db", db, "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     # 2024-01-02: 3.5 BTC × 50,000 = 175,000 USD (was a gap). 2024-01-01 keeps its test price:

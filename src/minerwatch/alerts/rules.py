@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from minerwatch.economics.catalog import read_user_text
 from minerwatch.errors import UsageError
 
 CHANNEL_TYPES = ("stdout", "webhook", "email")
@@ -126,8 +128,8 @@ def _rule(d: dict[str, Any], i: int, channel_names: tuple[str, ...]) -> Rule:
     if "metric" not in d or len(ops) != 1:
         raise _err(where, "give metric = \"…\" and exactly one of below, above, crosses")
     value = d[ops[0]]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _err(where, f"{ops[0]} must be a number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _err(where, f"{ops[0]} must be a finite number")
     return Rule(name, str(d["metric"]), ops[0], float(value), None, str(d.get("cohort", "0hop")), chans)
 
 
@@ -149,9 +151,8 @@ def parse_rules(doc: dict[str, Any]) -> RuleSet:
 
 def load_rules(path: Path) -> RuleSet:
     """Read and check a rules file."""
+    text = read_user_text(path, "rules file")
     try:
-        return parse_rules(tomllib.loads(path.read_text(encoding="utf-8")))
-    except OSError as e:
-        raise UsageError(f"cannot read rules file {path}: {e.strerror}", "check the path") from e
+        return parse_rules(tomllib.loads(text))
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"{path}: not valid TOML: {e}", "see docs/economics.md (Alerts)") from e

@@ -170,7 +170,7 @@ def _scan_file(
         head = xor_at(raw, key, pos)
         magic = head[:4]
         if magic != network.magic:
-            _bad_magic(magic, network, name, pos, key)
+            _bad_magic(magic, network, name, pos, key, raw)
         (length,) = unpack_from("<I", head, 4)
         if length <= HEADER_SIZE or length > MAX_BLOCK_BYTES:
             raise ParseError(f"record size {length} is not a block size (81 … {MAX_BLOCK_BYTES} bytes)", name, pos)
@@ -187,14 +187,47 @@ def _scan_file(
     return None
 
 
-def _bad_magic(magic: bytes, network: Network, name: str, pos: int, key: bytes) -> None:
+def _key_behind(raw: bytes) -> bytes | None:
+    """The first 4 bytes of the XOR key that would turn this record head into a known network's
+    magic, or None. A header's previous-block hash ends (internal byte order) in at least 4 zero
+    bytes (even difficulty 1 leaves the top 32 bits of the hash zero; the genesis block's is all
+    zero), at record offset 8 + 4 + 28 = 40. Offset 40 ≡ offset 0 (mod 8), so the stored bytes there
+    are the key bytes that also cover the magic: magic = stored[0:4] XOR stored[40:44]."""
+    if len(raw) < 44:
+        return None
+    key4 = raw[40:44]
+    magic = bytes(a ^ b for a, b in zip(raw[:4], key4))
+    return key4 if network_by_magic(magic) is not None else None
+
+
+def _bad_magic(magic: bytes, network: Network, name: str, pos: int, key: bytes, raw: bytes) -> None:
     other = network_by_magic(magic)
     if other is not None:
         raise NetworkMismatchError(
             f"{name}: byte {pos}: these blk files are {other.name} blocks, not {network.name}",
             f"run with --network {other.name}, or point --blocks-dir at the {network.name} blocks directory",
         )
-    if pos == 0 and key == bytes(XOR_KEY_BYTES):
+    unkeyed = key == bytes(XOR_KEY_BYTES)
+    if not unkeyed and pos == 0:
+        # The key does not decode the file's own first record: xor.dat came from another node (each
+        # node draws its own random key), or the files are plain and xor.dat is not theirs. Later
+        # records are not judged so: a key that decoded the records before them is the file's key.
+        if network_by_magic(raw[:4]) is not None:
+            why = "the file is not obfuscated, but xor.dat holds a key"
+        elif _key_behind(raw) is not None:
+            why = "the file is obfuscated with another key"
+        else:
+            why = ""
+        copy = "copy xor.dat from the node's blocks directory together with the blk files (the key and the " \
+               "files must come from the same node)"
+        if why:
+            raise ParseError(f"the key in xor.dat ({key.hex()}) does not match the blk files: {why} "
+                             f"(found {magic.hex()}, expected {network.magic.hex()})", name, pos, hint=copy)
+        raise ParseError(f"no network magic at a record start after de-obfuscation with the key in xor.dat "
+                         f"({key.hex()}) (found {magic.hex()}, expected {network.magic.hex()})", name, pos,
+                         hint=f"the key may not be these files' key: {copy}; if it is, the file is corrupt: "
+                              "re-copy it from the node")
+    if unkeyed and pos == 0:
         hint = ("Bitcoin Core 28+ obfuscates blk files with the key in blocks/xor.dat: "
                 "copy xor.dat along with the blk files")
     else:

@@ -169,13 +169,14 @@ class RpcClient:
         except OSError as e:
             raise NodeError(
                 f"cannot read the node's cookie file {self._cookie} ({e.strerror or e})",
-                "pass --datadir (the node's -datadir), --rpc-cookie-file, or --rpc-user and "
-                "--rpc-password; the cookie exists only while bitcoind runs",
+                "pass --datadir DIR (the node's -datadir) or --rpc-cookie FILE, or --rpc-user NAME with the "
+                "password in the environment variable MINERWATCH_RPC_PASSWORD; the cookie exists only "
+                "while bitcoind runs",
             ) from None
         user, sep, password = text.partition(":")
         if not sep:
             raise NodeError(f"the cookie file {self._cookie} is not USER:PASSWORD",
-                            "point --rpc-cookie-file at the .cookie that bitcoind wrote")
+                            "point --rpc-cookie FILE at the .cookie that bitcoind wrote")
         return _basic(user, password)
 
     def _post(self, body: bytes) -> tuple[int, str, bytes]:
@@ -238,7 +239,8 @@ class RpcClient:
                         f"the node at {self.where} {verb} after {attempt} attempt"
                         f"{'s' if attempt > 1 else ''} ({reason})",
                         "is bitcoind running? check -rpcport / --rpc URL, -rpcallowip, and the "
-                        "cookie file or rpcuser/rpcpassword",
+                        "cookie file (--datadir DIR or --rpc-cookie FILE) or rpcuser/rpcpassword "
+                        "(--rpc-user NAME and MINERWATCH_RPC_PASSWORD)",
                     ) from e
                 self._wait(WaitEvent("retry", f"the node at {self.where} is not answering ({reason}); "
                                      f"attempt {attempt + 1} of {attempts} in {delay_s:g} s", delay_s))
@@ -256,7 +258,8 @@ class RpcClient:
         if status == 401:
             raise NodeError(
                 f"the node at {self.where} refused the credentials (HTTP 401)",
-                f"minerwatch used {self._auth_source}: check rpcuser/rpcpassword or --datadir "
+                f"minerwatch used {self._auth_source}: check bitcoind's rpcuser/rpcpassword against "
+                "--rpc-user NAME and MINERWATCH_RPC_PASSWORD, or --datadir DIR / --rpc-cookie FILE "
                 "(the cookie changes every time bitcoind starts)",
             )
         if status == 403:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import sys
 from dataclasses import asdict
 from datetime import date
@@ -13,9 +14,10 @@ from typing import Any
 import duckdb
 
 from minerwatch.cli.common import add_db_arg, db_path, print_json
-from minerwatch.errors import StoreError
+from minerwatch.errors import StoreError, UsageError
 from minerwatch.metrics import registry
 from minerwatch.metrics.hashprice import calc_hashprice, parse_difficulty
+from minerwatch.metrics.miner_questions import check_cohort
 from minerwatch.store import connect
 
 FORMATS = ("table", "csv", "json")
@@ -103,10 +105,19 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             for m in metrics:
                 print(f"{m.name:<{width}}  {m.unit:<11} {m.definition}")
         return 0
-    m = registry.get(args.name)
+    m = _metric_named(args.name)
+    if args.start and args.end and args.start > args.end:
+        raise UsageError(f"--from {args.start} is after --to {args.end}", "give the earlier day with --from")
+    if args.cohort is not None and not m.cohort:
+        raise UsageError(f"{m.name} has no cohorts", "leave out --cohort; `minerwatch metrics --list --format json` "
+                         "marks the series that take one (\"cohort\": true)")
     q = registry.Query(args.start, args.end, args.cohort or "0hop")
+    if m.cohort:
+        _check_cohort_syntax(q.cohort)
     con = _open_read(args)
     try:
+        if m.cohort:
+            _check_cohort_known(con, q.cohort)
         rows = m.fn(con, q)
     except duckdb.CatalogException as e:
         raise StoreError(f"the database has no table for {m.name}",
@@ -126,6 +137,47 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         for d, v in rows:
             print(f"{d.isoformat()}  {_fmt(v)}")
     return 0
+
+
+def _metric_named(name: str) -> registry.Metric:
+    """registry.get, with close spellings added to the hint when its prefix match finds none
+    (e.g. "hashprce_usd_per_ph_day")."""
+    metrics = registry.load_all()
+    if name in metrics:
+        return metrics[name]
+    close = [m for m in metrics if name.split("_")[0] in m]
+    close += [m for m in difflib.get_close_matches(name, list(metrics), n=5, cutoff=0.6) if m not in close]
+    raise UsageError(f"no metric named {name!r}",
+                     "run `minerwatch metrics --list`" + (f"; did you mean: {', '.join(close[:8])}" if close else ""))
+
+
+def _check_cohort_syntax(cohort: str) -> None:
+    if cohort not in ("0hop", "1hop") and not (cohort.startswith(("pool:", "label:")) and cohort.partition(":")[2]):
+        raise UsageError(f"unknown cohort {cohort!r}", "use 0hop, 1hop, pool:<slug> or label:<entity>")
+
+
+def _check_cohort_known(con: duckdb.DuckDBPyConnection, cohort: str) -> None:
+    """check_cohort, with the pools or label entities that do exist in the hint (an unknown one
+    would otherwise print a series of zeros)."""
+    try:
+        check_cohort(con, cohort)
+    except UsageError as e:
+        if cohort.startswith("pool:"):
+            # The 12 pools with the most stored blocks: enough to spot a misspelt slug.
+            known = [r[0] for r in con.execute(
+                "SELECT pool_slug FROM block_pools GROUP BY pool_slug ORDER BY count(*) DESC, pool_slug LIMIT 12"
+            ).fetchall()]
+            what = "pools with stored blocks (most blocks first)"
+        else:
+            known = [r[0] for r in con.execute(
+                "SELECT DISTINCT entity FROM labels ORDER BY entity LIMIT 12").fetchall()]
+            what = "labelled entities"
+        prefix = cohort.partition(":")[0]
+        listed = f"{what}: {', '.join(f'{prefix}:{k}' for k in known)}" if known else f"no {what} yet"
+        raise UsageError(e.message, f"{listed}; {e.hint}") from e
+    except duckdb.CatalogException as e:
+        raise StoreError("the database has no pool or label tables yet",
+                         "run `minerwatch sync` once with this version to migrate") from e
 
 
 def cmd_calc_hashprice(args: argparse.Namespace) -> int:
@@ -153,7 +205,8 @@ def cmd_prices_import(args: argparse.Namespace) -> int:
             registry.refresh_all(con, height)  # every USD figure from that day on
     finally:
         con.close()
-    print(f"imported {result.rows} days ({result.first_date} … {result.last_date}) from {args.file}")
+    days = "1 day" if result.rows == 1 else f"{result.rows} days"
+    print(f"imported {days} ({result.first_date} … {result.last_date}) from {args.file}")
     return 0
 
 

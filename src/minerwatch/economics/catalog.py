@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -35,6 +36,21 @@ class Asic:
         return self.power_w / self.hashrate_ths
 
 
+def read_user_text(path: Path, what: str) -> str:
+    """The text of a file the user named (`what` says which, e.g. "fleet file"), as a UsageError
+    naming the file when it cannot be read or is not UTF-8. A byte-order mark (spreadsheets write
+    one) is dropped."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{what} {path} is not UTF-8 text (byte {e.object[e.start]:#04x} at position {e.start})",
+                         "save the file as UTF-8 text (a spreadsheet's \"CSV UTF-8\" export, or any text "
+                         "editor's UTF-8 encoding) and run the command again") from e
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path}: {e.strerror or e}",
+                         "check the path and that the file is readable") from e
+
+
 def _read_data(name: str) -> str:
     return resources.files("minerwatch").joinpath("data", name).read_text(encoding="utf-8")
 
@@ -45,8 +61,9 @@ def _float(row: dict[str, str], key: str, where: str) -> float:
     except (KeyError, ValueError) as e:
         raise UsageError(f"{where}: column {key!r} is missing or not a number",
                          "columns: model,manufacturer,hashrate_ths,power_w[,released]") from e
-    if value <= 0:
-        raise UsageError(f"{where}: {key} = {value} must be positive", "hashrate and power are per machine")
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{where}: {key} = {value} must be a finite positive number",
+                         "hashrate and power are per machine")
     return value
 
 
@@ -88,11 +105,7 @@ def load_catalog(user_file: Path | None = None, include_f2pool: bool = False) ->
     for a in parse_specs_csv(_read_data(NOMINAL_SPECS), "nominal"):
         catalog[a.model] = a
     if user_file is not None:
-        try:
-            text = user_file.read_text(encoding="utf-8")
-        except OSError as e:
-            raise UsageError(f"cannot read ASIC file {user_file}: {e.strerror}", "check the path") from e
-        for a in parse_specs_csv(text, user_file.name):
+        for a in parse_specs_csv(read_user_text(user_file, "ASIC file"), user_file.name):
             catalog[a.model] = a
     return catalog
 

@@ -18,13 +18,14 @@ The fleet file is TOML (docs/economics.md shows one):
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from minerwatch.economics.breakeven import Market, Site, energy_kwh_per_ph_day
-from minerwatch.economics.catalog import Asic, find_model
+from minerwatch.economics.catalog import Asic, find_model, read_user_text
 from minerwatch.errors import UsageError
 
 DAYS_PER_MONTH = 365.25 / 12           # 30.4375: fixed monthly costs and depreciation spread per day
@@ -84,6 +85,8 @@ def _num(d: dict[str, Any], key: str, default: float | None, where: str) -> floa
         return None
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise UsageError(f"{where}: {key} must be a number, got {v!r}", "see docs/economics.md for the fleet file")
+    if not math.isfinite(v):  # TOML allows inf and nan; neither is a cost, count or rate
+        raise UsageError(f"{where}: {key} = {v} is not a finite number", "costs, counts and rates are finite numbers ≥ 0")
     if v < 0:
         raise UsageError(f"{where}: {key} = {v} is negative", "costs, counts and rates are ≥ 0")
     return float(v)
@@ -129,10 +132,9 @@ def parse_fleet(doc: dict[str, Any], catalog: dict[str, Asic], source: str = "fl
 
 def load_fleet(path: Path, catalog: dict[str, Asic]) -> Fleet:
     """Read a fleet TOML file."""
+    text = read_user_text(path, "fleet file")
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UsageError(f"cannot read fleet file {path}: {e.strerror}", "check the path") from e
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"{path}: not valid TOML: {e}", "see docs/economics.md for an example") from e
     return parse_fleet(doc, catalog, path.name)

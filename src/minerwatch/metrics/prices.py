@@ -8,6 +8,7 @@ close. A day without a row is a gap: every USD figure of that day is None, never
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -17,6 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from minerwatch.economics.catalog import read_user_text
 from minerwatch.errors import UsageError
 from minerwatch.metrics.registry import Query, metric, refresher
 
@@ -42,10 +44,7 @@ def read_price_csv(path: Path | str, text: str | None = None) -> list[tuple[date
     """Rows (date, price_usd) of a CSV whose first column is YYYY-MM-DD and second a USD price."""
     name = str(path)
     if text is None:
-        try:
-            text = Path(path).read_text()
-        except OSError as e:
-            raise UsageError(f"cannot read {name}: {e.strerror}", "give the path of a CSV file") from e
+        text = read_user_text(Path(path), "price file")
     rows: list[tuple[date, float]] = []
     reader = csv.reader(text.splitlines())
     for line_no, rec in enumerate(reader, start=1):
@@ -59,6 +58,9 @@ def read_price_csv(path: Path | str, text: str | None = None) -> list[tuple[date
         except (ValueError, IndexError) as e:
             raise UsageError(f"{name}: line {line_no}: expected DATE,PRICE_USD, got {','.join(rec)!r}",
                              "columns: date (YYYY-MM-DD), price in USD; one line per UTC day") from e
+        if not math.isfinite(price):  # float() reads "nan", "inf" and "1e999" without complaint
+            raise UsageError(f"{name}: line {line_no}: price {rec[1].strip()!r} is not a finite positive number",
+                             "write the day's BTC price in USD, e.g. 43250.5; leave out a day without one")
         if not price > 0:
             raise UsageError(f"{name}: line {line_no}: price {price} is not positive",
                              "leave a day out instead of writing 0: a missing day is a gap")
