@@ -302,3 +302,28 @@ def test_sync_with_a_wrong_xor_key(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 1
     assert "blk00000.dat: byte 0: the key in xor.dat (487c2d9b5e1cf0a3) does not match the blk files" in err
     assert "hint: copy xor.dat from the node's blocks directory together with the blk files" in err
+
+
+# --- numeric options and the fleet-mix file --------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["calc", "hashprice", "--difficulty", "100T", "--price", "nan"], "--price"),
+    (["calc", "breakeven", "--efficiency-j-per-th", "20", "--power-usd-per-kwh", "inf",
+      "--hashprice-usd-per-ph-day", "50"], "--power-usd-per-kwh"),
+    (["calc", "breakeven", "--efficiency-j-per-th", "1e999", "--power-usd-per-kwh", "0.05",
+      "--hashprice-usd-per-ph-day", "50"], "--efficiency-j-per-th"),
+])
+def test_numeric_options_must_be_finite(args: list[str], option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, *args)
+    value = args[args.index(option) + 1]
+    assert code == 2 and out == "" and f"argument {option}: not a finite number: {value!r}" in err
+
+
+def test_surface_lists_and_mix_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "calc", "surface", "--hashprice-usd-per-ph-day", "50", "--efficiencies", "20,nan")
+    assert code == 1 and out == "" and "error: '20,nan' holds a number that is not finite" in err
+    mix = tmp_path / "mix.csv"
+    mix.write_bytes(LATIN1)
+    code, out, err = run(capsys, "calc", "surface", "--hashprice-usd-per-ph-day", "50", "--mix", str(mix))
+    assert code == 1 and out == ""
+    assert f"error: fleet-mix file {mix} is not UTF-8 text (byte 0xe9 at position 3)" in err

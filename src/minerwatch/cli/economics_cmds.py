@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from minerwatch.cli.common import add_db_arg, db_path, print_json
+from minerwatch.cli.metrics_cmds import finite_float
 from minerwatch.economics.breakeven import CURRENT_SUBSIDY_BTC, Market, Site, breakeven, market_from_chain
-from minerwatch.economics.catalog import load_catalog
+from minerwatch.economics.catalog import load_catalog, read_user_text
 from minerwatch.economics.fleet import fleet_economics, load_fleet
 from minerwatch.economics.scenarios import Scenario, price_path, project, runway
 from minerwatch.economics.surface import (DEFAULT_EFFICIENCIES_J_PER_TH, DEFAULT_POWER_PRICES_USD_PER_KWH,
-                                          cost_surface, load_mix, network_cost, surface_chart)
+                                          DEFAULT_MIX, MixClass, cost_surface, network_cost, parse_mix_csv,
+                                          surface_chart)
 from minerwatch.errors import UsageError
 from minerwatch.metrics.hashprice import parse_difficulty
 
 
 def _floats(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
+        values = tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError as e:
         raise UsageError(f"{text!r} is not a comma-separated list of numbers", "e.g. 0.03,0.05,0.07") from e
+    if not all(math.isfinite(v) for v in values):
+        raise UsageError(f"{text!r} holds a number that is not finite", "e.g. 0.03,0.05,0.07")
+    return values
+
+
+def load_mix(path: Path | None) -> tuple[MixClass, ...]:
+    """The user's fleet-mix CSV (named in any error, also when it is not UTF-8), or the default."""
+    if path is None:
+        return DEFAULT_MIX
+    return parse_mix_csv(read_user_text(path, "fleet-mix file"), path.name)
 
 
 def _iso(text: str) -> date:
@@ -35,11 +48,11 @@ def _iso(text: str) -> date:
 
 def _add_market_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("market (a hashprice, or difficulty + price [+ fees])")
-    g.add_argument("--hashprice-usd-per-ph-day", type=float, help="hashprice, USD per PH/s per day")
+    g.add_argument("--hashprice-usd-per-ph-day", type=finite_float, help="hashprice, USD per PH/s per day")
     g.add_argument("--difficulty", type=parse_difficulty, help="network difficulty (plain, or 149.3T)")
-    g.add_argument("--price", type=float, help="BTC price, USD")
-    g.add_argument("--fees-btc-per-block", type=float, default=0.0, help="mean fees per block, BTC (default 0)")
-    g.add_argument("--subsidy-btc", type=float, default=CURRENT_SUBSIDY_BTC,
+    g.add_argument("--price", type=finite_float, help="BTC price, USD")
+    g.add_argument("--fees-btc-per-block", type=finite_float, default=0.0, help="mean fees per block, BTC (default 0)")
+    g.add_argument("--subsidy-btc", type=finite_float, default=CURRENT_SUBSIDY_BTC,
                    help=f"block subsidy, BTC (default {CURRENT_SUBSIDY_BTC})")
 
 
@@ -240,10 +253,10 @@ def register(sub: Any) -> None:
         calc_sub = next(a for a in calc._actions if isinstance(a, argparse._SubParsersAction))
 
     p = calc_sub.add_parser("breakeven", help="breakeven hashprice, power price and cost per BTC of one machine class")
-    p.add_argument("--efficiency-j-per-th", type=float, required=True, help="machine efficiency, J/TH")
-    p.add_argument("--power-usd-per-kwh", type=float, required=True, help="power price, USD/kWh")
-    p.add_argument("--pue", type=float, default=1.0, help="facility power / machine power (default 1.0)")
-    p.add_argument("--pool-fee-pct", type=float, default=0.0, help="pool fee, percent of revenue (default 0)")
+    p.add_argument("--efficiency-j-per-th", type=finite_float, required=True, help="machine efficiency, J/TH")
+    p.add_argument("--power-usd-per-kwh", type=finite_float, required=True, help="power price, USD/kWh")
+    p.add_argument("--pue", type=finite_float, default=1.0, help="facility power / machine power (default 1.0)")
+    p.add_argument("--pool-fee-pct", type=finite_float, default=0.0, help="pool fee, percent of revenue (default 0)")
     _add_market_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_breakeven)
@@ -260,8 +273,8 @@ def register(sub: Any) -> None:
     p = calc_sub.add_parser("surface", help="margin and cost per BTC over efficiency × power price; network cost")
     p.add_argument("--efficiencies", help="J/TH values, comma-separated")
     p.add_argument("--power-prices", help="USD/kWh values, comma-separated")
-    p.add_argument("--pue", type=float, default=1.0)
-    p.add_argument("--pool-fee-pct", type=float, default=0.0)
+    p.add_argument("--pue", type=finite_float, default=1.0)
+    p.add_argument("--pool-fee-pct", type=finite_float, default=0.0)
     p.add_argument("--mix", type=Path, help="network fleet mix CSV (efficiency_j_per_th,share_pct,power_usd_per_kwh,label)")
     _add_market_args(p)
     p.add_argument("--json", action="store_true")
@@ -273,11 +286,11 @@ def register(sub: Any) -> None:
     p.add_argument("--months", type=int, default=12)
     p.add_argument("--start", help="first month, YYYY-MM (default: this month)")
     p.add_argument("--price-path", help="BTC price per month, USD, comma-separated (the last repeats)")
-    p.add_argument("--price-change-pct-per-month", type=float, default=0.0)
-    p.add_argument("--difficulty-growth-pct-per-month", type=float, default=0.0)
+    p.add_argument("--price-change-pct-per-month", type=finite_float, default=0.0)
+    p.add_argument("--difficulty-growth-pct-per-month", type=finite_float, default=0.0)
     p.add_argument("--halving-month", type=int, help="month index (0 = first) from which the subsidy halves")
-    p.add_argument("--treasury-btc", type=float, default=0.0)
-    p.add_argument("--treasury-cash-usd", type=float, default=0.0)
+    p.add_argument("--treasury-btc", type=finite_float, default=0.0)
+    p.add_argument("--treasury-cash-usd", type=finite_float, default=0.0)
     p.add_argument("--hodl", action="store_true", help="keep mined BTC instead of selling it each month")
     _add_market_args(p)
     p.add_argument("--json", action="store_true")
@@ -297,7 +310,7 @@ def register(sub: Any) -> None:
     add_db_arg(p)
     p.add_argument("--since", type=_iso, help="count miner outflows from this day (default: 30 days before --as-of)")
     p.add_argument("--as-of", type=_iso, help="the day the brief is written for (default: the last day with blocks)")
-    p.add_argument("--hashprice-threshold", type=float,
+    p.add_argument("--hashprice-threshold", type=finite_float,
                    help="USD/PH/day for the 2021/2022 days-below count (default: today's hashprice)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.set_defaults(func=cmd_brief)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import difflib
+import math
 import sys
 from dataclasses import asdict
 from datetime import date
@@ -42,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         calc_sub = next(a for a in calc._actions if isinstance(a, argparse._SubParsersAction))
     p = calc_sub.add_parser("hashprice", help="hashprice and hashvalue from difficulty, price, subsidy and fees")
     p.add_argument("--difficulty", required=True, help="network difficulty: a number or with K/M/G/T/P, e.g. 149.3T")
-    p.add_argument("--price", dest="price_usd", type=float, required=True, help="BTC price in USD")
-    p.add_argument("--fees-btc-per-block", type=float, default=0.0, help="average fees per block in BTC (default 0)")
-    p.add_argument("--subsidy-btc", type=float, default=3.125, help="block subsidy in BTC (default 3.125)")
+    p.add_argument("--price", dest="price_usd", type=finite_float, required=True, help="BTC price in USD")
+    p.add_argument("--fees-btc-per-block", type=finite_float, default=0.0, help="average fees per block in BTC (default 0)")
+    p.add_argument("--subsidy-btc", type=finite_float, default=3.125, help="block subsidy in BTC (default 3.125)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_calc_hashprice)
 
@@ -72,6 +73,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     add_db_arg(p)
     p.set_defaults(func=cmd_pools_list)
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a number; float() alone would also take "nan" and "inf" (and "1e999")."""
+    try:
+        value = float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from e
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
 
 
 def _date(text: str) -> date:
