@@ -102,15 +102,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     token = args.token or os.environ.get("MINERWATCH_TOKEN") or None
+    sock = None
     if not args.no_serve:
-        from minerwatch.web.app import check_bind
+        from minerwatch.web.app import check_bind, listen_socket
 
-        check_bind(args.host, token)  # refuse an open address before minutes of building, not after
+        # Refuse an open address or a taken port before the build, not after it.
+        check_bind(args.host, token)
+        sock = listen_socket(args.host, args.port)
     build_demo(db, args.seed, max(1, args.workers), log)
-    if args.no_serve:
+    if sock is None:
         return 0
     from minerwatch.web.app import serve
 
-    log(f"minerwatch demo (SIMULATED data): open http://{args.host}:{args.port}/  (Ctrl-C stops)")
-    serve(db, args.host, args.port, token)
+    port = sock.getsockname()[1]
+    log(f"minerwatch demo (SIMULATED data): open http://{args.host}:{port}/  (Ctrl-C stops)")
+    serve(db, args.host, port, token, sock=sock)
     return 0
