@@ -38,8 +38,8 @@ def main() -> None:
         write_blk_files(Path(tmp) / "blocks", get_network("mainnet"), blocks, xor_key=XOR_KEY)
         print(f"{len(blocks)} blocks, {size / 1e6:.1f} MB, XOR-obfuscated")
         base = None
-        for n in args.workers:
-            db = Path(tmp) / f"w{n}.duckdb"
+        for run, n in enumerate(args.workers):
+            db = Path(tmp) / f"run{run}-w{n}.duckdb"
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "minerwatch", "sync", "--blocks-dir", str(Path(tmp) / "blocks"),
