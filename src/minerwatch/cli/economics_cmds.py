@@ -12,12 +12,11 @@ from typing import Any
 from minerwatch.cli.common import add_db_arg, db_path, print_json
 from minerwatch.cli.metrics_cmds import finite_float
 from minerwatch.economics.breakeven import CURRENT_SUBSIDY_BTC, Market, Site, breakeven, market_from_chain
-from minerwatch.economics.catalog import load_catalog, read_user_text
+from minerwatch.economics.catalog import load_catalog
 from minerwatch.economics.fleet import fleet_economics, load_fleet
 from minerwatch.economics.scenarios import Scenario, price_path, project, runway
 from minerwatch.economics.surface import (DEFAULT_EFFICIENCIES_J_PER_TH, DEFAULT_POWER_PRICES_USD_PER_KWH,
-                                          DEFAULT_MIX, MixClass, cost_surface, network_cost, parse_mix_csv,
-                                          surface_chart)
+                                          cost_surface, load_mix, network_cost, surface_chart)
 from minerwatch.errors import UsageError
 from minerwatch.metrics.hashprice import parse_difficulty
 
@@ -30,13 +29,6 @@ def _floats(text: str) -> tuple[float, ...]:
     if not all(math.isfinite(v) for v in values):
         raise UsageError(f"{text!r} holds a number that is not finite", "e.g. 0.03,0.05,0.07")
     return values
-
-
-def load_mix(path: Path | None) -> tuple[MixClass, ...]:
-    """The user's fleet-mix CSV (named in any error, also when it is not UTF-8), or the default."""
-    if path is None:
-        return DEFAULT_MIX
-    return parse_mix_csv(read_user_text(path, "fleet-mix file"), path.name)
 
 
 def _iso(text: str) -> date:

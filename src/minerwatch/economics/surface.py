@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from minerwatch.economics.breakeven import Market, Site, breakeven, energy_kwh_per_ph_day
+from minerwatch.economics.catalog import read_user_text
 from minerwatch.errors import UsageError
 
 DEFAULT_EFFICIENCIES_J_PER_TH = (12.0, 15.0, 17.5, 21.5, 25.0, 29.5, 34.0, 40.0)
@@ -95,13 +96,10 @@ def parse_mix_csv(text: str, source: str) -> tuple[MixClass, ...]:
 
 
 def load_mix(path: Path | None) -> tuple[MixClass, ...]:
-    """The user's fleet mix from a CSV file, or the documented default."""
+    """The user's fleet-mix CSV (named in any error, also when it is not UTF-8), or the default."""
     if path is None:
         return DEFAULT_MIX
-    try:
-        return parse_mix_csv(path.read_text(encoding="utf-8"), path.name)
-    except OSError as e:
-        raise UsageError(f"cannot read fleet-mix file {path}: {e.strerror}", "check the path") from e
+    return parse_mix_csv(read_user_text(path, "fleet-mix file"), path.name)
 
 
 @dataclass(frozen=True, slots=True)
