@@ -156,9 +156,12 @@ def test_a_bad_date_on_a_page_is_refused(client: TestClient) -> None:
 
 # --- cohorts that name nobody ---------------------------------------------------------------------
 
+# The hint lists what does exist: the test chain's pools by stored blocks; it has no labels.
 POOL_NOSUCH = ("no stored block is attributed to pool 'nosuch'",
-               "`minerwatch pools list --interval all` shows the pool slugs")
+               "pools with stored blocks (most blocks first): pool:foundryusa, pool:antpool, pool:viabtc, "
+               "pool:unknown; `minerwatch pools list --interval all` shows the pool slugs")
 LABEL_NOSUCH = ("no label names the entity 'nosuch'",
+                "no labelled entities yet; "
                 "import labels with `minerwatch labels import FILE` (columns address,entity,category)")
 
 

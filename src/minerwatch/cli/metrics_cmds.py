@@ -169,24 +169,9 @@ def _check_cohort_syntax(cohort: str) -> None:
 
 
 def _check_cohort_known(con: duckdb.DuckDBPyConnection, cohort: str) -> None:
-    """check_cohort, with the pools or label entities that do exist in the hint (an unknown one
-    would otherwise print a series of zeros)."""
+    """check_cohort, translating a database without pool or label tables."""
     try:
         check_cohort(con, cohort)
-    except UsageError as e:
-        if cohort.startswith("pool:"):
-            # The 12 pools with the most stored blocks: enough to spot a misspelt slug.
-            known = [r[0] for r in con.execute(
-                "SELECT pool_slug FROM block_pools GROUP BY pool_slug ORDER BY count(*) DESC, pool_slug LIMIT 12"
-            ).fetchall()]
-            what = "pools with stored blocks (most blocks first)"
-        else:
-            known = [r[0] for r in con.execute(
-                "SELECT DISTINCT entity FROM labels ORDER BY entity LIMIT 12").fetchall()]
-            what = "labelled entities"
-        prefix = cohort.partition(":")[0]
-        listed = f"{what}: {', '.join(f'{prefix}:{k}' for k in known)}" if known else f"no {what} yet"
-        raise UsageError(e.message, f"{listed}; {e.hint}") from e
     except duckdb.CatalogException as e:
         raise StoreError("the database has no pool or label tables yet",
                          "run `minerwatch sync` once with this version to migrate") from e

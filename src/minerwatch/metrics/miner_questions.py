@@ -35,14 +35,27 @@ def outflow_between(con: duckdb.DuckDBPyConnection, start: date, end: date, coho
 
 
 def check_cohort(con: duckdb.DuckDBPyConnection, cohort: str) -> None:
-    """Refuse a pool or label cohort that names nobody: its series would be all zeros, not an error."""
+    """Refuse a pool or label cohort that names nobody (its series would be all zeros, not an
+    error); the hint lists the pools or labelled entities that do exist."""
     if cohort.startswith("pool:"):
-        found = con.execute("SELECT EXISTS (SELECT 1 FROM block_pools WHERE pool_slug = ?)", [cohort[5:]]).fetchone()[0]
-        if not found:
-            raise UsageError(f"no stored block is attributed to pool {cohort[5:]!r}",
-                             "`minerwatch pools list --interval all` shows the pool slugs")
+        if con.execute("SELECT EXISTS (SELECT 1 FROM block_pools WHERE pool_slug = ?)", [cohort[5:]]).fetchone()[0]:
+            return
+        # The 12 pools with the most stored blocks: enough to spot a misspelt slug.
+        known = [r[0] for r in con.execute(
+            "SELECT pool_slug FROM block_pools GROUP BY pool_slug ORDER BY count(*) DESC, pool_slug LIMIT 12"
+        ).fetchall()]
+        message = f"no stored block is attributed to pool {cohort[5:]!r}"
+        what, hint = "pools with stored blocks (most blocks first)", \
+            "`minerwatch pools list --interval all` shows the pool slugs"
     elif cohort.startswith("label:"):
-        found = con.execute("SELECT EXISTS (SELECT 1 FROM labels WHERE entity = ?)", [cohort[6:]]).fetchone()[0]
-        if not found:
-            raise UsageError(f"no label names the entity {cohort[6:]!r}",
-                             "import labels with `minerwatch labels import FILE` (columns address,entity,category)")
+        if con.execute("SELECT EXISTS (SELECT 1 FROM labels WHERE entity = ?)", [cohort[6:]]).fetchone()[0]:
+            return
+        known = [r[0] for r in con.execute("SELECT DISTINCT entity FROM labels ORDER BY entity LIMIT 12").fetchall()]
+        message = f"no label names the entity {cohort[6:]!r}"
+        what, hint = "labelled entities", \
+            "import labels with `minerwatch labels import FILE` (columns address,entity,category)"
+    else:
+        return
+    prefix = cohort.partition(":")[0]
+    listed = f"{what}: {', '.join(f'{prefix}:{k}' for k in known)}" if known else f"no {what} yet"
+    raise UsageError(message, f"{listed}; {hint}")
