@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ def block(con: duckdb.DuckDBPyConnection, ref: str) -> dict[str, Any]:
     out["chainwork"] = int(out["chainwork"])
     out["bits"] = f"0x{out['bits']:08x}"
     out["weight"] = out["weight_wu"]
+    out["time"] = datetime.fromtimestamp(out["time_s"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     out["coinbase_payouts"] = [
         {"vout": v, "value_sat": val, "script_type": t, "address": a}
         for v, val, t, a in con.execute(
