@@ -20,7 +20,7 @@ from datetime import date
 import duckdb
 
 from minerwatch.errors import UsageError
-from minerwatch.metrics.registry import Query, metric, refresher
+from minerwatch.metrics.registry import Query, SeriesFn, metric, refresher
 from minerwatch.store import get_meta
 
 FIXED_COHORTS = ("0hop", "1hop")
@@ -185,49 +185,38 @@ def _series(con: duckdb.DuckDBPyConnection, q: Query, column: str, per: int = SA
     return [(d, None if v is None else v / per) for d, v in rows]
 
 
-@metric("miner_reserve_btc", "BTC", "balance held by the cohort's scripts at the end of the UTC day", "miners", cohort=True)
-def miner_reserve_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, q, "reserve_sat")
+def _column_metric(name: str, unit: str, definition: str, column: str, per: int = SAT) -> SeriesFn:
+    """Register one column of the daily flows as a cohort series called `name`."""
+
+    def series(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+        return _series(con, q, column, per)
+
+    series.__name__ = series.__qualname__ = name
+    return metric(name, unit, definition, "miners", cohort=True)(series)
 
 
-@metric("miner_inflow_btc", "BTC", "value received by the cohort from outside it (coinbases included) per UTC day",
-        "miners", cohort=True)
-def miner_inflow_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, q, "inflow_sat")
-
-
-@metric("miner_outflow_btc", "BTC", "value sent by the cohort to scripts outside it per UTC day", "miners", cohort=True)
-def miner_outflow_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, q, "outflow_sat")
-
-
-@metric("miner_netflow_btc", "BTC", "inflow − outflow per UTC day", "miners", cohort=True)
-def miner_netflow_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, q, "inflow_sat - outflow_sat")
-
-
-@metric("miner_internal_btc", "BTC", "value moved between the cohort's own scripts per UTC day (not a flow)",
-        "miners", cohort=True)
-def miner_internal_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, q, "internal_sat")
-
-
-@metric("miner_outflow_tx_count", "transactions", "transactions that sent value out of the cohort per UTC day",
-        "miners", cohort=True)
-def miner_outflow_tx_count(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, q, "outflow_tx_count", per=1)
-
-
-@metric("miner_largest_outflow_btc", "BTC", "the largest single transaction's outflow from the cohort per UTC day",
-        "miners", cohort=True)
-def miner_largest_outflow_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, q, "largest_outflow_sat")
-
-
-@metric("miner_to_exchange_btc", "BTC", "the part of the outflow paid to scripts a label set marks 'exchange'; "
-        "None without exchange labels", "miners", cohort=True)
-def miner_to_exchange_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, q, "to_exchange_sat")
+miner_reserve_btc = _column_metric(
+    "miner_reserve_btc", "BTC", "balance held by the cohort's scripts at the end of the UTC day", "reserve_sat")
+miner_inflow_btc = _column_metric(
+    "miner_inflow_btc", "BTC", "value received by the cohort from outside it (coinbases included) per UTC day",
+    "inflow_sat")
+miner_outflow_btc = _column_metric(
+    "miner_outflow_btc", "BTC", "value sent by the cohort to scripts outside it per UTC day", "outflow_sat")
+miner_netflow_btc = _column_metric(
+    "miner_netflow_btc", "BTC", "inflow − outflow per UTC day", "inflow_sat - outflow_sat")
+miner_internal_btc = _column_metric(
+    "miner_internal_btc", "BTC", "value moved between the cohort's own scripts per UTC day (not a flow)",
+    "internal_sat")
+miner_outflow_tx_count = _column_metric(
+    "miner_outflow_tx_count", "transactions", "transactions that sent value out of the cohort per UTC day",
+    "outflow_tx_count", per=1)
+miner_largest_outflow_btc = _column_metric(
+    "miner_largest_outflow_btc", "BTC", "the largest single transaction's outflow from the cohort per UTC day",
+    "largest_outflow_sat")
+miner_to_exchange_btc = _column_metric(
+    "miner_to_exchange_btc", "BTC",
+    "the part of the outflow paid to scripts a label set marks 'exchange'; None without exchange labels",
+    "to_exchange_sat")
 
 
 def _era_series(con: duckdb.DuckDBPyConnection, q: Query, early: bool) -> list[tuple[date, float | None]]:
