@@ -18,7 +18,7 @@ from minerwatch.cli.chain_cmds import ProgressDisplay
 from minerwatch.cli.common import default_db_path
 from minerwatch.errors import UsageError
 from minerwatch.networks import get_network
-from minerwatch.store import bind_network, connect, get_meta
+from minerwatch.store import bind_network, connect, ensure_folder, get_meta
 from minerwatch.sync import Syncer
 
 
@@ -91,12 +91,7 @@ def build_demo(db: Path, seed: int | None = None, workers: int = 2, log=print) -
 
 def cmd_demo(args: argparse.Namespace) -> int:
     db = args.db or default_db_path().with_name("demo.duckdb")
-    try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        why = "a file is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
-        raise UsageError(f"cannot create the folder of the demo database {db}: {why}",
-                         "pass --db with a path in a folder you can write to") from e
+    ensure_folder(db, "the demo database")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -24,40 +24,32 @@ def _series(con: duckdb.DuckDBPyConnection, expr: str, q: Query) -> list[tuple[d
             for d, v in con.execute(_SQL.format(expr=expr), [q.start, q.end]).fetchall()]
 
 
-@metric("revenue_btc", "BTC", "coinbase value of the UTC day's blocks (subsidy + fees − unclaimed)", "revenue")
-def revenue_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, "revenue_sat / 1e8", q)
+# (name, unit, definition, SQL expression over daily_network): each registered as a daily series.
+_SERIES = (
+    ("revenue_btc", "BTC", "coinbase value of the UTC day's blocks (subsidy + fees − unclaimed)", "revenue_sat / 1e8"),
+    ("subsidy_btc", "BTC", "new coins the protocol allowed in the UTC day's blocks", "subsidy_sat / 1e8"),
+    ("fees_btc", "BTC", "fees claimed by the UTC day's coinbases: Σ max(coinbase value − subsidy, 0)",
+     "fees_sat / 1e8"),
+    ("unclaimed_btc", "BTC", "reward the UTC day's coinbases left unclaimed: Σ max(subsidy − coinbase value, 0)",
+     "unclaimed_sat / 1e8"),
+    ("revenue_usd", "USD", "revenue_btc × the day's price; None on a day without a price",
+     "revenue_sat / 1e8 * price_usd"),
+    ("fees_usd", "USD", "fees_btc × the day's price; None on a day without a price", "fees_sat / 1e8 * price_usd"),
+    ("fee_share_pct", "%", "fees / (subsidy + fees) of the UTC day's blocks, in percent",
+     "CASE WHEN subsidy_sat + fees_sat > 0 THEN 100.0 * fees_sat / (subsidy_sat + fees_sat) END"),
+)
 
 
-@metric("subsidy_btc", "BTC", "new coins the protocol allowed in the UTC day's blocks", "revenue")
-def subsidy_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, "subsidy_sat / 1e8", q)
+def _register(name: str, unit: str, definition: str, expr: str) -> None:
+    def series(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
+        return _series(con, expr, q)
+
+    series.__name__ = series.__qualname__ = name
+    metric(name, unit, definition, "revenue")(series)
 
 
-@metric("fees_btc", "BTC", "fees claimed by the UTC day's coinbases: Σ max(coinbase value − subsidy, 0)", "revenue")
-def fees_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, "fees_sat / 1e8", q)
-
-
-@metric("unclaimed_btc", "BTC", "reward the UTC day's coinbases left unclaimed: Σ max(subsidy − coinbase value, 0)",
-        "revenue")
-def unclaimed_btc(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, "unclaimed_sat / 1e8", q)
-
-
-@metric("revenue_usd", "USD", "revenue_btc × the day's price; None on a day without a price", "revenue")
-def revenue_usd(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, "revenue_sat / 1e8 * price_usd", q)
-
-
-@metric("fees_usd", "USD", "fees_btc × the day's price; None on a day without a price", "revenue")
-def fees_usd(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, "fees_sat / 1e8 * price_usd", q)
-
-
-@metric("fee_share_pct", "%", "fees / (subsidy + fees) of the UTC day's blocks, in percent", "revenue")
-def fee_share_pct(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
-    return _series(con, "CASE WHEN subsidy_sat + fees_sat > 0 THEN 100.0 * fees_sat / (subsidy_sat + fees_sat) END", q)
+for _spec in _SERIES:
+    _register(*_spec)
 
 
 def revenue_between_btc(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[float, float | None]:

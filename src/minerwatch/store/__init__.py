@@ -26,6 +26,16 @@ def latest_schema_version() -> int:
     return migrations()[-1][0]
 
 
+def ensure_folder(path: Path, what: str = "the database") -> None:
+    """Create the folder that will hold `path`; StoreError saying why it cannot be made."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = "a file is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
+        raise StoreError(f"cannot create the folder of {what} {path}: {why}",
+                         "pass --db with a path in a folder you can write to") from e
+
+
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (creating and migrating if needed) the database at `path`."""
     path = Path(path)
@@ -34,12 +44,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a database file", "pass --db with a file name, e.g. --db DIR/minerwatch.duckdb")
     if not read_only:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            why = "a file is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
-            raise StoreError(f"cannot create the folder of the database {path}: {why}",
-                             "pass --db with a path in a folder you can write to") from e
+        ensure_folder(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as e:
