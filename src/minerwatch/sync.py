@@ -58,8 +58,12 @@ class Syncer:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, network: Network, batch_blocks: int = DEFAULT_BATCH_BLOCKS,
                  batch_bytes: int = DEFAULT_BATCH_BYTES, on_progress: ProgressFn = _noop,
-                 reopen: Callable[[], duckdb.DuckDBPyConnection] | None = None) -> None:
+                 reopen: Callable[[], duckdb.DuckDBPyConnection] | None = None,
+                 on_commit: Callable[[], None] = lambda: None) -> None:
         self.con = con
+        # Called after every commit (a batch, a rollback, a metric refresh): a server sharing this
+        # database in-process drops the answers it cached from the state before.
+        self.on_commit = on_commit
         # With `reopen`, a follower closes the file while it waits for the next block, so that
         # `minerwatch serve` (another process: DuckDB lets one writer or many readers in) can read.
         self.reopen = reopen
@@ -82,6 +86,7 @@ class Syncer:
         through = get_meta(self.con, "metrics_through_height")
         if through is not None and int(through) > height:
             set_meta(self.con, "metrics_through_height", str(height))
+        self.on_commit()
         self.progress.reorgs += 1
 
     def refresh_metrics(self) -> None:
@@ -101,6 +106,7 @@ class Syncer:
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        self.on_commit()
 
     def ingest_stream(self, blocks: Iterator[tuple[int, Block]], chainwork_before: int | None = None) -> int:
         """Store blocks from an ordered stream in batches; returns how many were stored."""
@@ -112,12 +118,14 @@ class Syncer:
             size += block.size_bytes
             if len(batch) >= self.batch_blocks or size >= self.batch_bytes:
                 self.ingest.add_batch(batch, chainwork_before)
+                self.on_commit()
                 stored += len(batch)
                 p.height, p.blocks, p.bytes = height, p.blocks + len(batch), p.bytes + size
                 self.on_progress(p)
                 batch, size = [], 0
         if batch:
             self.ingest.add_batch(batch, chainwork_before)
+            self.on_commit()
             stored += len(batch)
             p.height, p.blocks, p.bytes = batch[-1][0], p.blocks + len(batch), p.bytes + size
             self.on_progress(p)
