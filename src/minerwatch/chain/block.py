@@ -146,6 +146,8 @@ def parse_block(data: bytes, source: str = "<bytes>", base_offset: int = 0, veri
         return _parse(data, source, base_offset, verify_merkle)
     except _Truncated as e:
         raise ParseError(f"truncated: {e.what}", source, base_offset + e.pos) from None
+    except _Oversized as e:
+        raise ParseError(e.text, source, base_offset + e.pos) from None
 
 
 class _Truncated(Exception):
@@ -153,17 +155,36 @@ class _Truncated(Exception):
         self.what, self.pos = what, pos
 
 
-def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
-    """(value, position after it) of the CompactSize count at `pos`."""
+class _Oversized(Exception):
+    """A count or length larger than the bytes left after it: `text` is the whole message."""
+
+    def __init__(self, text: str, pos: int) -> None:
+        self.text, self.pos = text, pos
+
+
+def _varint(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
+    """(value, position after it) of the CompactSize `what` (a count or a length) at `pos`.
+
+    Every count and length in a block needs at least one byte per unit after it, so a value above
+    the bytes left is refused here, before it is used: an unchecked 9-byte value (up to 2^64 − 1)
+    would carry the read position past what C can index (OverflowError) or run a loop 2^64 times.
+    The one-byte values (< 0xFD) the loops read inline need no such check: they move the position
+    at most 252 bytes past the end, where the next read fails as a truncation.
+    """
     if pos >= end:
-        raise _Truncated("count", pos)
+        raise _Truncated(what, pos)
     b = data[pos]
     if b < 0xFD:
-        return b, pos + 1
-    size = 2 if b == 0xFD else 4 if b == 0xFE else 8
-    if pos + 1 + size > end:
-        raise _Truncated("count", pos)
-    return int.from_bytes(data[pos + 1:pos + 1 + size], "little"), pos + 1 + size
+        value, after = b, pos + 1
+    else:
+        size = 2 if b == 0xFD else 4 if b == 0xFE else 8
+        after = pos + 1 + size
+        if after > end:
+            raise _Truncated(what, pos)
+        value = int.from_bytes(data[pos + 1:after], "little")
+    if value > end - after:
+        raise _Oversized(f"absurd {what} {value}: only {end - after} bytes follow", pos)
+    return value, after
 
 
 def _parse(data: bytes, source: str, base: int, verify_merkle: bool) -> Block:
@@ -171,7 +192,7 @@ def _parse(data: bytes, source: str, base: int, verify_merkle: bool) -> Block:
     if end < HEADER_SIZE + 1:
         raise _Truncated(f"{end} bytes is less than a header and a transaction count", 0)
     header = parse_header(data)
-    tx_count, pos = _varint(data, HEADER_SIZE, end)
+    tx_count, pos = _varint(data, HEADER_SIZE, end, "transaction count")
     if tx_count == 0 or tx_count > (end - pos) // _MIN_TX_SIZE:
         raise ParseError(f"absurd transaction count {tx_count} for {end - pos} bytes", source, base + HEADER_SIZE)
     weight_overhead = 4 * pos  # header and transaction count
@@ -208,7 +229,7 @@ def _parse(data: bytes, source: str, base: int, verify_merkle: bool) -> Block:
             if n_in < 0xFD:
                 pos += 1
             else:
-                n_in, pos = varint(data, pos, end)
+                n_in, pos = varint(data, pos, end, "input count")
             if n_in > (end - pos) // _MIN_INPUT_SIZE or (n_in == 0 and not segwit):
                 raise ParseError(f"absurd input count {n_in} in transaction {t}", source, base + body_start)
             if t:
@@ -219,7 +240,7 @@ def _parse(data: bytes, source: str, base: int, verify_merkle: bool) -> Block:
                     if slen < 0xFD:
                         pos += 41 + slen  # outpoint 36 + length 1 + script + sequence 4
                     else:
-                        slen, pos = varint(data, pos + 36, end)
+                        slen, pos = varint(data, pos + 36, end, "input script length")
                         pos += slen + 4
                     prev_append(prev)
                     vout_append(vout)
@@ -227,7 +248,7 @@ def _parse(data: bytes, source: str, base: int, verify_merkle: bool) -> Block:
             else:
                 in_counts_append(0)  # the coinbase's input spends nothing
                 for _ in range(n_in):
-                    slen, pos = varint(data, pos + 36, end)
+                    slen, pos = varint(data, pos + 36, end, "coinbase script length")
                     if pos + slen > end:
                         raise _Truncated("coinbase script", pos)
                     coinbase_script = data[pos:pos + slen]
@@ -236,7 +257,7 @@ def _parse(data: bytes, source: str, base: int, verify_merkle: bool) -> Block:
             if n_out < 0xFD:
                 pos += 1
             else:
-                n_out, pos = varint(data, pos, end)
+                n_out, pos = varint(data, pos, end, "output count")
             if n_out > (end - pos) // _MIN_OUTPUT_SIZE:
                 raise ParseError(f"absurd output count {n_out} in transaction {t}", source, base + pos)
             for _ in range(n_out):
@@ -259,7 +280,7 @@ def _parse(data: bytes, source: str, base: int, verify_merkle: bool) -> Block:
                 else:
                     script_start = pos + 9
                     if slen >= 0xFD:
-                        slen, script_start = varint(data, pos + 8, end)
+                        slen, script_start = varint(data, pos + 8, end, "output script length")
                     stype, payload = classify_(data[script_start:script_start + slen])
                     slen = script_start + slen - pos - 9  # so that the step below lands after the script
                 value_append(value)
@@ -274,13 +295,13 @@ def _parse(data: bytes, source: str, base: int, verify_merkle: bool) -> Block:
                     if n_items < 0xFD:
                         pos += 1
                     else:
-                        n_items, pos = varint(data, pos, end)
+                        n_items, pos = varint(data, pos, end, "witness item count")
                     for _ in range(n_items):
                         item_len = data[pos]
                         if item_len < 0xFD:
                             pos += 1 + item_len
                         else:
-                            item_len, pos = varint(data, pos, end)
+                            item_len, pos = varint(data, pos, end, "witness item length")
                             pos += item_len
                 pos += 4
                 if pos > end:
