@@ -8,7 +8,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from minerwatch.cli.common import add_db_arg, add_network_arg, db_path, print_json
 from minerwatch.errors import UsageError
@@ -16,6 +18,9 @@ from minerwatch.networks import Network, get_network
 from minerwatch.queries import chain as chain_queries
 from minerwatch.store import bind_network, connect, get_meta
 from minerwatch.sync import Progress, Syncer
+
+if TYPE_CHECKING:
+    from minerwatch.chain.rpc import RpcClient
 
 PASSWORD_ENV = "MINERWATCH_RPC_PASSWORD"
 
@@ -39,16 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "JSON-RPC (following the tip with --follow). Resumable at any point.")
     add_db_arg(p)
     add_network_arg(p)
-    p.add_argument("--blocks-dir", type=Path, help="Bitcoin Core's blocks directory (blk*.dat, xor.dat)")
-    p.add_argument("--rpc", metavar="URL", help="the node's JSON-RPC URL (default port by network)")
-    p.add_argument("--datadir", type=Path, help="the node's datadir (for the .cookie file)")
-    p.add_argument("--rpc-user", help="RPC user (otherwise the cookie file)")
-    p.add_argument("--rpc-cookie", type=Path, help="path of the node's .cookie file")
-    p.add_argument("--follow", action="store_true", help="keep following the node's tip (needs --rpc)")
-    p.add_argument("--poll-seconds", type=_at_least(0.1, float), default=5.0, help="how often --follow asks for new blocks")
-    p.add_argument("--workers", type=_at_least(1), default=os.cpu_count() or 1, help="parser processes for blk files")
-    p.add_argument("--stop-height", type=_at_least(0), help="stop after this height")
-    p.add_argument("--batch-blocks", type=_at_least(1), default=500, help="blocks per database transaction")
+    add_source_args(p, follow_help="keep following the node's tip (needs --rpc)")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("status", help="what the database holds")
@@ -65,6 +61,61 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_block)
 
 
+def add_source_args(p: argparse.ArgumentParser, follow_help: str) -> None:
+    """Where blocks come from and how they are stored: the options of `sync` (and `serve --follow`)."""
+    p.add_argument("--blocks-dir", type=Path, help="Bitcoin Core's blocks directory (blk*.dat, xor.dat)")
+    p.add_argument("--rpc", metavar="URL", help="the node's JSON-RPC URL (default port by network)")
+    p.add_argument("--datadir", type=Path, help="the node's datadir (for the .cookie file)")
+    p.add_argument("--rpc-user", help="RPC user (otherwise the cookie file)")
+    p.add_argument("--rpc-cookie", type=Path, help="path of the node's .cookie file")
+    p.add_argument("--follow", action="store_true", help=follow_help)
+    p.add_argument("--poll-seconds", type=_at_least(0.1, float), default=5.0, help="how often --follow asks for new blocks")
+    p.add_argument("--workers", type=_at_least(1), default=os.cpu_count() or 1, help="parser processes for blk files")
+    p.add_argument("--stop-height", type=_at_least(0), help="stop after this height")
+    p.add_argument("--batch-blocks", type=_at_least(1), default=500, help="blocks per database transaction")
+
+
+def check_sources(args: argparse.Namespace) -> None:
+    """UsageError when the source options name nothing to sync from, or --follow has no node."""
+    if not args.blocks_dir and not args.rpc and not args.datadir:
+        raise UsageError("nothing to sync from", "give --blocks-dir ~/.bitcoin/blocks, or --rpc http://127.0.0.1:8332")
+    if args.follow and not (args.rpc or args.datadir):
+        raise UsageError("--follow needs a node", "add --rpc URL (and --datadir or --rpc-cookie for credentials)")
+
+
+def rpc_client(args: argparse.Namespace, network: Network, on_wait: Callable[[str], None]) -> RpcClient | None:
+    """The node's client when the options name one (--rpc, or --datadir without --blocks-dir)."""
+    if not (args.rpc or (args.datadir and not args.blocks_dir)):
+        return None
+    from minerwatch.chain.rpc import RpcClient
+
+    return RpcClient(args.rpc, network, datadir=args.datadir, user=args.rpc_user,
+                     password=os.environ.get(PASSWORD_ENV), cookie_file=args.rpc_cookie,
+                     on_wait=lambda event: on_wait(event.message))
+
+
+def sync_blocks_dir(syncer: Syncer, args: argparse.Namespace, client: RpcClient | None) -> None:
+    """The bulk part of a sync: --blocks-dir, if given, with the node's chain deciding when there is one."""
+    if not args.blocks_dir:
+        return
+    canonical = None
+    if client is not None:
+        # With a node at hand, its canonical chain decides between competing blocks.
+        client.check_network()
+        count = client.block_count()
+        canonical = dict(zip(range(count + 1), client.block_hashes(list(range(count + 1)))))
+    syncer.sync_blocks_dir(args.blocks_dir, workers=max(1, args.workers), stop_height=args.stop_height,
+                           canonical_hashes=canonical)
+
+
+def sync_node(syncer: Syncer, args: argparse.Namespace, client: RpcClient | None,
+              should_stop: Callable[[], bool]) -> None:
+    """The node part of a sync: up to its tip, then (with --follow) along it until `should_stop()`."""
+    if client is not None:
+        syncer.sync_rpc(client, follow=args.follow, poll_s=args.poll_seconds, stop_height=args.stop_height,
+                        should_stop=should_stop)
+
+
 def _network_for(args: argparse.Namespace, con=None) -> Network:  # noqa: ANN001
     if args.network:
         return get_network(args.network)
@@ -73,10 +124,7 @@ def _network_for(args: argparse.Namespace, con=None) -> Network:  # noqa: ANN001
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    if not args.blocks_dir and not args.rpc and not args.datadir:
-        raise UsageError("nothing to sync from", "give --blocks-dir ~/.bitcoin/blocks, or --rpc http://127.0.0.1:8332")
-    if args.follow and not (args.rpc or args.datadir):
-        raise UsageError("--follow needs a node", "add --rpc URL (and --datadir or --rpc-cookie for credentials)")
+    check_sources(args)
     path = db_path(args)
     con = connect(path)
     network = _network_for(args, con)
@@ -84,22 +132,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     display = ProgressDisplay(sys.stderr)
     syncer = Syncer(con, network, batch_blocks=args.batch_blocks, on_progress=display,
                     reopen=(lambda: connect(path)) if args.follow else None)
-    client = None
-    if args.rpc or (args.datadir and not args.blocks_dir):
-        from minerwatch.chain.rpc import RpcClient
-
-        client = RpcClient(args.rpc, network, datadir=args.datadir, user=args.rpc_user,
-                           password=os.environ.get(PASSWORD_ENV), cookie_file=args.rpc_cookie,
-                           on_wait=lambda event: print(event.message, file=sys.stderr))
-    if args.blocks_dir:
-        canonical = None
-        if client is not None:
-            # With a node at hand, its canonical chain decides between competing blocks.
-            client.check_network()
-            count = client.block_count()
-            canonical = dict(zip(range(count + 1), client.block_hashes(list(range(count + 1)))))
-        syncer.sync_blocks_dir(args.blocks_dir, workers=max(1, args.workers), stop_height=args.stop_height,
-                               canonical_hashes=canonical)
+    client = rpc_client(args, network, on_wait=lambda message: print(message, file=sys.stderr))
+    sync_blocks_dir(syncer, args, client)
     if client is not None:
         stop = threading.Event()
         if args.follow:
@@ -107,8 +141,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             # and exits 0 instead of dying mid-write.
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())
-        syncer.sync_rpc(client, follow=args.follow, poll_s=args.poll_seconds, stop_height=args.stop_height,
-                        should_stop=stop.is_set)
+        sync_node(syncer, args, client, stop.is_set)
         if stop.is_set():
             print("stopped on request", file=sys.stderr)
     display.done(syncer.progress)
