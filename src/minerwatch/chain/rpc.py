@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from minerwatch.chain.rpc_answers import HINT as NOT_RPC_HINT
+from minerwatch.chain.rpc_answers import Answer, ChainHeader, ChainInfo, chain_header, chain_info, shown
 from minerwatch.errors import NetworkMismatchError, NodeError, UsageError
-from minerwatch.networks import Network
+from minerwatch.networks import NETWORKS, Network
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,20 @@ HASHES_PER_BATCH = 1_000
 # A mainnet block is up to ~4 MB, 8 MB as hex: 16 of them bound one answer to ~130 MB of JSON.
 BLOCKS_PER_BATCH = 16
 RPC_IN_WARMUP = -28   # bitcoind answers this while it loads its indexes after a start
+CONNECT_HINT = ("is bitcoind running? check -rpcport / --rpc URL, -rpcallowip, and the cookie file "
+                "(--datadir DIR or --rpc-cookie FILE) or rpcuser/rpcpassword (--rpc-user NAME and "
+                "MINERWATCH_RPC_PASSWORD)")
+NO_ANSWER = "no answer"
+# The longest one call may take, retries and waits included (--rpc-timeout). A local node answers a
+# batch of 16 blocks in about a second; a frozen one used to cost six 60 s attempts and 15.5 s of
+# backoff (376 s) before an error.
+DEFAULT_TIMEOUT_S = 60.0
+# 16 blocks of 4,000,000 bytes are 128 MB as hex; the rest of the bound is JSON framing. A larger
+# answer is refused before it fills memory.
+MAX_ANSWER_BYTES = 144_000_000
+READ_CHUNK_BYTES = 1 << 20
+# How much of a node's own error message is repeated to the user.
+NODE_MESSAGE_CHARS = 300
 
 
 class RpcCallError(NodeError):
@@ -55,33 +71,6 @@ class WaitEvent:
     blocks: int | None = None
     headers: int | None = None
     progress: float | None = None    # verificationprogress, 0..1
-
-
-@dataclass(frozen=True, slots=True)
-class ChainInfo:
-    """The parts of getblockchaininfo minerwatch uses."""
-
-    chain: str
-    blocks: int
-    headers: int
-    best_block_hash: str
-    initial_block_download: bool
-    verification_progress: float
-
-    @property
-    def synced(self) -> bool:
-        return not self.initial_block_download and self.headers <= self.blocks
-
-
-@dataclass(frozen=True, slots=True)
-class ChainHeader:
-    """The parts of getblockheader that reorg detection needs (hashes in display order)."""
-
-    hash: str
-    height: int
-    prev_hash: str | None    # None for the genesis block
-    time: int
-    confirmations: int       # -1 when the block is not in the node's best chain (Bitcoin Core)
 
 
 def default_datadir() -> Path:
@@ -107,7 +96,7 @@ class RpcClient:
 
     def __init__(self, url: str | None, network: Network, datadir: Path | None = None,
                  user: str | None = None, password: str | None = None,
-                 cookie_file: Path | None = None, timeout_s: float = 60.0, retries: int = 5,
+                 cookie_file: Path | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, retries: int = 5,
                  on_wait: Callable[[WaitEvent], None] | None = None,
                  backoff_s: float = 0.5, backoff_cap_s: float = 8.0) -> None:
         if network.simulated:
@@ -179,8 +168,8 @@ class RpcClient:
                             "point --rpc-cookie FILE at the .cookie that bitcoind wrote")
         return _basic(user, password)
 
-    def _post(self, body: bytes) -> tuple[int, str, bytes]:
-        """One HTTP exchange on the kept connection; (status, content type, body)."""
+    def _post(self, body: bytes, deadline: float) -> tuple[int, str, bytes | bytearray]:
+        """One HTTP exchange on the kept connection, over by `deadline`; (status, content type, body)."""
         headers = {"Content-Type": "application/json"}
         auth = self._auth_header()
         if auth:
@@ -188,11 +177,18 @@ class RpcClient:
         for fresh in (self._conn is None, True):
             if self._conn is None:
                 cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-                self._conn = cls(self.host, self.port, timeout=self.timeout_s)
+                self._conn = cls(self.host, self.port, timeout=_left(deadline))
             try:
+                self._conn.timeout = _left(deadline)          # used when it connects
+                if self._conn.sock is not None:
+                    self._conn.sock.settimeout(_left(deadline))
                 self._conn.request("POST", self._path, body, headers)
+                # Kept here: the connection lets go of its socket when the answer says it closes.
+                sock = self._conn.sock
+                assert sock is not None
+                sock.settimeout(_left(deadline))
                 resp = self._conn.getresponse()
-                data = resp.read()
+                data = self._read(resp, sock, deadline)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.close()
                 # A kept-alive connection the node has since closed (bcoin after 5 s idle,
@@ -208,6 +204,28 @@ class RpcClient:
             return resp.status, resp.getheader("Content-Type", ""), data
         raise AssertionError("unreachable")
 
+    def _read(self, resp: http.client.HTTPResponse, sock: socket.socket, deadline: float) -> bytearray:
+        """The answer's body, read in chunks so that neither a trickle nor a flood outlasts the bounds."""
+        if resp.length is not None and resp.length > MAX_ANSWER_BYTES:
+            raise self._too_large(resp.length)
+        data = bytearray()
+        # The response lets go of the socket once the body is read (closing it if the node closes).
+        while not resp.isclosed():
+            # The socket's timeout bounds one read; setting it to what is left bounds them all.
+            sock.settimeout(_left(deadline))
+            chunk = resp.read(READ_CHUNK_BYTES)
+            if not chunk:
+                break
+            data += chunk
+            if len(data) > MAX_ANSWER_BYTES:
+                raise self._too_large(len(data))
+        return data
+
+    def _too_large(self, size: int) -> NodeError:
+        return NodeError(f"the node at {self.where} sent an answer of more than {MAX_ANSWER_BYTES:,} bytes "
+                         f"({size:,} bytes)", "is this the RPC port of a Bitcoin node? a block is at most "
+                         "4 MB, and minerwatch asks for at most 16 at a time")
+
     def close(self) -> None:
         """Drop the HTTP connection (the next call opens a new one)."""
         if self._conn is not None:
@@ -221,38 +239,52 @@ class RpcClient:
         time.sleep(event.delay_s)
 
     def _exchange(self, payload: object, methods: Sequence[str]) -> object:
-        """POST a JSON-RPC payload with retries; the decoded answer."""
+        """POST a JSON-RPC payload with retries, all within timeout_s; the decoded answer."""
         body = json.dumps(payload).encode()
         # Repeating a call whose request may have reached the node is safe only for reads.
         repeatable = all(m.startswith("get") for m in methods)
+        what = _calls(methods)
+        deadline = time.monotonic() + self.timeout_s
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             delay_s = min(self.backoff_s * 2 ** (attempt - 1), self.backoff_cap_s)
+            # A wait that would end past the deadline is not begun: the call gives up now.
+            time_for_another = time.monotonic() + delay_s < deadline
             try:
-                status, ctype, data = self._post(body)
-            except (OSError, http.client.HTTPException) as e:
-                reason = _describe(e, self.timeout_s)
+                status, ctype, data = self._post(body, deadline)
+            # ValueError: http.client's answer to a chunk size that is not hex.
+            except (OSError, http.client.HTTPException, ValueError) as e:
+                reason = _describe(e)
                 sent = not isinstance(e, ConnectionRefusedError)
+                if isinstance(e, TimeoutError) or not time_for_another:
+                    raise self._timed_out(what, attempt, reason) from e
                 if attempt == attempts or (sent and not repeatable):
-                    verb = "stopped answering" if self._answered else "did not answer"
-                    raise NodeError(
-                        f"the node at {self.where} {verb} after {attempt} attempt"
-                        f"{'s' if attempt > 1 else ''} ({reason})",
-                        "is bitcoind running? check -rpcport / --rpc URL, -rpcallowip, and the "
-                        "cookie file (--datadir DIR or --rpc-cookie FILE) or rpcuser/rpcpassword "
-                        "(--rpc-user NAME and MINERWATCH_RPC_PASSWORD)",
-                    ) from e
+                    raise self._gave_up(attempt, reason) from e
                 self._wait(WaitEvent("retry", f"the node at {self.where} is not answering ({reason}); "
                                      f"attempt {attempt + 1} of {attempts} in {delay_s:g} s", delay_s))
                 continue
             self._answered = True
             answer = self._decode(status, ctype, data)
-            if _is_warmup(answer) and attempt < attempts:
+            if _is_warmup(answer) and attempt < attempts and time_for_another:
                 self._wait(WaitEvent("warmup", f"the node at {self.where} is starting up; "
                                      f"asking again in {delay_s:g} s", delay_s))
                 continue
             return answer
         raise AssertionError("unreachable")
+
+    def _gave_up(self, attempt: int, reason: str) -> NodeError:
+        verb = "stopped answering" if self._answered else "did not answer"
+        return NodeError(f"the node at {self.where} {verb} after {_attempts(attempt)} ({reason})", CONNECT_HINT)
+
+    def _timed_out(self, what: str, attempt: int, reason: str) -> NodeError:
+        tried = f"{_attempts(attempt)}, the last: {reason}" if attempt > 1 or reason != NO_ANSWER else ""
+        return NodeError(
+            f"the node at {self.where} did not answer {what} within {self.timeout_s:g} s"
+            + (f" ({tried})" if tried else ""),
+            f"a busy or slow node (or a slow link) may need longer: raise --rpc-timeout SECONDS "
+            f"(now {self.timeout_s:g}); otherwise check that the node is running and that --rpc names "
+            "its RPC port",
+        )
 
     def _decode(self, status: int, ctype: str, data: bytes) -> object:
         if status == 401:
@@ -267,7 +299,8 @@ class RpcClient:
                             "allow this address with bitcoind's -rpcallowip")
         try:
             return json.loads(data)
-        except ValueError:
+        # RecursionError: JSON nested a few thousand levels deep.
+        except (ValueError, RecursionError):
             raise NodeError(
                 f"the node at {self.where} answered HTTP {status} with something that is not "
                 f"JSON-RPC ({ctype or 'no content type'}, {len(data)} bytes)",
@@ -283,7 +316,12 @@ class RpcClient:
 
     def call(self, method: str, *params: object) -> object:
         """One RPC call; its result. RpcCallError when the node answers with an error."""
-        answer = self._exchange(self._request(method, params), [method])
+        request = self._request(method, params)
+        answer = self._exchange(request, [method])
+        # An answer to another request means the exchange is out of step: trust none of it.
+        if isinstance(answer, dict) and answer.get("id") is not None and answer.get("id") != request["id"]:
+            raise NodeError(f"the node at {self.where} answered {method} with the answer to another "
+                            f"request (id {shown(answer.get('id'))}, not {request['id']})", NOT_RPC_HINT)
         return self._result(answer, method)
 
     def batch(self, calls: Sequence[tuple[str, Sequence[object]]]) -> list[object]:
@@ -297,45 +335,51 @@ class RpcClient:
             self._result(answer, "batch")
             raise NodeError(f"the node at {self.where} answered a batch with a single object",
                             "the node does not support JSON-RPC batches")
-        by_id = {item.get("id"): item for item in answer if isinstance(item, dict)}
+        if len(answer) != len(requests):
+            raise NodeError(f"the node at {self.where} answered a batch of {len(requests)} calls "
+                            f"({_calls([m for m, _ in calls])}) with {len(answer)} answers", NOT_RPC_HINT)
+        by_id: dict[int, dict] = {}
+        for item in answer:
+            # Only an int can be one of our ids (and a list or object as an id is not hashable).
+            rid = item.get("id") if isinstance(item, dict) else None
+            if type(rid) is int:
+                if rid in by_id:
+                    raise NodeError(f"the node at {self.where} answered id {rid} twice in one batch",
+                                    NOT_RPC_HINT)
+                by_id[rid] = item
         results = []
         for req in requests:
             item = by_id.get(req["id"])
             if item is None:
                 raise NodeError(f"the node at {self.where} left {req['method']} (id {req['id']}) "
-                                "out of its batch answer")
+                                "out of its batch answer", NOT_RPC_HINT)
             results.append(self._result(item, str(req["method"])))
         return results
 
     def _result(self, answer: object, method: str) -> object:
         if not isinstance(answer, dict) or ("result" not in answer and "error" not in answer):
-            raise NodeError(f"the node at {self.where} answered {method} with something that is "
-                            "not a JSON-RPC response")
+            raise NodeError(f"the node at {self.where} answered {method} with {shown(answer)}, "
+                            "not a JSON-RPC response", NOT_RPC_HINT)
         error = answer.get("error")
         if error:
             code = error.get("code") if isinstance(error, dict) else None
-            message = error.get("message") if isinstance(error, dict) else str(error)
+            code = code if type(code) is int else None
+            message = error.get("message") if isinstance(error, dict) else error
+            # The node's words, shortened and with control characters escaped: they reach a terminal.
+            text = ascii(message[:NODE_MESSAGE_CHARS])[1:-1] if isinstance(message, str) else shown(message)
             raise RpcCallError(f"the node at {self.where} answered {method} with an error: "
-                               f"{message} (code {code})", method, code)
+                               f"{text} (code {code})", method, code)
         return answer.get("result")
 
     # -- chain -------------------------------------------------------------------------------------
 
     def chain_info(self) -> ChainInfo:
         """getblockchaininfo."""
-        info = self.call("getblockchaininfo")
-        if not isinstance(info, dict):
-            raise NodeError(f"the node at {self.where} answered getblockchaininfo without an object")
-        return ChainInfo(
-            chain=str(info["chain"]), blocks=int(info["blocks"]), headers=int(info["headers"]),
-            best_block_hash=str(info["bestblockhash"]),
-            # bcoin has no such field; a node that does not say is taken as not in IBD.
-            initial_block_download=bool(info.get("initialblockdownload", False)),
-            verification_progress=float(info.get("verificationprogress") or 0.0),
-        )
+        return chain_info(self.where, self.call("getblockchaininfo"))
 
     def check_network(self) -> ChainInfo:
-        """The node's chain info; NetworkMismatchError when it serves another network."""
+        """The node's chain info; NetworkMismatchError when it serves another network or another
+        chain under the network's name (its genesis block is not the network's)."""
         info = self.chain_info()
         expected = CHAIN_NAMES[self.network.name]
         if info.chain != expected:
@@ -344,6 +388,18 @@ class RpcClient:
                 f"the node at {self.where} serves {theirs or repr(info.chain)}, not {self.network.name}",
                 (f"pass --network {theirs}, or " if theirs else "")
                 + f"point --rpc at a {self.network.name} node (default port {self.network.rpc_port})",
+            )
+        genesis = self.block_hash(0)
+        if genesis != self.network.genesis_hash:
+            # The name is the node's word; the genesis block is what its chain is built on.
+            other = next((n.name for n in NETWORKS.values() if n.genesis_hash == genesis), None)
+            raise NetworkMismatchError(
+                f"the node at {self.where} says it serves {self.network.name}, but its genesis block is "
+                f"{genesis}{f' (that of {other})' if other else ''}, not {self.network.name}'s "
+                f"{self.network.genesis_hash}",
+                f"the node follows another chain than {self.network.name}'s: point --rpc at a "
+                f"{self.network.name} node (default port {self.network.rpc_port}); nothing was stored "
+                "from this one",
             )
         return info
 
@@ -369,18 +425,23 @@ class RpcClient:
 
     def block_count(self) -> int:
         """Height of the node's best chain."""
-        return int(self.call("getblockcount"))  # type: ignore[arg-type]
+        return Answer(self.where, "getblockcount").height(self.call("getblockcount"))
 
     def best_block_hash(self) -> str:
         """Hash of the node's best block (display order)."""
-        return str(self.call("getbestblockhash"))
+        return Answer(self.where, "getbestblockhash").block_hash(self.call("getbestblockhash"))
+
+    def block_hash(self, height: int) -> str:
+        """The best chain's block hash at `height` (display order)."""
+        return Answer(self.where, f"getblockhash {height}").block_hash(self.call("getblockhash", height))
 
     def block_hashes(self, heights: Sequence[int]) -> list[str]:
         """The best chain's block hash at each height (batched getblockhash)."""
         out: list[str] = []
         for i in range(0, len(heights), HASHES_PER_BATCH):
             chunk = heights[i:i + HASHES_PER_BATCH]
-            out.extend(str(h) for h in self.batch([("getblockhash", [int(h)]) for h in chunk]))
+            answers = self.batch([("getblockhash", [int(h)]) for h in chunk])
+            out.extend(Answer(self.where, f"getblockhash {h}").block_hash(a) for h, a in zip(chunk, answers))
         return out
 
     def raw_blocks(self, hashes: Sequence[str]) -> list[bytes]:
@@ -388,22 +449,13 @@ class RpcClient:
         out: list[bytes] = []
         for i in range(0, len(hashes), BLOCKS_PER_BATCH):
             chunk = hashes[i:i + BLOCKS_PER_BATCH]
-            for block_hash, raw in zip(chunk, self.batch([("getblock", [h, 0]) for h in chunk])):
-                try:
-                    out.append(bytes.fromhex(str(raw)))
-                except ValueError:
-                    raise NodeError(f"the node at {self.where} answered getblock {block_hash} "
-                                    "with something that is not hex") from None
+            answers = self.batch([("getblock", [h, 0]) for h in chunk])
+            out.extend(Answer(self.where, f"getblock {h}").raw_block(a) for h, a in zip(chunk, answers))
         return out
 
     def header(self, block_hash: str) -> ChainHeader:
         """getblockheader: height, previous hash and whether the block is in the best chain."""
-        h = self.call("getblockheader", block_hash, True)
-        if not isinstance(h, dict):
-            raise NodeError(f"the node at {self.where} answered getblockheader without an object")
-        return ChainHeader(hash=str(h["hash"]), height=int(h["height"]),
-                           prev_hash=h.get("previousblockhash") or None, time=int(h["time"]),
-                           confirmations=int(h.get("confirmations", -1)))
+        return chain_header(self.where, self.call("getblockheader", block_hash, True))
 
 
 def _is_warmup(answer: object) -> bool:
@@ -413,15 +465,39 @@ def _is_warmup(answer: object) -> bool:
     return isinstance(error, dict) and error.get("code") == RPC_IN_WARMUP
 
 
-def _describe(e: BaseException, timeout_s: float) -> str:
+def _describe(e: BaseException) -> str:
     """A short, credential-free reason for a failed exchange."""
     if isinstance(e, ConnectionRefusedError):
         return "connection refused"
-    if isinstance(e, (socket.timeout, TimeoutError)):
-        return f"no answer within {timeout_s:g} s"
+    if isinstance(e, TimeoutError):     # socket.timeout is TimeoutError since Python 3.10
+        return NO_ANSWER
     if isinstance(e, (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError)):
         return "connection closed by the node"
     if isinstance(e, socket.gaierror):
         return "unknown host"
+    if isinstance(e, http.client.IncompleteRead):
+        return "the answer was cut short"
+    if isinstance(e, (http.client.HTTPException, ValueError)):
+        return "an answer that is not HTTP"
     return type(e).__name__
+
+
+def _left(deadline: float) -> float:
+    """Seconds until `deadline`; TimeoutError once it has passed (a socket timeout of 0 would not block)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the call's time is up")
+    return left
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt{'s' if n > 1 else ''}"
+
+
+def _calls(methods: Sequence[str]) -> str:
+    """The calls of one request, for messages: "getblockcount", or "a batch of 16 getblock"."""
+    if len(methods) == 1:
+        return methods[0]
+    names = sorted(set(methods))
+    return f"a batch of {len(methods)} {' and '.join(names) if len(names) <= 3 else 'calls'}"
 
