@@ -1,0 +1,224 @@
+"""Read the spent outputs of a block from Bitcoin Core's undo files (blocks/rev*.dat), read-only.
+
+When Core connects a block it appends one record to revNNNNN.dat, NNNNN being the number of the
+blk file that holds the block (node/blockstorage.cpp WriteBlockUndo):
+
+    network magic (4) ‖ uint32 LE size ‖ CBlockUndo (size bytes) ‖ checksum (32)
+
+CBlockUndo is a CompactSize count of CTxUndo, one per transaction but the coinbase, in block order;
+each CTxUndo is a CompactSize count of coins, one per input in input order, each written by Core's
+TxInUndoFormatter (undo.h): VARINT(height·2 + coinbase), a VARINT that is always 0 (room once kept
+for a transaction version) when height > 0, then the output compressed (see compress.py). The
+checksum is SHA256d(hash of the block's *parent* ‖ CBlockUndo): it names the record's parent and
+contents, not its block. Records are appended in the order blocks are connected, stale blocks
+included (a block that was once the tip keeps its record after a reorg), and the files are
+XOR-obfuscated with blocks/xor.dat exactly like the blk files.
+
+So a block's record is found by its parent hash and its shape: among the records of its rev file
+with as many CTxUndo as the block has non-coinbase transactions, the one whose checksum matches and
+whose input counts are the block's. Only a sibling (another child of the same parent, a block race)
+can also match. Where the blk files hold siblings, every record is compared: siblings that spent the
+same coins in the same order have byte-identical records (either answer is right), a record in
+which a transaction would pay out more than it spends belongs to another block, and two different
+records that still both fit are reported (AmbiguousUndoError), never guessed between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minerwatch.chain.blkscan import RECORD_HEADER_BYTES, BlkIndex, pread, xor_at
+from minerwatch.chain.block import Block, sha256d
+from minerwatch.chain.compress import read_compact_size, read_txout, read_varint
+from minerwatch.chain.undoscan import CHECKSUM_BYTES, Files, UndoIndex, UndoRecord, list_rev_files, scan_undo
+from minerwatch.errors import MinerwatchError, ParseError
+
+__all__ = [
+    "AmbiguousUndoError", "BlockShape", "SpentOutput", "UndoIndex", "UndoReader", "UndoRecord", "block_shape",
+    "contested_parents", "list_rev_files", "parse_block_undo", "scan_undo",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SpentOutput:
+    """An output a block's input spent, as the undo record keeps it."""
+
+    value_sat: int
+    script: bytes
+    height: int          # height of the block that created the output
+    is_coinbase: bool    # created by a coinbase transaction
+
+
+def parse_block_undo(data: bytes, source: str = "<bytes>", base: int = 0) -> list[tuple[SpentOutput, ...]]:
+    """A serialized CBlockUndo → per non-coinbase transaction, its spent outputs in input order.
+
+    Strict: the bytes must be exactly one CBlockUndo; `base` is the file offset of data[0].
+    """
+    end = len(data)
+    tx_count, pos = read_compact_size(data, 0, end, "transaction count", source, base)
+    txs: list[tuple[SpentOutput, ...]] = []
+    for _ in range(tx_count):
+        n_coins, pos = read_compact_size(data, pos, end, "spent output count", source, base)
+        coins = []
+        for _ in range(n_coins):
+            code, pos = read_varint(data, pos, end, 32, "height code", source, base)
+            height = code >> 1
+            if height > 0:
+                _, pos = read_varint(data, pos, end, 32, "legacy version field", source, base)
+            value_sat, script, pos = read_txout(data, pos, end, source, base)
+            coins.append(SpentOutput(value_sat, script, height, bool(code & 1)))
+        txs.append(tuple(coins))
+    if pos != end:
+        raise ParseError(f"{end - pos} bytes left after the undo data", source, base + pos)
+    return txs
+
+
+@dataclass(frozen=True, slots=True)
+class BlockShape:
+    """What finding a block's undo record takes from the block itself."""
+
+    block_hash: bytes               # internal byte order; for messages
+    prev_hash: bytes                # the checksum covers this, not the block's own hash
+    input_counts: tuple[int, ...]   # per non-coinbase transaction, in block order
+    output_sat: tuple[int, ...]     # per non-coinbase transaction, the sum of its outputs
+
+
+def block_shape(block: Block) -> BlockShape:
+    """The shape of a parsed block."""
+    n = block.tx_count - 1
+    counts, out_sat = [0] * n, [0] * n
+    for tx in block.in_tx:
+        counts[tx - 1] += 1
+    for tx, value in zip(block.out_tx, block.out_value_sat):
+        if tx:
+            out_sat[tx - 1] += value
+    return BlockShape(block.hash, block.header.prev_hash, tuple(counts), tuple(out_sat))
+
+
+def contested_parents(index: BlkIndex) -> set[bytes]:
+    """Hashes of blocks with more than one child in the blk files: where a block race was seen.
+
+    Only there can two undo records carry the same parent hash, so only there must a lookup compare
+    every record that fits (UndoReader.spent_outputs with contested=True).
+    """
+    children: dict[bytes, set[bytes]] = {}
+    for rec in index.records:
+        children.setdefault(rec.prev_hash, set()).add(rec.hash)
+    return {prev for prev, kids in children.items() if len(kids) > 1}
+
+
+class AmbiguousUndoError(MinerwatchError):
+    """Two different undo records fit one block (a sibling that spent other coins in the same shape)."""
+
+
+class UndoReader:
+    """Finds and decodes blocks' undo records; holds its rev files open (read-only) until closed."""
+
+    def __init__(self, index: UndoIndex) -> None:
+        self.index = index
+        self._files = Files(index.files)
+        # Where the last match in each file was: blocks read in chain order are usually the next
+        # record, so the search starts there and a whole-file search is the exception.
+        self._next: dict[int, int] = {}
+
+    def __enter__(self) -> UndoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._files.close()
+
+    def spent_outputs(
+        self, shape: BlockShape, file_number: int | None = None, contested: bool = False,
+    ) -> list[tuple[SpentOutput, ...]] | None:
+        """The outputs spent by the block of `shape`: per non-coinbase transaction, in input order.
+        None when no record fits (the block was never connected, its undo data was pruned, or the
+        node is writing it right now).
+
+        A record fits when its checksum matches the parent hash, it has the block's input counts,
+        and every transaction's spent outputs cover its outputs. `file_number`: the block's blk
+        file, whose rev file Core writes to (None: search every file). `contested`: the parent has
+        other children (see contested_parents); then every record is compared, and two different
+        fitting records raise AmbiguousUndoError. A record of the block's size that cannot be parsed
+        is damage and raises ParseError.
+        """
+        numbers = [file_number] if file_number is not None else list(self.index.records)
+        found: list[list[tuple[SpentOutput, ...]]] = []
+        for number in numbers:
+            recs = self.index.records.get(number, [])
+            start = self._next.get(number, 0)
+            for i in (j % len(recs) for j in range(start, start + len(recs))):
+                rec = recs[i]
+                if rec.tx_count != len(shape.input_counts):
+                    continue
+                undo = self._read_if_match(rec, shape.prev_hash)
+                if undo is None:
+                    continue
+                txs = parse_block_undo(undo, self._name(rec), rec.offset)
+                if not _fits(txs, shape):
+                    continue
+                self._next[number] = i + 1
+                if not contested:
+                    return txs
+                if txs not in found:
+                    found.append(txs)
+        if len(found) > 1:
+            raise AmbiguousUndoError(
+                f"{len(found)} different undo records fit block {shape.block_hash[::-1].hex()}: the node "
+                "connected sibling blocks that spend different coins in the same shape",
+                "take this block's spent outputs from the node over RPC (getblock HASH 3)",
+            )
+        if found:
+            return found[0]
+        self._check_shapes(numbers, len(shape.input_counts))
+        return None
+
+    def block_spent_outputs(
+        self, block: Block, file_number: int | None = None, contested: bool = False,
+    ) -> list[tuple[SpentOutput, ...]] | None:
+        """spent_outputs for a parsed block."""
+        return self.spent_outputs(block_shape(block), file_number, contested)
+
+    def _read(self, rec: UndoRecord) -> tuple[bytes, bytes]:
+        """(CBlockUndo bytes, stored checksum) of a record, de-obfuscated."""
+        n = rec.size_bytes + CHECKSUM_BYTES
+        try:
+            raw = pread(self._files.fd(rec.file_number), n, rec.offset)
+        except OSError as e:
+            raise MinerwatchError(f"cannot read {self.index.files[rec.file_number]}: {e.strerror}",
+                                  "check the file and the disk") from e
+        if len(raw) != n:
+            raise ParseError(f"undo record of {rec.size_bytes} bytes cut short: the file shrank since it was "
+                             "scanned", self._name(rec), rec.offset - RECORD_HEADER_BYTES,
+                             hint="scan the blocks directory again")
+        data = xor_at(raw, self.index.xor_key, rec.offset)
+        return data[:rec.size_bytes], data[rec.size_bytes:]
+
+    def _read_if_match(self, rec: UndoRecord, prev_hash: bytes) -> bytes | None:
+        undo, checksum = self._read(rec)
+        return undo if sha256d(prev_hash + undo) == checksum else None
+
+    def _check_shapes(self, numbers: list[int], tx_count: int) -> None:
+        """No record fitted: parse the records of the same size, so that a damaged record (whose
+        checksum no longer matches its block) is reported, not taken for a missing one. The last
+        record of a file is exempt: Core may be writing it right now."""
+        for number in numbers:
+            for rec in self.index.records.get(number, [])[:-1]:
+                if rec.tx_count == tx_count:
+                    parse_block_undo(self._read(rec)[0], self._name(rec), rec.offset)
+
+    def _name(self, rec: UndoRecord) -> str:
+        return self.index.files[rec.file_number].name
+
+
+def _fits(txs: list[tuple[SpentOutput, ...]], shape: BlockShape) -> bool:
+    """A record's spent outputs fit a block: same input counts, and no transaction pays out more
+    than it spends (which tells apart most records of siblings that spent other coins)."""
+    if len(txs) != len(shape.input_counts):
+        return False
+    for coins, n_inputs, out_sat in zip(txs, shape.input_counts, shape.output_sat):
+        if len(coins) != n_inputs or sum(c.value_sat for c in coins) < out_sat:
+            return False
+    return True
