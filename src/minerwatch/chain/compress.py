@@ -38,6 +38,8 @@ def read_varint(data: bytes, pos: int, end: int, max_bits: int, what: str, sourc
 
     Rejects what Core's ReadVarInt rejects ("size too large"); `base` is the file offset of data[0].
     """
+    if pos < end and data[pos] < 0x80:      # one byte: most heights' codes, versions and sizes
+        return data[pos], pos + 1
     limit = (1 << max_bits) - 1
     n = 0
     start = pos
@@ -89,11 +91,6 @@ def decompress_amount(x: int) -> int:
     return n * 10**e
 
 
-def special_script_bytes(n_size: int) -> int:
-    """Bytes that follow special script code `n_size` (0–5): a hash160 or a key's x coordinate."""
-    return _HASH160_BYTES if n_size < 2 else _KEY_X_BYTES
-
-
 def decompress_pubkey(parity: int, x: bytes) -> bytes | None:
     """The 65-byte uncompressed key 04‖x‖y whose y has `parity` (0 even, 1 odd); None off the curve."""
     xi = int.from_bytes(x, "big")
@@ -129,8 +126,14 @@ def read_txout(data: bytes, pos: int, end: int, source: str, base: int) -> tuple
         raise ParseError(f"amount {value_sat} sat exceeds 21 million BTC", source, base + pos)
     script_at = pos
     n_size, pos = read_varint(data, pos, end, 32, "script size", source, base)
+    if n_size < 2:                          # P2PKH, P2SH: the most common scripts, inlined
+        if pos + _HASH160_BYTES > end:
+            raise ParseError(f"compressed script (type {n_size}) cut short", source, base + script_at)
+        h = data[pos:pos + _HASH160_BYTES]
+        script = b"\x76\xa9\x14" + h + b"\x88\xac" if n_size == 0 else b"\xa9\x14" + h + b"\x87"
+        return value_sat, script, pos + _HASH160_BYTES
     if n_size < SPECIAL_SCRIPTS:
-        n = special_script_bytes(n_size)
+        n = _KEY_X_BYTES
         if pos + n > end:
             raise ParseError(f"compressed script (type {n_size}) cut short", source, base + script_at)
         script = decompress_script(n_size, data[pos:pos + n])
