@@ -146,8 +146,8 @@ class UndoReader:
         and every transaction's spent outputs cover its outputs. `file_number`: the block's blk
         file, whose rev file Core writes to (None: search every file). `contested`: the parent has
         other children (see contested_parents); then every record is compared, and two different
-        fitting records raise AmbiguousUndoError. A record of the block's size that cannot be parsed
-        is damage and raises ParseError.
+        fitting records raise AmbiguousUndoError. A record with the block's transaction count that
+        cannot be parsed is damage and raises ParseError.
         """
         numbers = [file_number] if file_number is not None else list(self.index.records)
         found: list[list[tuple[SpentOutput, ...]]] = []
@@ -206,7 +206,7 @@ class UndoReader:
         return undo if sha256d(prev_hash + undo) == checksum else None
 
     def _check_shapes(self, numbers: list[int], tx_count: int) -> None:
-        """No record fitted: parse the records of the same size, so that a damaged record (whose
+        """No record fitted: parse the records with as many transactions, so that a damaged record (whose
         checksum no longer matches its block) is reported, not taken for a missing one. The last
         record of a file is exempt: Core may be writing it right now."""
         for number in numbers:
