@@ -52,6 +52,9 @@ class Reply:
     # Sent instead of the true length when set (a lie makes the client read short or wait).
     content_length: int | None = None
     close: bool = False
+    no_length: bool = False        # no Content-Length: the body ends where the connection closes
+    hang_up: bool = False          # close the connection without answering at all
+    trickle_s: float = 0.0         # send the body one byte at a time, this long apart
 
 
 # (request as decoded JSON, the honest answer as JSON) → the reply to send instead, or None.
@@ -101,20 +104,34 @@ class FakeNode:
                 self._send(node._answer(body))
 
             def _send(self, reply: Reply) -> None:
+                if reply.hang_up:
+                    self.close_connection = True
+                    return
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 length = len(reply.body) if reply.content_length is None else reply.content_length
-                self.send_header("Content-Length", str(length))
-                if reply.close:
+                if not reply.no_length:
+                    self.send_header("Content-Length", str(length))
+                if reply.close or reply.no_length:
                     self.send_header("Connection", "close")
                     self.close_connection = True
                 self.end_headers()
-                self.wfile.write(reply.body)
+                if not reply.trickle_s:
+                    self.wfile.write(reply.body)
+                    return
+                for i in range(len(reply.body)):
+                    if node._release.wait(reply.trickle_s):
+                        return
+                    try:
+                        self.wfile.write(reply.body[i:i + 1])
+                    except OSError:   # the client gave up and closed
+                        return
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll: shutdown() waits for it, and a test starts a node or two.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     @property

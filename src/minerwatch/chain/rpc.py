@@ -36,6 +36,7 @@ HASHES_PER_BATCH = 1_000
 # A mainnet block is up to ~4 MB, 8 MB as hex: 16 of them bound one answer to ~130 MB of JSON.
 BLOCKS_PER_BATCH = 16
 RPC_IN_WARMUP = -28   # bitcoind answers this while it loads its indexes after a start
+RPC_INVALID_PARAMETER = -8   # e.g. getblockhash of a height above the node's tip
 CONNECT_HINT = ("is bitcoind running? check -rpcport / --rpc URL, -rpcallowip, and the cookie file "
                 "(--datadir DIR or --rpc-cookie FILE) or rpcuser/rpcpassword (--rpc-user NAME and "
                 "MINERWATCH_RPC_PASSWORD)")
@@ -211,14 +212,18 @@ class RpcClient:
         data = bytearray()
         # The response lets go of the socket once the body is read (closing it if the node closes).
         while not resp.isclosed():
-            # The socket's timeout bounds one read; setting it to what is left bounds them all.
+            # The socket's timeout bounds one receive; read1 makes at most one per call (read would
+            # make as many as the chunk needs), so setting it to what is left bounds them all.
             sock.settimeout(_left(deadline))
-            chunk = resp.read(READ_CHUNK_BYTES)
+            chunk = resp.read1(READ_CHUNK_BYTES)
             if not chunk:
                 break
             data += chunk
             if len(data) > MAX_ANSWER_BYTES:
                 raise self._too_large(len(data))
+        if resp.length:
+            # read1 ends quietly where the node closed, even short of the Content-Length it sent.
+            raise http.client.IncompleteRead(bytes(data), resp.length)
         return data
 
     def _too_large(self, size: int) -> NodeError:
