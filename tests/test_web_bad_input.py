@@ -156,10 +156,11 @@ def test_a_bad_date_on_a_page_is_refused(client: TestClient) -> None:
 
 # --- cohorts that name nobody ---------------------------------------------------------------------
 
-# The hint lists what does exist: the test chain's pools by stored blocks; it has no labels.
+# The hint lists what does exist: the test chain's pools by stored blocks; it has no labels. It
+# speaks HTTP: the command line's `minerwatch pools list --interval all` becomes the API route.
 POOL_NOSUCH = ("no stored block is attributed to pool 'nosuch'",
                "pools with stored blocks (most blocks first): pool:foundryusa, pool:antpool, pool:viabtc, "
-               "pool:unknown; `minerwatch pools list --interval all` shows the pool slugs")
+               "pool:unknown; GET /api/v1/pools/all lists every pool with stored blocks")
 LABEL_NOSUCH = ("no label names the entity 'nosuch'",
                 "no labelled entities yet; "
                 "import labels with `minerwatch labels import FILE` (columns address,entity,category)")

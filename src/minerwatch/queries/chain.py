@@ -39,19 +39,44 @@ def status(con: duckdb.DuckDBPyConnection, db_path: Path) -> dict[str, Any]:
     }
 
 
+_ASCII_DIGITS = frozenset("0123456789")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+MAX_HEIGHT = 2**31 - 1          # Bitcoin Core keeps a block's height in a signed 32-bit int
+
+
+class BlockNotFoundError(UsageError):
+    """A well-formed height or hash that no stored block has; `tip_height` is the stored tip (None: no blocks)."""
+
+    def __init__(self, message: str, hint: str, tip_height: int | None) -> None:
+        super().__init__(message, hint)
+        self.tip_height = tip_height
+
+
+def parse_block_ref(ref: str) -> int | str:
+    """A 64-hex-digit hash in lower case, or a height (ASCII decimal digits) as int; UsageError otherwise.
+    A height beyond MAX_HEIGHT comes back as MAX_HEIGHT + 1: no block has it, and int() refuses a string
+    of more than 4,300 digits. str.isdigit() is not the test: it accepts "¹" and "²³", which int() refuses."""
+    if len(ref) == 64 and set(ref) <= _HEX_DIGITS:
+        return ref.lower()
+    if ref and set(ref) <= _ASCII_DIGITS:
+        digits = ref.lstrip("0") or "0"
+        return int(digits) if len(digits) <= len(str(MAX_HEIGHT)) else MAX_HEIGHT + 1
+    raise UsageError(f"{ref!r} is neither a height nor a 64-hex-digit block hash",
+                     "a height is written with the digits 0-9 (e.g. 840000), a hash with 64 hex digits")
+
+
 def block(con: duckdb.DuckDBPyConnection, ref: str) -> dict[str, Any]:
     """Facts of the stored block at a height or with a hash."""
     cols = ", ".join(BLOCK_FIELDS)
-    if ref.isdigit():
-        row = con.execute(f"SELECT {cols} FROM blocks WHERE height = ?", [int(ref)]).fetchone()  # noqa: S608
-    elif len(ref) == 64:
-        row = con.execute(f"SELECT {cols} FROM blocks WHERE hash = ?", [ref.lower()]).fetchone()  # noqa: S608
-    else:
-        raise UsageError(f"{ref!r} is neither a height nor a 64-hex-digit block hash", "e.g. `minerwatch block 840000`")
+    key = parse_block_ref(ref)
+    column = "height" if isinstance(key, int) else "hash"
+    # DuckDB refuses to bind an integer beyond 128 bits: a height no block can have is not looked up.
+    row = (None if isinstance(key, int) and key > MAX_HEIGHT
+           else con.execute(f"SELECT {cols} FROM blocks WHERE {column} = ?", [key]).fetchone())  # noqa: S608
     if row is None:
         tip = con.execute("SELECT max(height) FROM blocks").fetchone()[0]
         stored = f"stored tip: {tip}" if tip is not None else "it holds no blocks yet"
-        raise UsageError(f"block {ref} is not in the database ({stored})", "run `minerwatch sync` first")
+        raise BlockNotFoundError(f"block {ref} is not in the database ({stored})", "run `minerwatch sync` first", tip)
     out = dict(zip(BLOCK_FIELDS, row))
     out["chainwork"] = int(out["chainwork"])
     out["bits"] = f"0x{out['bits']:08x}"

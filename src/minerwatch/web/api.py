@@ -8,20 +8,27 @@ import io
 from typing import Any
 
 import duckdb
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.queries import chain, db, headline, mining, series, signals
 from minerwatch.queries.breakeven import surface
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, MAX_POINTS_LIMIT, INTERVALS, parse_interval, parse_max_points
-from minerwatch.web.respond import CSV, JSON, cached, error_body, ok_json
+from minerwatch.web.respond import CSV, JSON, cached, error_body, error_responses, ok_json
 
-router = APIRouter(prefix="/api/v1", tags=["minerwatch"])
+# Every /api/v1 route refuses a parameter it does not take (reject_unknown): each can answer 400.
+router = APIRouter(prefix="/api/v1", tags=["minerwatch"], responses=error_responses(400))
 
-IntervalQ = Query("1y", description="one of " + ", ".join(INTERVALS))
-MaxPointsQ = Query(MAX_POINTS_DEFAULT, description=f"downsample to at most this many points (2–{MAX_POINTS_LIMIT})")
-CohortQ = Query(None, description="cohort series only: 0hop | 1hop | pool:<slug> | label:<entity>")
+# The handlers check these values themselves (with messages that name the choices); the schema only
+# says what they take, so that a client knows before asking.
+IntervalQ = Query("1y", description="one of " + ", ".join(INTERVALS), json_schema_extra={"enum": list(INTERVALS)})
+MaxPointsQ = Query(MAX_POINTS_DEFAULT, description=f"downsample to at most this many points (2–{MAX_POINTS_LIMIT})",
+                   json_schema_extra={"minimum": 2, "maximum": MAX_POINTS_LIMIT})
+CohortQ = Query(None, description="cohort series only: 0hop | 1hop | pool:<slug> | label:<entity> (default 0hop); "
+                                  "a pool or label must match stored blocks or labels",
+                json_schema_extra={"pattern": "^(0hop|1hop|pool:.+|label:.+)?$"})
+IntervalP = Path(description="one of " + ", ".join(INTERVALS), json_schema_extra={"enum": list(INTERVALS)})
 
 
 def need_db(con: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
@@ -65,6 +72,9 @@ async def status(request: Request) -> Response:
             full = chain.status(con, request.app.state.source.path)
             full.pop("db_path", None)   # a served page does not reveal where the user keeps files
             out.update(full)
+        writer = request.app.state.source.writer()
+        if writer is not None:   # `serve --follow`: is the node still followed, and if not, why
+            out["writer"] = writer
         return ok_json(out)
 
     return await cached(request, build)
@@ -76,7 +86,9 @@ async def metrics_catalog(request: Request) -> Response:
     return await cached(request, lambda con: ok_json({"metrics": series.catalog()}))
 
 
-@router.get("/series/{name}", summary="A metric as a daily series over an interval, downsampled")
+@router.get("/series/{name}", summary="A metric as a daily series over an interval, downsampled",
+            responses={200: {"description": "the series as JSON, or as CSV (`date,<name>`) for `.csv` or format=csv",
+                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def get_series(request: Request, name: str, interval: str = IntervalQ, max_points: int = MaxPointsQ,
                      cohort: str | None = CohortQ, format: str = Query("json", pattern="^(json|csv)$")) -> Response:
     reject_unknown(request, ("interval", "max_points", "cohort", "format"))
@@ -122,7 +134,7 @@ def headline_doc(f: headline.Figure) -> dict[str, Any]:
 
 
 @router.get("/pools/{interval}", summary="Blocks and share of blocks per pool within an interval before the tip")
-async def get_pools(request: Request, interval: str) -> Response:
+async def get_pools(request: Request, interval: str = IntervalP) -> Response:
     reject_unknown(request, ())
 
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
@@ -161,15 +173,22 @@ async def get_breakeven(request: Request, pue: float = Query(1.0, ge=1.0, le=3.0
     return await cached(request, lambda con: ok_json(surface(need_db(con), pue, pool_fee_pct)))
 
 
-@router.get("/chain/block/{ref}", summary="Facts of a stored block by height or hash (minerwatch fields)")
-async def get_block(request: Request, ref: str) -> Response:
+@router.get("/chain/block/{ref}", summary="Facts of a stored block by height or hash (minerwatch fields)",
+            responses=error_responses(404, not_found="No stored block has that height or hash."))
+async def get_block(request: Request, ref: str = Path(
+        description="a height in the digits 0-9 (e.g. 840000) or a block hash of 64 hex digits",
+        json_schema_extra={"pattern": "^([0-9]+|[0-9a-fA-F]{64})$"})) -> Response:
     reject_unknown(request, ())
 
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         try:
             return ok_json(chain.block(need_db(con), ref))
+        except chain.BlockNotFoundError as e:
+            hint = (f"ask for a height up to the stored tip, {e.tip_height}, or the hash of a stored block"
+                    if e.tip_height is not None else "no block is stored yet: GET /api/v1/status shows the tip")
+            return 404, JSON, error_body(e.message, hint)
         except UsageError as e:
-            status = 404 if "not in the database" in e.message else 400
-            return status, JSON, error_body(e.message, e.hint)
+            return 400, JSON, error_body(e.message, "the last path segment is a height in the digits 0-9 "
+                                                    "(e.g. /api/v1/chain/block/840000) or a 64-hex-digit block hash")
 
     return await cached(request, build)

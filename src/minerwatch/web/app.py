@@ -22,8 +22,9 @@ from minerwatch import __version__
 from minerwatch.errors import MinerwatchError, StoreError, UsageError
 from minerwatch.queries.db import connect_readonly, is_locked
 from minerwatch.web import api, mempool_compat, pages, prometheus
+from minerwatch.web.openapi_doc import openapi_document
 from minerwatch.web.respond import JSON, error_body, error_status, key_for
-from minerwatch.web.source import DataSource, ResponseCache
+from minerwatch.web.source import DataSource, ResponseCache, Source
 
 log = logging.getLogger("minerwatch.web")
 STATIC = Path(__file__).parent / "static"
@@ -31,6 +32,33 @@ COOKIE = "minerwatch_token"
 # Pages load only their own scripts and styles; /docs needs its inline bootstrap script.
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'"
 CSP_DOCS = CSP.replace("default-src 'self';", "default-src 'self'; script-src 'self' 'unsafe-inline';")
+
+
+def loggable(text: str) -> str:
+    """`text` safe for one log line: control characters (CR, LF, …), other non-printables (U+2028 …),
+    spaces and the backslash are written as \\xNN / \\uNNNN escapes, so a request path (decoded
+    from %0a and the like) can never end the line or forge another."""
+    if text.isprintable() and " " not in text and "\\" not in text:
+        return text
+    return "".join(c if c.isprintable() and c not in " \\" else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allow_header(allow: str | None) -> str:
+    """The Allow value of a 405: the route's methods plus HEAD wherever GET is allowed (the gate
+    answers HEAD for every GET), in one fixed order. Starlette's static files give no Allow: they
+    take GET and HEAD."""
+    methods = {m.strip().upper() for m in (allow or "GET").split(",") if m.strip()}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else 99, m)))
 
 
 def is_loopback(host: str) -> bool:
@@ -54,7 +82,8 @@ def check_bind(host: str, token: str | None) -> None:
 
 
 class Gate:
-    """ASGI middleware: the token check (when one is set), security headers and a query-free access log."""
+    """ASGI middleware: the token check (when one is set), security headers, HEAD for every GET route
+    (answered as GET without the body: same status and headers) and a query-free access log."""
 
     def __init__(self, app: ASGIApp, token: str | None, cache: ResponseCache | None = None) -> None:
         self.app = app
@@ -87,9 +116,13 @@ class Gate:
         allowed, set_cookie = self._authorized(scope)
         status = 0
         csp = (CSP_DOCS if scope["path"] == "/docs" else CSP).encode()
+        head = scope.get("method") == "HEAD"
+        inner = {**scope, "method": "GET"} if head else scope
 
         async def send_wrapped(message: Message) -> None:
             nonlocal status
+            if head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
@@ -104,38 +137,52 @@ class Gate:
             # Fast path: a response cached for the current database skips routing altogether (about
             # 3× the requests per second of going through the framework: the p99 at 100 clients).
             hit = (self.cache.peek(key_for(scope["path"], scope.get("query_string", b"")))
-                   if allowed and self.cache is not None and scope.get("method") == "GET" else None)
+                   if allowed and self.cache is not None and inner.get("method") == "GET" else None)
             if hit is not None:
                 await send_wrapped({"type": "http.response.start", "status": hit.status,
                                     "headers": [(b"content-type", hit.media_type.encode()),
                                                 (b"content-length", str(len(hit.body)).encode())]})
                 await send_wrapped({"type": "http.response.body", "body": hit.body})
             elif allowed:
-                await self.app(scope, receive, send_wrapped)
+                await self.app(inner, receive, send_wrapped)
             else:
                 body = error_body("a token is required", "send `Authorization: Bearer <token>` or add ?token=<token> once")
                 await send_wrapped({"type": "http.response.start", "status": 401,
-                                    "headers": [(b"content-type", JSON.encode()), (b"www-authenticate", b"Bearer")]})
+                                    "headers": [(b"content-type", JSON.encode()), (b"www-authenticate", b"Bearer"),
+                                                (b"content-length", str(len(body)).encode())]})
                 await send_wrapped({"type": "http.response.body", "body": body})
         finally:
             # The path only: query strings can carry the token.
-            log.info("%s %s %d %.1fms", scope.get("method", "?"), scope["path"], status,
+            log.info("%s %s %d %.1fms", loggable(str(scope.get("method", "?"))), loggable(scope["path"]), status,
                      (time.perf_counter() - started) * 1000)
 
 
-def create_app(db_path: Path, token: str | None = None) -> FastAPI:
-    """The dashboard and API over the database at `db_path` (read-only)."""
+def create_app(db_path: Path, token: str | None = None, source: Source | None = None) -> FastAPI:
+    """The dashboard and API over the database at `db_path` (read-only); `source`: a database this
+    process also writes (`serve --follow`)."""
     app = FastAPI(title="minerwatch", version=__version__, docs_url=None, redoc_url=None,
                   description="Miner reserve, miner flows, hashprice and production cost from your own node. "
                               "Every dashboard page has a JSON twin at the same path plus `.json`.")
-    source = DataSource(Path(db_path))
+    source = source or DataSource(Path(db_path))
     app.state.source = source
     app.state.cache = ResponseCache(source)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = "not found" if exc.status_code == 404 else str(exc.detail)
-        return Response(error_body(message), status_code=exc.status_code, media_type=JSON)
+        headers = dict(exc.headers or {})
+        hint = ""
+        if exc.status_code == 405:
+            headers["Allow"] = allow_header(headers.pop("Allow", None))
+            hint = f"this path answers {headers['Allow']}"
+        return Response(error_body(message, hint), status_code=exc.status_code, media_type=JSON, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -150,7 +197,7 @@ def create_app(db_path: Path, token: str | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:
-        log.exception("internal error on %s", request.url.path)
+        log.exception("internal error on %s", loggable(request.url.path))
         return Response(error_body("internal error", "the server log has the details"), status_code=500,
                         media_type=JSON)
 
@@ -204,17 +251,18 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8400, token: str | None = None,
-          sock: socket.socket | None = None, **uvicorn_options: Any) -> None:
+          sock: socket.socket | None = None, source: Source | None = None, **uvicorn_options: Any) -> None:
     """Run the server until interrupted; UsageError or StoreError before listening if the address needs
     a token, the port cannot be bound or the file is not a database. `sock`: already bound by
     listen_socket (the caller then reports the address before serving)."""
     import uvicorn
 
     check_bind(host, token)
-    check_database(Path(db_path))
+    if source is None:
+        check_database(Path(db_path))
     sock = sock or listen_socket(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(db_path, token)
+    app = create_app(db_path, token, source)
     config = uvicorn.Config(app, host=host, port=port, access_log=False, server_header=False, log_level="warning",
                             **uvicorn_options)
     try:

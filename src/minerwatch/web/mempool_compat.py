@@ -12,18 +12,21 @@ from functools import lru_cache
 from typing import Any
 
 import duckdb
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import PlainTextResponse, Response
 
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.pools import Pool, load_pool_list
 from minerwatch.queries import db, mining, series
-from minerwatch.queries.intervals import MAX_POINTS_LIMIT, parse_interval
+from minerwatch.queries.chain import MAX_HEIGHT
+from minerwatch.queries.intervals import INTERVALS, MAX_POINTS_LIMIT, parse_interval
 from minerwatch.web.charts import day_s
-from minerwatch.web.respond import JSON, TEXT, cached, error_body, ok_json
+from minerwatch.web.respond import JSON, TEXT, cached, error_body, error_responses, ok_json
 
 router = APIRouter(tags=["mempool.space compatible"])
 BLOCKS_PER_PAGE = 15                      # mempool.space's /api/v1/blocks page size
+# Checked by the handlers (parse_interval), with a message naming the choices; the schema lists them.
+IntervalP = Path(description="one of " + ", ".join(INTERVALS), json_schema_extra={"enum": list(INTERVALS)})
 
 
 def _state(con: duckdb.DuckDBPyConnection | None) -> tuple[duckdb.DuckDBPyConnection, db.DbState]:
@@ -49,18 +52,20 @@ def _pools_by_slug() -> dict[str, Pool]:
     return out
 
 
-@router.get("/api/blocks/tip/height", summary="Height of the stored tip (text)")
+@router.get("/api/blocks/tip/height", summary="Height of the stored tip (text)", response_class=PlainTextResponse)
 async def tip_height(request: Request) -> Response:
     return await cached(request, lambda con: _text(_state(con)[1].tip_height))
 
 
-@router.get("/api/blocks/tip/hash", summary="Hash of the stored tip (text)")
+@router.get("/api/blocks/tip/hash", summary="Hash of the stored tip (text)", response_class=PlainTextResponse)
 async def tip_hash(request: Request) -> Response:
     return await cached(request, lambda con: _text(_state(con)[1].tip_hash))
 
 
-@router.get("/api/block-height/{height}", summary="Hash of the stored block at a height (text)")
-async def block_height(request: Request, height: int) -> Response:
+@router.get("/api/block-height/{height}", summary="Hash of the stored block at a height (text)",
+            response_class=PlainTextResponse,
+            responses=error_responses(400, 404, not_found="No stored block at that height."))
+async def block_height(request: Request, height: int = Path(ge=0, le=MAX_HEIGHT)) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         h = mining.hash_at_height(_state(con)[0], height)
         return _not_found("block") if h is None else _text(h)
@@ -81,7 +86,8 @@ def block_doc(row: dict[str, Any], pool: tuple[str, str] | None) -> dict[str, An
             "mediantime": row["median_time_past_s"], "extras": extras}
 
 
-@router.get("/api/v1/block/{block_hash}", summary="A stored block by hash (mempool.space Block shape)")
+@router.get("/api/v1/block/{block_hash}", summary="A stored block by hash (mempool.space Block shape)",
+            responses=error_responses(404, not_found="No stored block has that hash."))
 async def block(request: Request, block_hash: str) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         c, _ = _state(con)
@@ -119,10 +125,12 @@ async def blocks_tip(request: Request) -> Response:
     return await cached(request, lambda con: _blocks_page(con, None))
 
 
-@router.get("/api/v1/blocks/{start_height}", summary="15 stored blocks from a height downwards")
-async def blocks_from(request: Request, start_height: int) -> Response:
-    if start_height < 0:
-        raise UsageError("start_height must be ≥ 0", "e.g. /api/v1/blocks/840000")
+@router.get("/api/v1/blocks/{start_height}", summary="15 stored blocks from a height downwards",
+            responses=error_responses(400))
+async def blocks_from(request: Request, start_height: int = Path(
+        json_schema_extra={"minimum": 0, "maximum": MAX_HEIGHT})) -> Response:
+    if not 0 <= start_height <= MAX_HEIGHT:
+        raise UsageError(f"start_height must be from 0 to {MAX_HEIGHT}", "e.g. /api/v1/blocks/840000")
     return await cached(request, lambda con: _blocks_page(con, start_height))
 
 
@@ -146,8 +154,9 @@ async def difficulty_adjustment(request: Request) -> Response:
     return await cached(request, build)
 
 
-@router.get("/api/v1/mining/hashrate/{interval}", summary="Daily network hashrate and retargets in an interval")
-async def hashrate(request: Request, interval: str) -> Response:
+@router.get("/api/v1/mining/hashrate/{interval}", summary="Daily network hashrate and retargets in an interval",
+            responses=error_responses(400))
+async def hashrate(request: Request, interval: str = IntervalP) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         parse_interval(interval)
         c, st = _state(con)
@@ -169,8 +178,9 @@ async def hashrate(request: Request, interval: str) -> Response:
 
 
 @router.get("/api/v1/mining/difficulty-adjustments/{interval}",
-            summary="Retargets in an interval as [time, height, difficulty, adjustment]")
-async def difficulty_adjustments(request: Request, interval: str) -> Response:
+            summary="Retargets in an interval as [time, height, difficulty, adjustment]",
+            responses=error_responses(400))
+async def difficulty_adjustments(request: Request, interval: str = IntervalP) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         parse_interval(interval)
         c, st = _state(con)
@@ -181,8 +191,9 @@ async def difficulty_adjustments(request: Request, interval: str) -> Response:
     return await cached(request, build)
 
 
-@router.get("/api/v1/mining/pools/{interval}", summary="Pool ranking by blocks mined in an interval")
-async def pools(request: Request, interval: str) -> Response:
+@router.get("/api/v1/mining/pools/{interval}", summary="Pool ranking by blocks mined in an interval",
+            responses=error_responses(400))
+async def pools(request: Request, interval: str = IntervalP) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         parse_interval(interval)
         c, st = _state(con)

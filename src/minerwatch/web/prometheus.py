@@ -6,7 +6,7 @@ import re
 
 import duckdb
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from minerwatch.queries import db, headline, mining
 from minerwatch.web.respond import cached
@@ -59,6 +59,6 @@ def exposition(con: duckdb.DuckDBPyConnection | None) -> str:
 
 
 @router.get("/metrics", summary="Prometheus gauges: tip and the latest headline metrics",
-            response_class=Response)
+            response_class=PlainTextResponse)
 async def metrics(request: Request) -> Response:
     return await cached(request, lambda con: (200, CONTENT_TYPE, exposition(con).encode()))

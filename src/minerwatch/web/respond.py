@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 import duckdb
 from fastapi import Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from minerwatch.errors import MinerwatchError, StoreError
 from minerwatch.web.source import CachedResponse, DataSource, ResponseCache
@@ -47,7 +48,53 @@ def error_status(e: MinerwatchError) -> int:
     return 503 if isinstance(e, StoreError) else 400
 
 
+class ErrorBody(BaseModel):
+    """The body of every error answer (4xx and 5xx)."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: str = Field(description="what happened")
+    hint: str = Field("", description="what to do about it: the parameter or path segment to change, and how "
+                                      "(left out when there is nothing to add)")
+
+
+ERROR_MEANINGS = {
+    400: "A parameter or path segment that cannot be used (unknown parameter, bad number, date, interval, "
+         "metric or cohort); `hint` says what it takes.",
+    401: "The server runs with a token and the request did not carry it: send `Authorization: Bearer <token>`.",
+    404: "Nothing is stored under that path.",
+    503: "No database yet, or it cannot be read right now (a sync holds it): retry later.",
+}
+
+
+ERROR_CONTENT = {JSON: {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+
+def error_responses(*statuses: int, not_found: str = "") -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error answers a route can give: JSON with the ErrorBody schema,
+    whatever the media type of the route's own answer (openapi_doc adds ErrorBody to the components)."""
+    return {s: {"description": not_found if s == 404 and not_found else ERROR_MEANINGS[s], "content": ERROR_CONTENT}
+            for s in statuses}
+
+
+# Hints are written once, by the layers every interface shares, in the command line's words. A
+# request cannot pass a flag, so each such hint a request can reach is said again in HTTP terms.
+HTTP_HINTS: tuple[tuple[str, str], ...] = (
+    ("run `minerwatch metrics --list`", "GET /api/v1/metrics lists them"),
+    ("pass --cohort pool:<slug>, e.g. pool:foundryusa", "pass cohort=pool:<slug>, e.g. cohort=pool:foundryusa"),
+    ("`minerwatch pools list --interval all` shows the pool slugs",
+     "GET /api/v1/pools/all lists every pool with stored blocks"),
+)
+
+
+def http_hint(hint: str) -> str:
+    """`hint` with the command-line wording of HTTP_HINTS replaced by the HTTP one."""
+    for cli, http in HTTP_HINTS:
+        hint = hint.replace(cli, http)
+    return hint
+
+
 def error_body(message: str, hint: str = "") -> bytes:
+    hint = http_hint(hint)
     return json_body({"error": message, "hint": hint} if hint else {"error": message})
 
 
