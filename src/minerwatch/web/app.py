@@ -24,7 +24,7 @@ from minerwatch.queries.db import connect_readonly, is_locked
 from minerwatch.web import api, mempool_compat, pages, prometheus
 from minerwatch.web.openapi_doc import openapi_document
 from minerwatch.web.respond import JSON, error_body, error_status, key_for
-from minerwatch.web.source import DataSource, ResponseCache, Source
+from minerwatch.web.source import DataSource, ResponseCache
 
 log = logging.getLogger("minerwatch.web")
 STATIC = Path(__file__).parent / "static"
@@ -157,13 +157,12 @@ class Gate:
                      (time.perf_counter() - started) * 1000)
 
 
-def create_app(db_path: Path, token: str | None = None, source: Source | None = None) -> FastAPI:
-    """The dashboard and API over the database at `db_path` (read-only); `source`: a database this
-    process also writes (`serve --follow`)."""
+def create_app(db_path: Path, token: str | None = None) -> FastAPI:
+    """The dashboard and API over the database at `db_path` (read-only)."""
     app = FastAPI(title="minerwatch", version=__version__, docs_url=None, redoc_url=None,
                   description="Miner reserve, miner flows, hashprice and production cost from your own node. "
                               "Every dashboard page has a JSON twin at the same path plus `.json`.")
-    source = source or DataSource(Path(db_path))
+    source = DataSource(Path(db_path))
     app.state.source = source
     app.state.cache = ResponseCache(source)
 
@@ -251,18 +250,17 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8400, token: str | None = None,
-          sock: socket.socket | None = None, source: Source | None = None, **uvicorn_options: Any) -> None:
+          sock: socket.socket | None = None, **uvicorn_options: Any) -> None:
     """Run the server until interrupted; UsageError or StoreError before listening if the address needs
     a token, the port cannot be bound or the file is not a database. `sock`: already bound by
     listen_socket (the caller then reports the address before serving)."""
     import uvicorn
 
     check_bind(host, token)
-    if source is None:
-        check_database(Path(db_path))
+    check_database(Path(db_path))
     sock = sock or listen_socket(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(db_path, token, source)
+    app = create_app(db_path, token)
     config = uvicorn.Config(app, host=host, port=port, access_log=False, server_header=False, log_level="warning",
                             **uvicorn_options)
     try:
