@@ -72,9 +72,6 @@ async def status(request: Request) -> Response:
             full = chain.status(con, request.app.state.source.path)
             full.pop("db_path", None)   # a served page does not reveal where the user keeps files
             out.update(full)
-        writer = request.app.state.source.writer()
-        if writer is not None:   # `serve --follow`: is the node still followed, and if not, why
-            out["writer"] = writer
         return ok_json(out)
 
     return await cached(request, build)
