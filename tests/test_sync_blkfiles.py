@@ -17,6 +17,8 @@ import pytest
 from minerwatch.chain.block import parse_block
 from minerwatch.cli import main
 
+from db_dump import dump
+
 BLK = Path(__file__).parent / "data" / "blkfiles"
 GENESIS = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
 
@@ -99,24 +101,6 @@ def test_zero_hop_reserve_equals_independent_count(blocks_dir: Path, tmp_path: P
     assert reserve == with_genesis
 
 
-def _dump(db: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(db), read_only=True)
-    tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
-    out = {}
-    for t in tables:
-        if t == "schema_migrations":
-            out[t] = con.execute("SELECT version, name FROM schema_migrations ORDER BY 1").fetchall()
-        else:
-            # When a row was written (a load time) is the one thing allowed to differ.
-            cols = [c for c, typ in con.execute(f'SELECT column_name, data_type FROM information_schema.columns '
-                                                f"WHERE table_name = '{t}' ORDER BY ordinal_position").fetchall()
-                    if not typ.startswith("TIMESTAMP")]
-            quoted = ", ".join(f'"{c}"' for c in cols)
-            out[t] = sorted(con.execute(f'SELECT {quoted} FROM "{t}"').fetchall(), key=repr)
-    con.close()
-    return out
-
-
 def _sync_cmd(blocks_dir: Path, db: Path) -> list[str]:
     return [sys.executable, "-m", "minerwatch", "sync", "--blocks-dir", str(blocks_dir), "--db", str(db),
             "--workers", "1", "--batch-blocks", "7"]
@@ -127,7 +111,7 @@ def test_kill_9_at_any_moment_then_resume_gives_the_same_database(blocks_dir: Pa
     started = time.monotonic()
     subprocess.run(_sync_cmd(blocks_dir, reference), check=True, capture_output=True)
     full_s = time.monotonic() - started
-    expected = _dump(reference)
+    expected = dump(reference)
     assert len(expected["blocks"]) == 439
     interrupted = 0
     # Kill a real sync process at several points of its run (start-up, mid-ingest, during the
@@ -140,7 +124,7 @@ def test_kill_9_at_any_moment_then_resume_gives_the_same_database(blocks_dir: Pa
         code = proc.wait()
         interrupted += code == -signal.SIGKILL
         subprocess.run(_sync_cmd(blocks_dir, db), check=True, capture_output=True)
-        assert _dump(db) == expected, f"database differs after a kill at {fraction:.0%} of the run"
+        assert dump(db) == expected, f"database differs after a kill at {fraction:.0%} of the run"
     assert interrupted >= 3, "the kills must land while the sync is running"
 
 
@@ -148,9 +132,9 @@ def test_resume_is_a_no_op_and_wrong_network_is_refused(blocks_dir: Path, tmp_pa
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "m.duckdb"
     assert _run("sync", "--blocks-dir", str(blocks_dir), "--db", str(db), "--workers", "1") == 0
-    before = _dump(db)
+    before = dump(db)
     assert _run("sync", "--blocks-dir", str(blocks_dir), "--db", str(db), "--workers", "1") == 0
-    assert _dump(db) == before
+    assert dump(db) == before
     capsys.readouterr()
     assert _run("sync", "--blocks-dir", str(blocks_dir), "--db", str(db), "--network", "testnet3") == 1
     err = capsys.readouterr().err

@@ -22,7 +22,7 @@ from minerwatch.errors import MinerwatchError, NodeError
 from minerwatch.ingest import Ingest, Tip
 from minerwatch.metrics.registry import refresh_all
 from minerwatch.networks import Network
-from minerwatch.store import get_meta, set_meta
+from minerwatch.store import get_meta, set_meta, transaction
 
 if TYPE_CHECKING:
     from minerwatch.chain.blkchain import BestChain
@@ -82,10 +82,7 @@ class Syncer:
 
     def rollback_to(self, height: int) -> None:
         """Drop blocks above `height` and mark metrics stale from there."""
-        self.ingest.rollback_to(height)
-        through = get_meta(self.con, "metrics_through_height")
-        if through is not None and int(through) > height:
-            set_meta(self.con, "metrics_through_height", str(height))
+        self.ingest.rollback_to(height)   # moves the metrics mark back in the same transaction
         self.on_commit()
         self.progress.reorgs += 1
 
@@ -98,14 +95,9 @@ class Syncer:
         start = int(through) + 1 if through is not None else 0
         if start > tip.height:
             return
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con):
             refresh_all(self.con, start)
             set_meta(self.con, "metrics_through_height", str(tip.height))
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
         self.on_commit()
 
     def ingest_stream(self, blocks: Iterator[tuple[int, Block]], chainwork_before: int | None = None) -> int:

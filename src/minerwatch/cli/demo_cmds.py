@@ -18,7 +18,7 @@ from minerwatch.cli.chain_cmds import ProgressDisplay
 from minerwatch.cli.common import default_db_path
 from minerwatch.errors import UsageError
 from minerwatch.networks import get_network
-from minerwatch.store import bind_network, connect, ensure_folder, get_meta
+from minerwatch.store import bind_network, connect, ensure_folder, get_meta, transaction
 from minerwatch.sync import Syncer
 
 
@@ -73,12 +73,11 @@ def build_demo(db: Path, seed: int | None = None, workers: int = 2, log=print) -
     log("syncing them through the pipeline (blk reader → parser → DuckDB → metrics) …")
     syncer = Syncer(con, simnet, batch_blocks=2000, on_progress=ProgressDisplay(sys.stderr))
     syncer.sync_blocks_dir(files.blocks_dir, workers=workers)
-    con.execute("BEGIN TRANSACTION")
-    import_labels(con, files.labels_csv, "demo", simnet)
     from minerwatch.metrics.miners import refresh_miner_flows
 
-    refresh_miner_flows(con, 0)
-    con.execute("COMMIT")
+    with transaction(con):
+        import_labels(con, files.labels_csv, "demo", simnet)
+        refresh_miner_flows(con, 0)
     tip = syncer.ingest.tip
     con.close()
     total_s = time.monotonic() - started

@@ -15,7 +15,7 @@ from minerwatch.metrics.miner_questions import check_cohort, outflow_between
 from minerwatch.metrics.miners import miner_reserve_btc, refresh_miner_flows
 from minerwatch.metrics.registry import Query
 from minerwatch.networks import get_network
-from minerwatch.store import bind_network, connect, get_meta
+from minerwatch.store import bind_network, connect, get_meta, transaction
 
 
 def _day(text: str) -> date:
@@ -76,14 +76,9 @@ def cmd_labels_import(args: argparse.Namespace) -> int:
     bind_network(con, network.name, path)  # labels of one network must not land in another's database
     before = {(d, c): v for d, c, v in con.execute(
         "SELECT day, cohort, to_exchange_sat FROM daily_miner_flows").fetchall()}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):  # a bad file leaves the previous label set and flows as they were
         result = import_labels(con, args.file, args.name, network)
         refresh_miner_flows(con, 0)
-    except BaseException:
-        con.execute("ROLLBACK")  # a bad file leaves the previous label set and flows as they were
-        raise
-    con.execute("COMMIT")
     after = {(d, c): v for d, c, v in con.execute(
         "SELECT day, cohort, to_exchange_sat FROM daily_miner_flows").fetchall()}
     changed = sorted(k for k in after if (after[k] or 0) != (before.get(k) or 0))

@@ -17,6 +17,7 @@ from minerwatch.consensus import difficulty_from_bits, median_time_past, subsidy
 from minerwatch.errors import StoreError
 from minerwatch.ingest.tracker import Member, Tracker
 from minerwatch.networks import Network
+from minerwatch.store import lower_metrics_mark, transaction
 
 _BLOCK_COLUMNS = (
     "height", "hash", "prev_hash", "time_s", "median_time_past_s", "version", "bits", "difficulty",
@@ -132,56 +133,55 @@ class Ingest:
             member_rows.append((sid, SCRIPT_TYPE_NAMES[m.script_type], owner_label(m.script_type, m.payload, net),
                                 m.zero_hop_height, m.one_hop_height, m.parent_script_id, m.payload.hex()))
         try:
-            con.execute("BEGIN TRANSACTION")
-            _insert(con, "blocks", _BLOCK_COLUMNS, block_rows)
-            _insert(con, "coinbase_outputs", ("height", "vout", "value_sat", "script_type", "script_id", "address"),
-                    cb_rows)
-            _upsert_members(con, member_rows)
-            # Two mainnet coinbases repeat an earlier one's txid (heights 91842 and 91880 repeat
-            # 91812 and 91722, before BIP 30): as in Core's UTXO set, the later output replaces the
-            # earlier, whose 50 BTC can never be spent. Without this, syncing past 91842 fails.
-            out_rows = list({(r[0], r[1]): r for r in out_rows}.values())
-            _insert(con, "miner_outputs", ("txid", "vout", "height", "tx_index", "value_sat", "script_id",
-                                           "is_coinbase"), out_rows, replace=True)
-            if spend_rows:
-                con.register("_spends", _table(("txid", "vout", "height", "spent_txid"), spend_rows))
-                con.execute("UPDATE miner_outputs SET spent_height = s.height, spent_txid = s.spent_txid "
-                            "FROM _spends s WHERE miner_outputs.txid = s.txid AND miner_outputs.vout = s.vout")
-                con.unregister("_spends")
-            _insert(con, "miner_spend_outputs", ("txid", "vout", "height", "tx_index", "value_sat", "script_id",
-                                                 "script_type"), spend_out_rows)
-            con.execute("COMMIT")
+            with transaction(con):
+                _insert(con, "blocks", _BLOCK_COLUMNS, block_rows)
+                _insert(con, "coinbase_outputs", ("height", "vout", "value_sat", "script_type", "script_id",
+                                                  "address"), cb_rows)
+                _upsert_members(con, member_rows)
+                # Two mainnet coinbases repeat an earlier one's txid (heights 91842 and 91880 repeat
+                # 91812 and 91722, before BIP 30): as in Core's UTXO set, the later output replaces the
+                # earlier, whose 50 BTC can never be spent. Without this, syncing past 91842 fails.
+                out_rows = list({(r[0], r[1]): r for r in out_rows}.values())
+                _insert(con, "miner_outputs", ("txid", "vout", "height", "tx_index", "value_sat", "script_id",
+                                               "is_coinbase"), out_rows, replace=True)
+                if spend_rows:
+                    con.register("_spends", _table(("txid", "vout", "height", "spent_txid"), spend_rows))
+                    con.execute("UPDATE miner_outputs SET spent_height = s.height, spent_txid = s.spent_txid "
+                                "FROM _spends s WHERE miner_outputs.txid = s.txid AND miner_outputs.vout = s.vout")
+                    con.unregister("_spends")
+                _insert(con, "miner_spend_outputs", ("txid", "vout", "height", "tx_index", "value_sat",
+                                                     "script_id", "script_type"), spend_out_rows)
         except BaseException:
             # Nothing of the batch is kept; rebuild memory from what the database really holds.
-            try:
-                con.execute("ROLLBACK")
-            finally:
-                times.clear()
-                times.extend(saved_times)
-                self.reload()
+            times.clear()
+            times.extend(saved_times)
+            self.reload()
             raise
         self.tip = Tip(blocks[-1][0], prev_hash, chainwork)
         return self.tip
 
     def rollback_to(self, height: int) -> None:
-        """Forget every block above `height` (a reorg's fork point), atomically."""
+        """Forget every block above `height` (a reorg's fork point), atomically.
+
+        The mark of derived metrics moves back to `height` in the same transaction: were it a
+        separate write, a crash between the two would leave the abandoned branch's derived rows
+        (block_network, block_pools, …) in place for good, since the next refresh starts at the mark.
+        """
         con = self.con
-        con.execute("BEGIN TRANSACTION")
         try:
-            for table in ("blocks", "coinbase_outputs", "miner_outputs", "miner_spend_outputs"):
-                con.execute(f"DELETE FROM {table} WHERE height > ?", [height])  # noqa: S608 (fixed names)
-            con.execute("UPDATE miner_outputs SET spent_height = NULL, spent_txid = NULL WHERE spent_height > ?",
-                        [height])
-            con.execute("DELETE FROM miner_scripts WHERE coalesce(zero_hop_height, 2147483647) > ? "
-                        "AND coalesce(one_hop_height, 2147483647) > ?", [height, height])
-            con.execute("DELETE FROM miner_script_payloads WHERE script_id NOT IN (SELECT script_id FROM miner_scripts)")
-            con.execute("UPDATE miner_scripts SET zero_hop_height = NULL WHERE zero_hop_height > ?", [height])
-            con.execute("UPDATE miner_scripts SET one_hop_height = NULL, parent_script_id = NULL "
-                        "WHERE one_hop_height > ?", [height])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            with transaction(con):
+                for table in ("blocks", "coinbase_outputs", "miner_outputs", "miner_spend_outputs"):
+                    con.execute(f"DELETE FROM {table} WHERE height > ?", [height])  # noqa: S608 (fixed names)
+                con.execute("UPDATE miner_outputs SET spent_height = NULL, spent_txid = NULL WHERE spent_height > ?",
+                            [height])
+                con.execute("DELETE FROM miner_scripts WHERE coalesce(zero_hop_height, 2147483647) > ? "
+                            "AND coalesce(one_hop_height, 2147483647) > ?", [height, height])
+                con.execute("DELETE FROM miner_script_payloads "
+                            "WHERE script_id NOT IN (SELECT script_id FROM miner_scripts)")
+                con.execute("UPDATE miner_scripts SET zero_hop_height = NULL WHERE zero_hop_height > ?", [height])
+                con.execute("UPDATE miner_scripts SET one_hop_height = NULL, parent_script_id = NULL "
+                            "WHERE one_hop_height > ?", [height])
+                lower_metrics_mark(con, height)
         finally:
             self.reload()
 

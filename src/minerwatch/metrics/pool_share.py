@@ -20,6 +20,7 @@ from minerwatch.errors import UsageError
 from minerwatch.metrics.network import first_row, poisson_bounds95
 from minerwatch.metrics.registry import Query, metric, refresher
 from minerwatch.pools import Attribution, PoolList, diff_attributions, load_pool_list, parse_pool_list
+from minerwatch.store import transaction
 
 SHIPPED = "shipped"
 INTERVAL_DAYS: dict[str, int | None] = {"24h": 1, "3d": 3, "1w": 7, "1m": 30, "3m": 90, "6m": 180,
@@ -121,18 +122,13 @@ def update_pool_list(con: duckdb.DuckDBPyConnection, path: Path) -> PoolUpdate:
             rows = _rows(con, lo, min(lo + 49_999, int(tip)))
             checked += len(rows)
             changed += [(h, b) for h, _, b in diff_attributions(old, new, rows)]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _write(con, changed, new.version)
         con.execute("UPDATE block_pools SET pools_version = ?", [new.version])
         con.execute("UPDATE pool_lists SET active = false")
         con.execute("INSERT OR REPLACE INTO pool_lists (version, source, active, list_json) VALUES (?, ?, true, ?)",
                     [new.version, str(path), path.read_text()])
         con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('pools_version', ?)", [new.version])
-        con.execute("COMMIT")
-    except duckdb.Error:
-        con.execute("ROLLBACK")
-        raise
     _remember(new)
     return PoolUpdate(old.version, new.version, checked, len(changed))
 

@@ -1,0 +1,165 @@
+"""A crash at every commit point of a sync, then a resume: the database must equal an uninterrupted one.
+
+tests/crash_driver.py runs the real CLI in a child process and ends it like a kill -9 at the Nth
+commit point, just ahead of a COMMIT or just behind it. Each test walks N = 1, 2, … until a run
+completes, so every commit of the run is reached; after each crash a plain sync resumes, and every
+table must equal the uninterrupted sync's (tests/db_dump.py). Real SIGKILLs at seeded random moments
+cover the points between commits. The RPC variant is in tests/test_crash_resume_rpc.py.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from db_dump import differences, dump
+from minerwatch.chain.blkfiles import write_blk_files
+from minerwatch.chain.builder import ChainBuilder, h20, key65, p2pk, p2wpkh
+from minerwatch.cli import main
+from minerwatch.networks import get_network
+
+DRIVER = str(Path(__file__).parent / "crash_driver.py")
+DIED = 137
+BLK = Path(__file__).parent / "data" / "blkfiles"
+REGTEST = get_network("regtest")
+B, F = 100_000_000, 10_000
+T0 = 1_704_067_200  # 2024-01-01T00:00:00Z
+POOLS = [("/AntPool/", p2wpkh(h20("poolA"))), ("Foundry USA Pool", p2wpkh(h20("poolB"))),
+         ("solo", p2pk(key65("satoshi")))]
+MINERS = [p2wpkh(h20(f"miner{i}")) for i in range(4)]
+EXCHANGE = p2wpkh(h20("exchange"))
+
+
+def _mine_with_flows(b: ChainBuilder, upto: int, salt: int) -> None:
+    """Mine to height `upto`: blocks every 3 h (8 a day) from three payers, and from height 4 on a
+    payout of the coinbase three blocks back to a miner and an exchange (0-hop → 1-hop flows)."""
+    while b.height < upto:
+        h = b.height + 1
+        tag, script = POOLS[(h + salt) % 3]
+        if h > 4:
+            b.spend([b.coinbase_outpoint(h - 3)], [(MINERS[(h + salt) % 4], 10 * B), (EXCHANGE, (h % 7 + 1) * B)],
+                    fee_sat=F)
+        if h > 12 and h % 5 == salt % 5:
+            b.spend(MINERS[(h + salt) % 4], [(EXCHANGE, 3 * B)], fee_sat=F)
+        b.mine(tag=tag, payouts=[(script, None)], time_s=T0 + h * 3 * 3600 + salt)
+
+
+def _story() -> tuple[list[bytes], list[bytes]]:
+    """Branch A: heights 0–52. Branch B: A's blocks to 40, then its own 41–58 (other payers and
+    payouts): six blocks more of the same work, so B wins."""
+    a = ChainBuilder("regtest", start_time_s=T0)
+    _mine_with_flows(a, 40, 0)
+    b = a.fork(40)
+    _mine_with_flows(a, 52, 0)
+    _mine_with_flows(b, 58, 1)
+    return a.blocks, b.blocks
+
+
+def _sync_args(blocks_dir: Path, db: Path, batch: int, network: str = "mainnet") -> list[str]:
+    return ["sync", "--blocks-dir", str(blocks_dir), "--db", str(db), "--workers", "1", "--batch-blocks", str(batch),
+            "--network", network]
+
+
+def crash_at_every_commit(args_for, prepared: Path | None, work: Path, expected: dict) -> int:  # noqa: ANN001
+    """Crash at commit point 1, 2, … (ahead of and behind the COMMIT) until a run completes; resume
+    each and compare with `expected`. Returns how many crashes were checked."""
+    checked = 0
+    for where in ("before", "after"):
+        n = 1
+        while True:
+            db = work / f"crash-{where}-{n}.duckdb"
+            if prepared is not None:
+                shutil.copy(prepared, db)
+            run = subprocess.run([sys.executable, DRIVER, str(n), where, "--", *args_for(db)],
+                                 capture_output=True, text=True)
+            if run.returncode != DIED:
+                assert run.returncode == 0, run.stderr
+                break  # the run had fewer than n commit points: every one has been crashed at
+            assert main(args_for(db)) == 0, f"the resume after a crash {where} commit {n} failed"
+            diff = differences(dump(db), expected)
+            assert not diff, f"after a crash {where} commit point {n}: " + "; ".join(diff)
+            db.unlink()
+            checked += 1
+            n += 1
+    return checked
+
+
+def kill_at_random_moments(args_for, prepared: Path | None, work: Path, expected: dict, seed: int,  # noqa: ANN001
+                           kills: int) -> int:
+    """SIGKILL real runs at seeded random moments of their run time; resume; compare. Returns how
+    many kills landed while the process was running."""
+    timing = work / "timing.duckdb"
+    if prepared is not None:
+        shutil.copy(prepared, timing)
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "minerwatch", *args_for(timing)], check=True, capture_output=True)
+    full_s = time.monotonic() - started
+    rng = random.Random(seed)
+    landed = 0
+    for i in range(kills):
+        db = work / f"kill-{i}.duckdb"
+        if prepared is not None:
+            shutil.copy(prepared, db)
+        proc = subprocess.Popen([sys.executable, "-m", "minerwatch", *args_for(db)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        at = rng.uniform(0.3, 1.0) * full_s
+        time.sleep(at)
+        proc.send_signal(signal.SIGKILL)
+        landed += proc.wait() == -signal.SIGKILL
+        assert main(args_for(db)) == 0
+        diff = differences(dump(db), expected)
+        assert not diff, f"after a kill at {at:.2f} s (seed {seed}, kill {i}): " + "; ".join(diff)
+    return landed
+
+
+def test_plain_sync_resumes_from_a_crash_at_every_commit(tmp_path: Path) -> None:
+    blocks = tmp_path / "blocks"
+    blocks.mkdir()
+    shutil.copy(BLK / "mainnet-heights-0-438.dat", blocks / "blk00000.dat")
+    reference = tmp_path / "reference.duckdb"
+    args_for = lambda db: _sync_args(blocks, db, 60)  # noqa: E731
+    assert main(args_for(reference)) == 0
+    expected = dump(reference)
+    assert len(expected["blocks"]) == 439
+    # Commit points: one per migration, 8 batches of ≤ 60 blocks, the metric refresh; each ahead
+    # of and behind its COMMIT.
+    assert crash_at_every_commit(args_for, None, tmp_path, expected) >= 2 * (8 + 1)
+
+
+@pytest.fixture(scope="module")
+def reorg(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    """(blocks dir of branch B, a database synced to branch A, the database A then B gives)."""
+    work = tmp_path_factory.mktemp("reorg")
+    branch_a, branch_b = _story()
+    write_blk_files(work / "a", REGTEST, branch_a)
+    write_blk_files(work / "b", REGTEST, branch_b, max_file_bytes=8_000)
+    on_a = work / "on-a.duckdb"
+    assert main(_sync_args(work / "a", on_a, 5, "regtest")) == 0
+    reference = work / "reference.duckdb"
+    shutil.copy(on_a, reference)
+    assert main(_sync_args(work / "b", reference, 5, "regtest")) == 0
+    expected = dump(reference)
+    assert sorted(r[0] for r in expected["blocks"]) == list(range(59))
+    return work / "b", on_a, expected
+
+
+def test_reorganising_blocks_dir_sync_resumes_from_a_crash_at_every_commit(
+        reorg: tuple[Path, Path, dict], tmp_path: Path) -> None:
+    branch_b, on_a, expected = reorg
+    # Commit points: the rollback to height 40, 4 batches of ≤ 5 blocks (41–58), the refresh.
+    assert crash_at_every_commit(lambda db: _sync_args(branch_b, db, 5, "regtest"), on_a, tmp_path, expected) >= 2 * 6
+
+
+def test_reorganising_blocks_dir_sync_resumes_from_kills_at_random_moments(
+        reorg: tuple[Path, Path, dict], tmp_path: Path) -> None:
+    branch_b, on_a, expected = reorg
+    landed = kill_at_random_moments(lambda db: _sync_args(branch_b, db, 2, "regtest"), on_a, tmp_path, expected,
+                                    seed=20261128, kills=6)
+    assert landed >= 3, "the kills must land while the sync is running"
