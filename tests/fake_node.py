@@ -72,6 +72,7 @@ class FakeNode:
     # Each call's name, in the order the node received them (a batch adds one per item).
     calls: list[str] = field(default_factory=list)
     requests: int = 0
+    connections: int = 0
     # After this many HTTP requests every call is answered with an error: a sync that would loop
     # forever ends instead, with a message no fixed code gives.
     max_requests: int | None = None
@@ -91,6 +92,19 @@ class FakeNode:
 
             def log_message(self, *args: object) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with node.lock:
+                    node.connections += 1
+
+            def handle(self) -> None:
+                # A client that gives up closes mid-answer: that is the test's business, not a
+                # traceback on stderr.
+                try:
+                    super().handle()
+                except (ConnectionResetError, BrokenPipeError):
+                    pass
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

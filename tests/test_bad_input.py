@@ -224,6 +224,10 @@ def test_wrong_network_for_a_database_with_blocks(db: Path, tmp_path: Path, caps
     ("--workers", "0", "argument --workers: 0 is below the least allowed value, 1"),
     ("--stop-height", "-5", "argument --stop-height: -5 is below the least allowed value, 0"),
     ("--poll-seconds", "0", "argument --poll-seconds: 0 is below the least allowed value, 0.1"),
+    # "nan" passed every bound (no comparison is true of it), "inf" is no time either.
+    ("--poll-seconds", "nan", "argument --poll-seconds: not a finite number: 'nan'"),
+    ("--rpc-timeout", "inf", "argument --rpc-timeout: not a finite number: 'inf'"),
+    ("--rpc-timeout", "0.5", "argument --rpc-timeout: 0.5 is below the least allowed value, 1.0"),
 ])
 def test_sync_numbers_out_of_range(flag: str, value: str, phrase: str, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
@@ -286,7 +290,7 @@ def test_database_locked_by_another_writer(db: Path, tmp_path: Path, capsys: pyt
         for args in (["status"], ["sync", "--blocks-dir", str(d)], ["miners", "reserve"]):
             code, _, err = run(capsys, *args, "--db", str(db))
             assert code == 1 and f"error: the database {db} is in use by another process" in err, args
-            assert "hint: another minerwatch process (a sync or serve) holds it for writing" in err
+            assert f"(pid {holder.pid}, " in err and "hint: stop that process or use another --db" in err
     finally:
         assert holder.stdin is not None
         holder.stdin.close()

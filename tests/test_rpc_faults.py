@@ -137,6 +137,9 @@ def test_honest_answers_pass_every_check(node: FakeNode) -> None:
     # Block 1: mined 2009-01-09 02:54:25 UTC on top of the genesis block.
     assert (header.height, header.prev_hash, header.time) == (1, GENESIS, 1_231_469_665)
     assert c.check_network().chain == "main"
+    # One request a call (check_network makes two), all on one kept-alive connection: none retried.
+    assert node.requests == 6
+    assert node.connections == 1
 
 
 def test_wrong_genesis_under_the_right_name(node: FakeNode) -> None:

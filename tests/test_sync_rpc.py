@@ -147,3 +147,20 @@ def test_wrong_network_and_dead_node_give_clear_errors(regtest_node, password: s
     assert main(["sync", "--db", str(tmp_path / "r.duckdb"), "--network", "regtest", "--rpc", url]) == 1
     err = capsys.readouterr().err
     assert "error:" in err and "hint:" in err and "Traceback" not in err and password not in err
+
+
+def test_frozen_node_gives_up_at_rpc_timeout(regtest_node, password: str, tmp_path: Path,  # noqa: ANN001
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # SIGSTOP: the node's port still accepts connections, but nothing answers. Without a bound on
+    # the whole call, six attempts of 60 s and their backoff took 376 s to say so.
+    node = regtest_node
+    node.freeze()
+    try:
+        assert _sync(tmp_path / "t.duckdb", "--rpc", node.url, "--rpc-timeout", "1") == 1
+    finally:
+        node.thaw()
+    assert capsys.readouterr().err.splitlines()[-2:] == [
+        f"error: the node at 127.0.0.1:{node.port} did not answer getblockchaininfo within 1 s",
+        "hint: a busy or slow node (or a slow link) may need longer: raise --rpc-timeout SECONDS (now 1); "
+        "otherwise check that the node is running and that --rpc names its RPC port",
+    ]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from minerwatch.chain.block import Block, hash_hex, parse_block
+from minerwatch.chain.rpc import RPC_INVALID_PARAMETER, RpcCallError
 from minerwatch.consensus import work_from_bits
 from minerwatch.errors import MinerwatchError, NodeError
 from minerwatch.ingest import Ingest, Tip
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
     from minerwatch.chain.blkchain import BestChain
 
 DEFAULT_BATCH_BLOCKS = 500
+# A node batch that does not connect is asked for again, waiting 1, 2, 4 then 8 s: a node that
+# reorganises while it is read settles within seconds; after 15 s of waits the sync gives up.
+NOT_CONNECTING_ATTEMPTS = 5
+NOT_CONNECTING_BACKOFF_S = 1.0
 # A batch also closes at this much block data, so memory stays bounded on 4 MB mainnet blocks.
 DEFAULT_BATCH_BYTES = 64 << 20
 
@@ -200,22 +205,33 @@ class Syncer:
                     return h
             height = lo - 1
             step *= 2
-        return -1
+        # No height agrees, not even the genesis block (which check_network compared with the
+        # network's): the database holds another chain, and rolling it all back would hide that.
+        raise NodeError(
+            f"the node's chain shares no block with the database (stored genesis {self.stored_hash(0)}, "
+            f"the node's {client.block_hashes([0])[0]})",
+            f"the database holds another chain than the node's {self.network.name}: sync into a new --db",
+        )
 
     def sync_rpc(self, client: "RpcLike", follow: bool = False, poll_s: float = 5.0,
                  stop_height: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Sync from a node; with `follow`, keep up with its tip until `should_stop()`."""
+        """Sync from a node; with `follow`, keep up with its tip until `should_stop()`.
+
+        A batch that does not connect to the stored tip (or whose blocks do not chain) is asked for
+        again NOT_CONNECTING_ATTEMPTS times with doubling waits, then a NodeError: a node that is
+        reorganising settles, one that serves a broken chain must not keep the sync busy forever.
+        """
+        # The genesis hash is checked here, before anything is stored.
         client.check_network()
         client.wait_until_synced()
-        stored = 0
+        stored = misses = 0
         p = self.progress
         while not should_stop():
-            node_height = client.block_count()
-            if stop_height is not None:
-                node_height = min(node_height, stop_height)
+            node_tip = client.block_count()
+            node_height = node_tip if stop_height is None else min(node_tip, stop_height)
             tip = self.ingest.tip
             if tip is not None:
-                if tip.height > node_height or client.block_hashes([tip.height])[0] != tip.hash:
+                if tip.height > node_tip or client.block_hashes([tip.height])[0] != tip.hash:
                     fork = self.find_fork(client)
                     p.note = f"reorg: the node's chain left ours after height {fork}; rolled back"
                     self.rollback_to(fork)
@@ -232,25 +248,61 @@ class Syncer:
                 self._idle_until_new_block(client, poll_s, should_stop)
                 continue
             end = min(start + self.batch_blocks - 1, node_height)
-            hashes = client.block_hashes(list(range(start, end + 1)))
-            raws = client.raw_blocks(hashes)
-            blocks: list[tuple[int, Block]] = []
-            expected_prev = tip.hash if tip else None
-            for height, (want, raw) in enumerate(zip(hashes, raws), start):
-                block = parse_block(raw, source=f"block {want} from the node")
-                got = hash_hex(block.hash)
-                if got != want:
-                    raise NodeError(f"the node sent block {got} when asked for {want}", "restart the node")
-                if expected_prev is not None and hash_hex(block.header.prev_hash) != expected_prev:
-                    break  # the node reorganised while we fetched: re-check from the top
-                blocks.append((height, block))
-                expected_prev = got
+            blocks, problem = self._fetch_connected(client, tip, start, end)
             if blocks:
                 stored += self.ingest_stream(iter(blocks))
+                misses = 0
                 if follow:
                     self.refresh_metrics()
+            if problem is None or blocks:
+                continue   # done, or a partial batch stored: re-check the tip from the top
+            misses += 1
+            if misses >= NOT_CONNECTING_ATTEMPTS:
+                raise NodeError(
+                    f"{problem}, {misses} times in a row",
+                    "the node may be in the middle of a long reorganisation: run the sync again in a "
+                    "minute; if this persists the node serves a broken chain (compare `bitcoin-cli "
+                    "getblockhash HEIGHT` with a block explorer). Nothing that does not connect was stored",
+                )
+            delay_s = NOT_CONNECTING_BACKOFF_S * 2 ** (misses - 1)
+            p.note = f"{problem}; the node may be reorganising: asking again in {delay_s:g} s"
+            self.on_progress(p)
+            _nap(delay_s, should_stop)
         self.refresh_metrics()
         return stored
+
+    def _fetch_connected(self, client: "RpcLike", tip: Tip | None, start: int,
+                         end: int) -> tuple[list[tuple[int, Block]], str | None]:
+        """The node's blocks start..end that chain onto `tip`, and why the rest do not (or None)."""
+        try:
+            hashes = client.block_hashes(list(range(start, end + 1)))
+        except RpcCallError as e:
+            if e.code != RPC_INVALID_PARAMETER:
+                raise
+            # Bitcoin Core's "Block height out of range": the node's chain got shorter since
+            # getblockcount, which a reorganisation does for a moment.
+            return [], f"the node's chain no longer reaches height {end}"
+        raws = client.raw_blocks(hashes)
+        blocks: list[tuple[int, Block]] = []
+        expected_prev = tip.hash if tip else None
+        for height, (want, raw) in enumerate(zip(hashes, raws), start):
+            block = parse_block(raw, source=f"block {want} from the node")
+            got = hash_hex(block.hash)
+            if got != want:
+                raise NodeError(f"the node sent block {got} when asked for {want}", "restart the node")
+            if height == 0 and got != self.network.genesis_hash:
+                # check_network compared it, so the node changed chains under us: never store it.
+                raise NodeError(f"the node's block at height 0 is now {got}, not {self.network.name}'s "
+                                f"genesis {self.network.genesis_hash}",
+                                f"point --rpc at a {self.network.name} node")
+            prev = hash_hex(block.header.prev_hash)
+            if expected_prev is not None and prev != expected_prev:
+                below = "the stored tip" if height == start else "the node's own block"
+                return blocks, (f"the node's block {got} at height {height} does not connect to "
+                                f"{below} {expected_prev} at height {height - 1} (its parent is {prev})")
+            blocks.append((height, block))
+            expected_prev = got
+        return blocks, None
 
 
     def _idle_until_new_block(self, client: "RpcLike", poll_s: float, should_stop: Callable[[], bool]) -> None:
@@ -285,6 +337,13 @@ class Syncer:
                     raise
                 time.sleep(0.2)
         self.con = self.ingest.con = con
+
+
+def _nap(seconds: float, should_stop: Callable[[], bool]) -> None:
+    """Sleep `seconds` in short naps, so that a stop request is seen within 0.2 s."""
+    until = time.monotonic() + seconds
+    while not should_stop() and time.monotonic() < until:
+        time.sleep(min(0.2, max(until - time.monotonic(), 0.0)))
 
 
 class RpcLike:  # pragma: no cover - the interface minerwatch.chain.rpc.RpcClient provides

@@ -210,8 +210,9 @@ class RpcClient:
         if resp.length is not None and resp.length > MAX_ANSWER_BYTES:
             raise self._too_large(resp.length)
         data = bytearray()
-        # The response lets go of the socket once the body is read (closing it if the node closes).
-        while not resp.isclosed():
+        # resp.length counts down what the Content-Length promised (None without one). A response
+        # that has read to the end of the connection lets go of the socket: no timeout to set then.
+        while resp.length != 0 and not resp.isclosed():
             # The socket's timeout bounds one receive; read1 makes at most one per call (read would
             # make as many as the chunk needs), so setting it to what is left bounds them all.
             sock.settimeout(_left(deadline))
@@ -221,9 +222,12 @@ class RpcClient:
             data += chunk
             if len(data) > MAX_ANSWER_BYTES:
                 raise self._too_large(len(data))
-        if resp.length:
+        missing = resp.length
+        # The next request on this connection needs the response closed (read1 does not close it).
+        resp.close()
+        if missing:
             # read1 ends quietly where the node closed, even short of the Content-Length it sent.
-            raise http.client.IncompleteRead(bytes(data), resp.length)
+            raise http.client.IncompleteRead(bytes(data), missing)
         return data
 
     def _too_large(self, size: int) -> NodeError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from minerwatch.chain.rpc import DEFAULT_TIMEOUT_S as RPC_TIMEOUT_S
 from minerwatch.cli.common import add_db_arg, add_network_arg, db_path, print_json
 from minerwatch.errors import UsageError
 from minerwatch.networks import Network, get_network
@@ -32,6 +34,9 @@ def _at_least(low: float, kind: type = int):  # noqa: ANN202
             value = kind(text)
         except ValueError as e:
             raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from e
+        # float() also takes "nan" (which no comparison refuses) and "inf": neither is a count or a time.
+        if kind is float and not math.isfinite(value):   # (an int of 400 digits would overflow it)
+            raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
         if value < low:
             raise argparse.ArgumentTypeError(f"{text} is below the least allowed value, {low}")
         return value
@@ -68,6 +73,9 @@ def add_source_args(p: argparse.ArgumentParser, follow_help: str) -> None:
     p.add_argument("--datadir", type=Path, help="the node's datadir (for the .cookie file)")
     p.add_argument("--rpc-user", help="RPC user (otherwise the cookie file)")
     p.add_argument("--rpc-cookie", type=Path, help="path of the node's .cookie file")
+    p.add_argument("--rpc-timeout", metavar="SECONDS", type=_at_least(1.0, float), default=RPC_TIMEOUT_S,
+                   help="the longest wait for one answer of the node, retries included "
+                        f"(default {RPC_TIMEOUT_S:g}); raise it for a slow node or link")
     p.add_argument("--follow", action="store_true", help=follow_help)
     p.add_argument("--poll-seconds", type=_at_least(0.1, float), default=5.0, help="how often --follow asks for new blocks")
     p.add_argument("--workers", type=_at_least(1), default=os.cpu_count() or 1, help="parser processes for blk files")
@@ -91,7 +99,7 @@ def rpc_client(args: argparse.Namespace, network: Network, on_wait: Callable[[st
 
     return RpcClient(args.rpc, network, datadir=args.datadir, user=args.rpc_user,
                      password=os.environ.get(PASSWORD_ENV), cookie_file=args.rpc_cookie,
-                     on_wait=lambda event: on_wait(event.message))
+                     timeout_s=args.rpc_timeout, on_wait=lambda event: on_wait(event.message))
 
 
 def sync_blocks_dir(syncer: Syncer, args: argparse.Namespace, client: RpcClient | None) -> None:
