@@ -21,12 +21,20 @@ class CompactSize:
     value: int
 
 
+@dataclass(frozen=True, slots=True)
+class Span:
+    kind: str                        # "transaction", "input", "output" or "witness"
+    start: int
+    end: int                         # exclusive
+    counted_by: CompactSize | None   # the count it is one of (a witness stack has none of its own)
+
+
 @dataclass(slots=True)
 class Layout:
     size: int
     fields: list[CompactSize] = field(default_factory=list)
     # Byte ranges [start, end) of whole structures: transactions, inputs, outputs, witness stacks.
-    spans: list[tuple[str, int, int]] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
 
     @property
     def boundaries(self) -> list[int]:
@@ -34,8 +42,8 @@ class Layout:
         points = {0, HEADER_BYTES, self.size}
         for f in self.fields:
             points.update((f.offset, f.offset + f.width))
-        for _, start, end in self.spans:
-            points.update((start, end))
+        for span in self.spans:
+            points.update((span.start, span.end))
         return sorted(points)
 
 
@@ -64,34 +72,39 @@ def layout(block: bytes) -> Layout:
         pos += width
         return value
 
-    for _ in range(size("tx count")):
+    size("tx count")
+    tx_count = out.fields[-1]
+    for _ in range(tx_count.value):
         tx_start = pos
         pos += 4
         segwit = block[pos] == 0 and block[pos + 1] == 1
         if segwit:
             pos += 2
         n_in = size("input count")
+        inputs = out.fields[-1]
         for _ in range(n_in):
             start = pos
             pos += 36
             script_bytes = size("input script length")   # read first: size() moves pos
             pos += script_bytes + 4
-            out.spans.append(("input", start, pos))
-        for _ in range(size("output count")):
+            out.spans.append(Span("input", start, pos, inputs))
+        size("output count")
+        outputs = out.fields[-1]
+        for _ in range(outputs.value):
             start = pos
             pos += 8
             script_bytes = size("output script length")
             pos += script_bytes
-            out.spans.append(("output", start, pos))
+            out.spans.append(Span("output", start, pos, outputs))
         if segwit:
             for _ in range(n_in):
                 start = pos
                 for _ in range(size("witness item count")):
                     item_bytes = size("witness item length")
                     pos += item_bytes
-                out.spans.append(("witness", start, pos))
+                out.spans.append(Span("witness", start, pos, None))
         pos += 4
-        out.spans.append(("transaction", tx_start, pos))
+        out.spans.append(Span("transaction", tx_start, pos, tx_count))
     if pos != len(block):
         raise ValueError(f"layout ends at {pos}, the block has {len(block)} bytes")
     return out

@@ -77,15 +77,28 @@ def test_block_file_with_max_compact_size_is_a_clear_error(tmp_path: Path) -> No
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sync_of_blk_file_with_max_compact_size_is_a_clear_error(tmp_path: Path, workers: str) -> None:
     blocks = _real_blk_blocks(201)
-    # Height 170: Satoshi's payment to Hal Finney; its one input's script length becomes 2^64 − 1.
-    f = _field(blocks[170], "input script length", 1)
-    assert (f.offset, f.value) == (256, 72)
+    # Height 170: Satoshi's payment to Hal Finney; the script length of the 10 BTC paid to Hal,
+    # the first of two outputs, becomes 2^64 − 1.
+    f = _field(blocks[170], "output script length", 1)
+    assert (f.offset, f.value) == (342, 67)
     blocks[170] = with_compact_size(blocks[170], f, MAX_COMPACT_SIZE)
     write_blk_files(tmp_path / "blocks", get_network("mainnet"), blocks)
     record_offset = sum(8 + len(b) for b in blocks[:170]) + 8
     proc = _run("sync", "--blocks-dir", str(tmp_path / "blocks"), "--db", str(tmp_path / "m.duckdb"),
                 "--workers", workers)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert f"error: blk00000.dat: byte {record_offset + 256}: absurd input script length " \
-           "18446744073709551615: only 233 bytes follow\n" in proc.stderr
+    assert f"error: blk00000.dat: byte {record_offset + 342}: absurd output script length " \
+           "18446744073709551615: only 147 bytes follow\n" in proc.stderr
     assert "hint: the file is truncated or corrupt" in proc.stderr
+
+
+def test_a_field_past_the_end_is_reported_where_the_data_ends() -> None:
+    # Found by the fuzzer: block 713126 (trimmed) with one bit of the coinbase's input count
+    # flipped (1 → 33 inputs). A later input's script length would start past the end of the
+    # 2,095 bytes; the error once named that byte (2,111), now the end of the data.
+    path = DATA / "fuzz" / "parser" / "coinbase-script-length-past-the-end-713126.bin"
+    raw = path.read_bytes()
+    assert len(raw) == 2_095 and raw[87] == 33
+    with pytest.raises(ParseError) as e:
+        parse_block(raw, source=path.name, base_offset=10_000)
+    assert (e.value.offset, e.value.detail) == (12_095, "truncated: coinbase script length")

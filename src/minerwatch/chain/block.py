@@ -172,7 +172,7 @@ def _varint(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
     at most 252 bytes past the end, where the next read fails as a truncation.
     """
     if pos >= end:
-        raise _Truncated(what, pos)
+        raise _Truncated(what, end)   # the data ends before the field starts: name where it ends
     b = data[pos]
     if b < 0xFD:
         value, after = b, pos + 1
