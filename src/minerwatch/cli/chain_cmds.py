@@ -124,7 +124,7 @@ def sync_node(syncer: Syncer, args: argparse.Namespace, client: RpcClient | None
                         should_stop=should_stop)
 
 
-def _network_for(args: argparse.Namespace, con=None) -> Network:  # noqa: ANN001
+def network_for(args: argparse.Namespace, con=None) -> Network:  # noqa: ANN001
     if args.network:
         return get_network(args.network)
     stored = get_meta(con, "network") if con is not None else None
@@ -135,7 +135,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     check_sources(args)
     path = db_path(args)
     con = connect(path)
-    network = _network_for(args, con)
+    network = network_for(args, con)
     bind_network(con, network.name, path)
     display = ProgressDisplay(sys.stderr)
     syncer = Syncer(con, network, batch_blocks=args.batch_blocks, on_progress=display,
@@ -175,7 +175,7 @@ def cmd_block(args: argparse.Namespace) -> int:
     if args.file:
         from minerwatch.queries.rawblock import facts_of_file
 
-        facts = facts_of_file(args.file, _network_for(args))
+        facts = facts_of_file(args.file, network_for(args))
     else:
         if not args.ref:
             raise UsageError("which block?", "give a height or hash, or --file FILE")

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from minerwatch.errors import NetworkMismatchError, StoreError
+from minerwatch.store.lock import lock_error
 
 # Migrations are store/sql/NNN_name.sql, applied once each in number order. 001–099: chain tables;
 # 100–199: network metrics; 200–299: miner flows; 300–399: economics and alerts.
@@ -72,7 +73,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as e:
-        raise _open_error(path, e) from e
+        raise _open_error(path, e, read_only) from e
     _avoid_wrong_results(con)
     if not read_only:
         migrate(con)
@@ -100,15 +101,14 @@ def _avoid_wrong_results(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"SET GLOBAL disabled_optimizers = '{','.join(off)}'")  # fixed names, not input
 
 
-def _open_error(path: Path, e: duckdb.Error) -> StoreError:
+def _open_error(path: Path, e: duckdb.Error, read_only: bool = False) -> StoreError:
     """The StoreError for a file DuckDB would not open, with the hint that fits DuckDB's reason."""
     reason = str(e).splitlines()[0] if str(e) else type(e).__name__
     if "not a valid DuckDB database" in reason:
         return StoreError(f"{path} is not a DuckDB database",
                           "pass --db with a minerwatch database, or move this file away and run the command again")
     if "lock" in reason.lower():
-        return StoreError(f"the database {path} is in use by another process ({reason})",
-                          "another minerwatch process (a sync or serve) holds it for writing; stop it or use another --db")
+        return lock_error(path, reason, read_only)
     return StoreError(f"cannot open the database {path}: {reason}",
                       "check that the path is right and its folder is writable, or pass another --db")
 

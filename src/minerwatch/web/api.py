@@ -13,8 +13,9 @@ from fastapi.responses import Response
 
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.queries import chain, db, headline, mining, series, signals
-from minerwatch.queries.breakeven import surface
+from minerwatch.queries.breakeven import Surface, surface
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, MAX_POINTS_LIMIT, INTERVALS, parse_interval, parse_max_points
+from minerwatch.web import shapes
 from minerwatch.web.respond import CSV, JSON, cached, error_body, error_responses, ok_json
 
 # Every /api/v1 route refuses a parameter it does not take (reject_unknown): each can answer 400.
@@ -60,7 +61,7 @@ def series_doc(s: series.Series) -> dict[str, Any]:
     }
 
 
-@router.get("/status", summary="Network, tip and block count of the database")
+@router.get("/status", summary="Network, tip and block count of the database", response_model=shapes.Status)
 async def status(request: Request) -> Response:
     reject_unknown(request, ())
 
@@ -72,18 +73,23 @@ async def status(request: Request) -> Response:
             full = chain.status(con, request.app.state.source.path)
             full.pop("db_path", None)   # a served page does not reveal where the user keeps files
             out.update(full)
+        writer = request.app.state.source.writer()
+        if writer is not None:   # `serve --follow`: is the node still followed, and if not, why
+            out["writer"] = writer
         return ok_json(out)
 
     return await cached(request, build)
 
 
-@router.get("/metrics", summary="Every registered metric: name, unit, definition, family")
+@router.get("/metrics", summary="Every registered metric: name, unit, definition, family",
+            response_model=shapes.Catalog)
 async def metrics_catalog(request: Request) -> Response:
     reject_unknown(request, ())
     return await cached(request, lambda con: ok_json({"metrics": series.catalog()}))
 
 
 @router.get("/series/{name}", summary="A metric as a daily series over an interval, downsampled",
+            response_model=shapes.SeriesDoc,
             responses={200: {"description": "the series as JSON, or as CSV (`date,<name>`) for `.csv` or format=csv",
                              "content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def get_series(request: Request, name: str, interval: str = IntervalQ, max_points: int = MaxPointsQ,
@@ -114,7 +120,8 @@ def series_csv(s: series.Series) -> bytes:
     return buf.getvalue().encode()
 
 
-@router.get("/headline", summary="Latest value, 30-day change and records of the key metrics")
+@router.get("/headline", summary="Latest value, 30-day change and records of the key metrics",
+            response_model=shapes.Headline)
 async def get_headline(request: Request) -> Response:
     reject_unknown(request, ())
     return await cached(request, lambda con: ok_json({"figures": [
@@ -130,7 +137,8 @@ def headline_doc(f: headline.Figure) -> dict[str, Any]:
             "at_record_low": f.at_record_low, "near_record_low": f.near_record_low}
 
 
-@router.get("/pools/{interval}", summary="Blocks and share of blocks per pool within an interval before the tip")
+@router.get("/pools/{interval}", summary="Blocks and share of blocks per pool within an interval before the tip",
+            response_model=mining.PoolShares)
 async def get_pools(request: Request, interval: str = IntervalP) -> Response:
     reject_unknown(request, ())
 
@@ -144,7 +152,8 @@ async def get_pools(request: Request, interval: str = IntervalP) -> Response:
     return await cached(request, build)
 
 
-@router.get("/difficulty", summary="Retarget forecast with a 95 % interval (pace since the epoch started)")
+@router.get("/difficulty", summary="Retarget forecast with a 95 % interval (pace since the epoch started)",
+            response_model=mining.RetargetForecast)
 async def get_difficulty(request: Request) -> Response:
     reject_unknown(request, ())
 
@@ -157,13 +166,15 @@ async def get_difficulty(request: Request) -> Response:
     return await cached(request, build)
 
 
-@router.get("/capitulation", summary="Capitulation state: each signal with value, threshold and since-when")
+@router.get("/capitulation", summary="Capitulation state: each signal with value, threshold and since-when",
+            response_model=signals.CapitulationState)
 async def get_capitulation(request: Request) -> Response:
     reject_unknown(request, ())
     return await cached(request, lambda con: ok_json(signals.capitulation_state(need_db(con))))
 
 
-@router.get("/breakeven", summary="Margin and cost per BTC over efficiency × power price at the latest market")
+@router.get("/breakeven", summary="Margin and cost per BTC over efficiency × power price at the latest market",
+            response_model=Surface)
 async def get_breakeven(request: Request, pue: float = Query(1.0, ge=1.0, le=3.0),
                         pool_fee_pct: float = Query(0.0, ge=0.0, lt=100.0)) -> Response:
     reject_unknown(request, ("pue", "pool_fee_pct"))
@@ -171,6 +182,7 @@ async def get_breakeven(request: Request, pue: float = Query(1.0, ge=1.0, le=3.0
 
 
 @router.get("/chain/block/{ref}", summary="Facts of a stored block by height or hash (minerwatch fields)",
+            response_model=shapes.BlockFacts,
             responses=error_responses(404, not_found="No stored block has that height or hash."))
 async def get_block(request: Request, ref: str = Path(
         description="a height in the digits 0-9 (e.g. 840000) or a block hash of 64 hex digits",

@@ -8,7 +8,7 @@ import logging
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +24,10 @@ from minerwatch.queries.db import connect_readonly, is_locked
 from minerwatch.web import api, mempool_compat, pages, prometheus
 from minerwatch.web.openapi_doc import openapi_document
 from minerwatch.web.respond import JSON, error_body, error_status, key_for
-from minerwatch.web.source import DataSource, ResponseCache
+from minerwatch.web.source import DataSource, ResponseCache, Source
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("minerwatch.web")
 STATIC = Path(__file__).parent / "static"
@@ -157,12 +160,13 @@ class Gate:
                      (time.perf_counter() - started) * 1000)
 
 
-def create_app(db_path: Path, token: str | None = None) -> FastAPI:
-    """The dashboard and API over the database at `db_path` (read-only)."""
+def create_app(db_path: Path, token: str | None = None, source: Source | None = None) -> FastAPI:
+    """The dashboard and API over the database at `db_path` (read-only); `source`: a database this
+    process also writes (`serve --follow`)."""
     app = FastAPI(title="minerwatch", version=__version__, docs_url=None, redoc_url=None,
                   description="Miner reserve, miner flows, hashprice and production cost from your own node. "
                               "Every dashboard page has a JSON twin at the same path plus `.json`.")
-    source = DataSource(Path(db_path))
+    source = source or DataSource(Path(db_path))
     app.state.source = source
     app.state.cache = ResponseCache(source)
 
@@ -242,6 +246,9 @@ def listen_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
+        # Listening now (uvicorn's backlog), not when the server has started: a client that read
+        # "serving" and connects at once waits in the queue instead of being refused.
+        sock.listen(2048)
     except OSError as e:
         sock.close()
         raise UsageError(f"cannot listen on {host} port {port}: {e.strerror}",
@@ -254,16 +261,22 @@ def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8400, token: str |
     """Run the server until interrupted; UsageError or StoreError before listening if the address needs
     a token, the port cannot be bound or the file is not a database. `sock`: already bound by
     listen_socket (the caller then reports the address before serving)."""
-    import uvicorn
-
     check_bind(host, token)
     check_database(Path(db_path))
     sock = sock or listen_socket(host, port)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(db_path, token)
-    config = uvicorn.Config(app, host=host, port=port, access_log=False, server_header=False, log_level="warning",
-                            **uvicorn_options)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        http_server(db_path, host, port, token, **uvicorn_options).run(sockets=[sock])
     finally:
         sock.close()
+
+
+def http_server(db_path: Path, host: str, port: int, token: str | None, source: Source | None = None,
+                **uvicorn_options: Any) -> uvicorn.Server:
+    """The server of the app over `db_path` (or `source`), ready to run."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app(db_path, token, source)
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, server_header=False, log_level="warning",
+                            **uvicorn_options)
+    return uvicorn.Server(config)

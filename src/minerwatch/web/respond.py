@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from minerwatch.errors import MinerwatchError, StoreError
-from minerwatch.web.source import CachedResponse, DataSource, ResponseCache
+from minerwatch.web.source import CachedResponse, ResponseCache, Source
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"
@@ -114,7 +114,7 @@ async def cached(request: Request, build: Callable[[duckdb.DuckDBPyConnection | 
     """The response `build(con)` makes, from the cache while the database is unchanged. `con` is None
     when there is no database file yet (pages then show their empty state)."""
     cache: ResponseCache = request.app.state.cache
-    source: DataSource = request.app.state.source
+    source: Source = request.app.state.source
 
     def compute() -> CachedResponse:
         try:

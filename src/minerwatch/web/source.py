@@ -1,6 +1,6 @@
 """The server's one door to the database: a read-only connection opened on demand and released when
-idle (so that `sync --follow` can take the file between batches), and a response cache that is
-valid until the database file changes."""
+idle (so that `sync --follow` can take the file between batches), or, with `serve --follow`, cursors
+on the database this process writes; and a response cache that is valid until the database changes."""
 
 from __future__ import annotations
 
@@ -140,6 +140,75 @@ class DataSource:
     def close(self) -> None:
         self._release()
 
+    def writer(self) -> WriterState | None:
+        """No writer in this process: a sync, if any, runs elsewhere."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class WriterState:
+    """What the writer of `serve --follow` is doing, for the status answer."""
+
+    state: str                  # "starting" | "syncing" (blk files) | "following" (the node) | "failed" | "stopped"
+    blocks_stored: int = 0      # by this process
+    error: str | None = None    # the last failure's message, until the writer is back
+    hint: str | None = None
+
+
+class SharedSource:
+    """The door to a database this process also writes (`serve --follow`): one DuckDB instance, one
+    cursor per read (DuckDB's way to share a database across threads) and each read in one
+    transaction, so that it sees one committed state (a batch is one transaction: never half of it).
+    The generation moves when the writer commits, not when the file's time does."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self._con: duckdb.DuckDBPyConnection | None = con
+        self._lock = threading.Lock()
+        self._commits = 0
+        self._writer = WriterState("starting")
+
+    def generation(self) -> tuple[int, ...]:
+        return (self._commits,)
+
+    def committed(self) -> None:
+        """The writer committed (or changed state): every answer cached before is stale."""
+        with self._lock:
+            self._commits += 1
+
+    def set_writer(self, state: WriterState) -> None:
+        self._writer = state
+        self.committed()
+
+    def writer(self) -> WriterState | None:
+        return self._writer
+
+    def exists(self) -> bool:
+        return True   # opened (created if new) before the server started
+
+    def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """fn(cursor), inside one read transaction."""
+        with self._lock:
+            if self._con is None:
+                raise StoreError("the server is stopping", "retry once it is back")
+            cur = self._con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            return fn(cur)
+        except duckdb.Error as e:
+            raise StoreError(f"the database could not answer: {str(e).splitlines()[0]}",
+                             "retry; the server log has the details if it persists") from e
+        finally:
+            cur.close()   # ends the read transaction: nothing was written in it
+
+    def close(self) -> None:
+        """No new reads; the connection itself belongs to whoever opened it."""
+        with self._lock:
+            self._con = None
+
+
+Source = DataSource | SharedSource
+
 
 def served_error(path: Path, e: StoreError) -> StoreError:
     """The open error `e` as a client sees it: the file's name, never the folder it is in (nor, for a
@@ -158,7 +227,7 @@ class ResponseCache:
     """Rendered responses keyed by request, valid for one database generation. Concurrent misses of
     one key share a single computation."""
 
-    def __init__(self, source: DataSource, entries: int = CACHE_ENTRIES) -> None:
+    def __init__(self, source: Source, entries: int = CACHE_ENTRIES) -> None:
         self.source = source
         self.entries = entries
         self._store: OrderedDict[str, tuple[tuple[int, ...], CachedResponse]] = OrderedDict()
