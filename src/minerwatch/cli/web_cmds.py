@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -17,8 +16,6 @@ from minerwatch.store import bind_network, connect
 
 if TYPE_CHECKING:
     from minerwatch.web.follow import Follower
-
-follow_log = logging.getLogger("minerwatch.follow")
 
 TOKEN_ENV = "MINERWATCH_TOKEN"
 DEFAULT_PORT = 8400
@@ -86,7 +83,8 @@ def _follower(args: argparse.Namespace, path: Path) -> Follower:
     try:
         network = network_for(args, con)
         bind_network(con, network.name, path)
-        client = rpc_client(args, network, on_wait=lambda message: follow_log.warning("%s", message))
+        # The client logs its waits itself (minerwatch.chain.rpc), into the server's log.
+        client = rpc_client(args, network, on_wait=lambda message: None)
         if client is None:   # --datadir with --blocks-dir names the blk files, not a node to follow
             raise UsageError("--follow needs a node", "add --rpc URL (the --datadir then gives the cookie)")
         client.check_network()
