@@ -20,6 +20,7 @@ from minerwatch.pools import Pool, load_pool_list
 from minerwatch.queries import db, mining, series
 from minerwatch.queries.chain import MAX_HEIGHT
 from minerwatch.queries.intervals import INTERVALS, MAX_POINTS_LIMIT, parse_interval
+from minerwatch.web import shapes
 from minerwatch.web.charts import day_s
 from minerwatch.web.respond import JSON, TEXT, cached, error_body, error_responses, ok_json
 
@@ -87,6 +88,7 @@ def block_doc(row: dict[str, Any], pool: tuple[str, str] | None) -> dict[str, An
 
 
 @router.get("/api/v1/block/{block_hash}", summary="A stored block by hash (mempool.space Block shape)",
+            response_model=shapes.MempoolBlock,
             responses=error_responses(404, not_found="No stored block has that hash."))
 async def block(request: Request, block_hash: str) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
@@ -99,7 +101,8 @@ async def block(request: Request, block_hash: str) -> Response:
     return await cached(request, build)
 
 
-@router.get("/api/block/{block_hash}/status", summary="Whether a block is in the stored best chain")
+@router.get("/api/block/{block_hash}/status", summary="Whether a block is in the stored best chain",
+            response_model=shapes.MempoolBlockStatus)
 async def block_status(request: Request, block_hash: str) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         c, _ = _state(con)
@@ -120,12 +123,13 @@ def _blocks_page(con: duckdb.DuckDBPyConnection | None, start: int | None) -> tu
     return ok_json([block_doc(r, pools.get(int(r["height"]))) for r in rows])
 
 
-@router.get("/api/v1/blocks", summary="The 15 newest stored blocks")
+@router.get("/api/v1/blocks", summary="The 15 newest stored blocks", response_model=list[shapes.MempoolBlock])
 async def blocks_tip(request: Request) -> Response:
     return await cached(request, lambda con: _blocks_page(con, None))
 
 
 @router.get("/api/v1/blocks/{start_height}", summary="15 stored blocks from a height downwards",
+            response_model=list[shapes.MempoolBlock],
             responses=error_responses(400))
 async def blocks_from(request: Request, start_height: int = Path(
         json_schema_extra={"minimum": 0, "maximum": MAX_HEIGHT})) -> Response:
@@ -134,7 +138,8 @@ async def blocks_from(request: Request, start_height: int = Path(
     return await cached(request, lambda con: _blocks_page(con, start_height))
 
 
-@router.get("/api/v1/difficulty-adjustment", summary="Progress of the epoch and the retarget forecast")
+@router.get("/api/v1/difficulty-adjustment", summary="Progress of the epoch and the retarget forecast",
+            response_model=shapes.MempoolDifficultyAdjustment)
 async def difficulty_adjustment(request: Request) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         c, _ = _state(con)
@@ -155,6 +160,7 @@ async def difficulty_adjustment(request: Request) -> Response:
 
 
 @router.get("/api/v1/mining/hashrate/{interval}", summary="Daily network hashrate and retargets in an interval",
+            response_model=shapes.MempoolHashrateHistory,
             responses=error_responses(400))
 async def hashrate(request: Request, interval: str = IntervalP) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
@@ -179,6 +185,7 @@ async def hashrate(request: Request, interval: str = IntervalP) -> Response:
 
 @router.get("/api/v1/mining/difficulty-adjustments/{interval}",
             summary="Retargets in an interval as [time, height, difficulty, adjustment]",
+            response_model=list[shapes.MempoolRetargetRow],
             responses=error_responses(400))
 async def difficulty_adjustments(request: Request, interval: str = IntervalP) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
@@ -192,6 +199,7 @@ async def difficulty_adjustments(request: Request, interval: str = IntervalP) ->
 
 
 @router.get("/api/v1/mining/pools/{interval}", summary="Pool ranking by blocks mined in an interval",
+            response_model=shapes.MempoolPoolRanking,
             responses=error_responses(400))
 async def pools(request: Request, interval: str = IntervalP) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
