@@ -1,5 +1,6 @@
 """A CompactSize of 2^64 − 1 where a real block holds a script length: a ParseError naming the file
-and the byte, through the parser, `block --file` and `sync --blocks-dir` (1 and 2 parser processes).
+and the byte, through the parser, `block --file`, `sync --blocks-dir` (1 and 2 parser processes) and
+`sync --rpc` from a node that sends such a block.
 
 Before the parser checked every count and length against the bytes left, this mutation carried the
 read position past what C can index and leaked OverflowError (a traceback) on all of these paths.
@@ -102,3 +103,24 @@ def test_a_field_past_the_end_is_reported_where_the_data_ends() -> None:
     with pytest.raises(ParseError) as e:
         parse_block(raw, source=path.name, base_offset=10_000)
     assert (e.value.offset, e.value.detail) == (12_095, "truncated: coinbase script length")
+
+
+def test_sync_from_a_node_sending_max_compact_size_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from fake_node import FakeNode, block_hash   # a real HTTP JSON-RPC server on loopback
+    from minerwatch.cli import main
+
+    blocks = _real_blk_blocks(201)
+    f = _field(blocks[170], "output script length", 1)
+    blocks[170] = with_compact_size(blocks[170], f, MAX_COMPACT_SIZE)
+    node = FakeNode(blocks)
+    monkeypatch.setenv("MINERWATCH_RPC_PASSWORD", "x")
+    try:
+        capsys.readouterr()
+        code = main(["sync", "--rpc", node.url, "--network", "mainnet", "--db", str(tmp_path / "m.duckdb")])
+    finally:
+        node.stop()
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"error: block {block_hash(blocks[170])} from the node: byte 342: absurd output script length " \
+           "18446744073709551615: only 147 bytes follow\n" in err
