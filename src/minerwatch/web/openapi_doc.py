@@ -35,8 +35,9 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
 
 
 def _name_the_metrics(doc: dict[str, Any]) -> None:
-    """The series route's `name` takes the registered metrics (and their `.csv` forms): listed when the
-    document is built, so a metric registered later is listed too."""
+    """The series route's `name` takes the registered metrics (and their `.csv` forms), listed when the
+    document is first asked for rather than when the routes are declared: reading the registry loads
+    every metric module, which `import minerwatch.web` should not pay for."""
     names = [m.name for m in series.catalog()]
     op = doc["paths"].get("/api/v1/series/{name}", {}).get("get")
     for param in (op or {}).get("parameters", []):
