@@ -22,6 +22,7 @@ import sys
 import tempfile
 import traceback
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,8 @@ def _failure(i: int | str, what: str, e: BaseException) -> dict[str, Any]:
             "at": f"{Path(where.filename).name}:{where.lineno}" if where else ""}
 
 
-def _parser_cases(mode: str, seed: int, cases: int):  # noqa: ANN202 (an iterator of (id, Case))
+def _parser_cases(mode: str, seed: int, cases: int) -> Iterator[tuple[int, Any]]:
+    """(case number, fuzz_cases.Case) of a parser mode."""
     import fuzz_cases
     if mode == "parser-mutations":
         return ((i, fuzz_cases.mutated_case(seed, i)) for i in range(cases))
