@@ -89,11 +89,11 @@ def _limit_memory() -> None:
         import resource
     except ImportError:       # not on Windows: the per-case peaks still bound the parser
         return
-    vm_bytes = 0
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                vm_bytes = int(line.split()[1]) * 1024
+    try:
+        with open("/proc/self/status") as f:
+            vm_bytes = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    except (OSError, StopIteration):   # no /proc (macOS): RLIMIT_AS is not enforced there anyway
+        return
     resource.setrlimit(resource.RLIMIT_AS, (vm_bytes + MEMORY_HEADROOM_BYTES, resource.RLIM_INFINITY))
 
 
