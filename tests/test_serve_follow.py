@@ -322,6 +322,28 @@ def test_a_stop_ends_a_bulk_sync_at_the_next_batch(tmp_path: Path) -> None:
     assert follower.state.state == "stopped"
 
 
+def test_a_stop_ends_a_wait_on_the_node(tmp_path: Path) -> None:
+    db = tmp_path / "new.duckdb"
+    waits: list[int] = []
+    finished: list[bool] = []
+
+    def follow(syncer: Syncer, should_stop: Callable[[], bool]) -> None:
+        # A node in initial block download: the client waits and polls, calling back before each wait.
+        for i in range(1000):
+            follower.stop_point()
+            waits.append(i)
+            time.sleep(0.005)
+        finished.append(True)
+
+    follower = Follower(db, store.connect(db), get_network("regtest"), bulk=lambda syncer: None, follow=follow,
+                        batch_blocks=10)
+    follower.start()
+    wait_until(lambda: len(waits) > 0, "the writer never waited")
+    follower.stop()
+    assert finished == [] and len(waits) < 1000
+    assert follower.state == WriterState("stopped")
+
+
 def test_serve_takes_the_sync_options_only_with_follow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--db", str(tmp_path / "x.duckdb"), "--rpc", "http://127.0.0.1:8332"]) == 1
     assert capsys.readouterr().err.splitlines() == [

@@ -91,6 +91,10 @@ def _follower(args: argparse.Namespace, path: Path) -> Follower:
     except BaseException:
         con.close()
         raise
-    return Follower(path, con, network, bulk=lambda syncer: sync_blocks_dir(syncer, args, client),
-                    follow=lambda syncer, should_stop: sync_node(syncer, args, client, should_stop),
-                    batch_blocks=args.batch_blocks, node=client.where)
+    follower = Follower(path, con, network, bulk=lambda syncer: sync_blocks_dir(syncer, args, client),
+                        follow=lambda syncer, should_stop: sync_node(syncer, args, client, should_stop),
+                        batch_blocks=args.batch_blocks, node=client.where)
+    # From now on a stop request also ends the client's waits (between retries, while the node is in
+    # initial block download), not only the sync between batches.
+    client.on_wait = lambda event: follower.stop_point()
+    return follower

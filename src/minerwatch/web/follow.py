@@ -40,7 +40,8 @@ Follow = Callable[[Syncer, Callable[[], bool]], None]
 
 
 class _StopRequested(Exception):
-    """Raised from the progress callback: a bulk sync has no stop flag, but calls back after every commit."""
+    """Raised where the writer calls back (after a commit, before a wait on the node): a bulk sync has
+    no stop flag, and the node's client none either."""
 
 
 class Follower:
@@ -77,6 +78,13 @@ class Follower:
             self._thread.join()
         self.source.close()
         self.con.close()
+
+    def stop_point(self) -> None:
+        """Raise if a stop was asked for: called where the writer waits (the node's client, between
+        its retries or while the node is in initial block download), so that a stop need not wait
+        for the node."""
+        if self._stop.is_set():
+            raise _StopRequested
 
     @property
     def state(self) -> WriterState:
