@@ -178,9 +178,12 @@ def test_serve_follow_under_load_stores_every_block_through_a_reorg(regtest_node
             # ...and the chain grows on the new branch.
             node.mine(2, tag="/F2Pool/", start_time_s=T0 + 27 * 600 + 30)
             wait_for_tip(base, node.best_hash(), log)
-            # A separate sync cannot get in, and is told what holds the file and what to do.
+            # A separate sync cannot get in, and is told what holds the file and what to do; nor can a
+            # second server, which would only ever answer that the database is busy.
             sync = subprocess.run([sys.executable, "-m", "minerwatch", "sync", "--db", str(db), "--rpc", node.url],
                                   capture_output=True, text=True, env=env, timeout=120)
+            second = subprocess.run([sys.executable, "-m", "minerwatch", "serve", "--db", str(db), "--port", "0"],
+                                    capture_output=True, text=True, timeout=120)
         assert load.failures == [], load.failures[:10]
         assert load.statuses[200] > CLIENTS, load.statuses
         assert sync.returncode == 1
@@ -188,6 +191,11 @@ def test_serve_follow_under_load_stores_every_block_through_a_reorg(regtest_node
             f"error: the database {db} is held by `minerwatch serve --follow` (pid {proc.pid}), "
             "which stores the node's new blocks itself",
             "hint: no separate sync is needed while it runs; stop it first to write to this file yourself"]
+        assert second.returncode == 1
+        assert second.stderr.splitlines() == [
+            f"error: the database {db} is held by `minerwatch serve --follow` (pid {proc.pid}), "
+            "which stores the node's new blocks itself",
+            "hint: read it through the server (the dashboard, /api/v1/…), or stop it first"]
 
         status = get_json(base + "/api/v1/status")
         assert status["tip_hash"] == node.best_hash() and status["tip_height"] == 28 and status["blocks"] == 29

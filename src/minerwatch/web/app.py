@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from minerwatch import __version__
 from minerwatch.errors import MinerwatchError, StoreError, UsageError
 from minerwatch.queries.db import connect_readonly, is_locked
+from minerwatch.store.lock import SERVE_FOLLOW, holder_of
 from minerwatch.web import api, mempool_compat, pages, prometheus
 from minerwatch.web.openapi_doc import openapi_document
 from minerwatch.web.respond import JSON, error_body, error_status, key_for
@@ -221,14 +222,15 @@ def create_app(db_path: Path, token: str | None = None, source: Source | None = 
 
 
 def check_database(db_path: Path) -> None:
-    """Refuse to serve a file that can never answer (not a DuckDB file, a directory, a newer schema).
-    A missing file serves the "no data yet" pages, and one a sync holds is served once it lets go."""
+    """Refuse to serve a file that can never answer (not a DuckDB file, a directory, a newer schema,
+    one a `serve --follow` holds: it never lets go). A missing file serves the "no data yet" pages,
+    and one a sync holds is served once it lets go."""
     if not db_path.exists():
         return
     try:
         connect_readonly(db_path).close()
     except StoreError as e:
-        if not is_locked(e):
+        if not is_locked(e) or holder_of(str(e.__cause__)).command == SERVE_FOLLOW:
             raise
 
 
