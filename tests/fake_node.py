@@ -89,6 +89,9 @@ class FakeNode:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm and the client's delayed
+            # ACK, each answer would wait ~40 ms for nothing (bitcoind sends both in one).
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass

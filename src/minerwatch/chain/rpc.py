@@ -341,7 +341,7 @@ class RpcClient:
         answer = self._exchange(requests, [m for m, _ in calls])
         if not isinstance(answer, list):
             # Bitcoin Core answers a malformed batch with one error object instead of a list.
-            self._result(answer, "batch")
+            self._result(answer, _calls([m for m, _ in calls]))
             raise NodeError(f"the node at {self.where} answered a batch with a single object",
                             "the node does not support JSON-RPC batches")
         if len(answer) != len(requests):
