@@ -38,6 +38,7 @@ from minerwatch.store.lock import Holder, holder_of, minerwatch_command
 from minerwatch.sync import Syncer
 from minerwatch.web.app import create_app
 from minerwatch.web.follow import Follower
+from minerwatch.web.shapes import Status
 from minerwatch.web.source import SharedSource, WriterState
 from web_support import H0, build_db
 
@@ -296,6 +297,7 @@ def test_a_writer_failure_is_logged_and_shown_in_the_status(tmp_path: Path, capl
         # The server keeps answering, and says the node is no longer followed, and why.
         r = client.get("/api/v1/status")
         assert r.status_code == 200
+        Status.model_validate(r.json(), strict=True)   # the shape /openapi.json documents
         assert r.json()["writer"] == {
             "state": "failed", "blocks_stored": 0,
             "error": "the node at 127.0.0.1:8332 did not answer after 6 attempts (connection refused)",

@@ -14,6 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from minerwatch.queries.series import MetricInfo
 
 
+class Writer(BaseModel):
+    """`serve --follow` only: whether the node is still followed, and if not, why."""
+
+    state: str = Field(description="starting | syncing (blk files) | following (the node) | failed | stopped")
+    blocks_stored: int = Field(description="blocks stored by this server process")
+    error: str | None = Field(description="the last failure, until the writer works again")
+    hint: str | None
+
+
 class Status(BaseModel):
     """The database's network and tip; with blocks stored, also what `minerwatch status` shows."""
 
@@ -24,6 +33,7 @@ class Status(BaseModel):
     tip_hash: str | None
     tip_time_s: int | None
     blocks: int
+    writer: Writer | None = None
 
 
 class Catalog(BaseModel):
