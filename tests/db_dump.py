@@ -7,8 +7,9 @@ from pathlib import Path
 import duckdb
 
 
-def dump(db: Path) -> dict[str, list[tuple]]:
-    """{table: sorted rows}; load-time (TIMESTAMP) columns left out, the only thing allowed to differ."""
+def dump(db: Path, ignore_meta: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+    """{table: sorted rows}; load-time (TIMESTAMP) columns left out, the only thing allowed to differ,
+    and the meta keys in `ignore_meta`."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
@@ -21,7 +22,10 @@ def dump(db: Path) -> dict[str, list[tuple]]:
                                                 "WHERE table_name = ? ORDER BY ordinal_position", [t]).fetchall()
                     if not typ.startswith("TIMESTAMP")]
             quoted = ", ".join(f'"{c}"' for c in cols)
-            out[t] = sorted(con.execute(f'SELECT {quoted} FROM "{t}"').fetchall(), key=repr)  # noqa: S608
+            rows = con.execute(f'SELECT {quoted} FROM "{t}"').fetchall()  # noqa: S608
+            if t == "meta":
+                rows = [r for r in rows if r[0] not in ignore_meta]
+            out[t] = sorted(rows, key=repr)
         return out
     finally:
         con.close()

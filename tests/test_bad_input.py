@@ -16,7 +16,9 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
+import db_dump
 from minerwatch.cli import main
+from minerwatch.cli.chain_cmds import EXIT_DAMAGED_FILES
 from minerwatch.networks import get_network
 
 DATA = Path(__file__).parent / "data"
@@ -39,14 +41,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def dump(db: Path) -> dict[str, list[tuple]]:
-    """Every row of every table, for 'the database did not change' assertions."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
-        return {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}  # noqa: S608
-    finally:
-        con.close()
+    """Every table, for "the database did not change": the record of what the last blocks directory
+    held (for `status`) is allowed to follow the files."""
+    return db_dump.dump(db, ignore_meta=("blocks_dir_report",))
 
 
 @pytest.fixture(scope="module")
@@ -160,25 +157,26 @@ def test_corrupt_blk_file_stores_nothing_wrong_and_resumes(tmp_path: Path, db: P
     # blocks (215–300 bytes each with its 8-byte record header): its merkle root no longer matches.
     data[20_000:20_008] = b"\xff" * 8
     d = blocks_dir_with(tmp_path, bytes(data))
-    # The bytes change block 89's header (its merkle root), so its hash: in the files the chain is
-    # blocks 0–88 plus an altered block 89 whose child is missing. Into the full database that
-    # competing one-block branch has far less work than the stored 439 blocks and must not be taken
-    # for a reorganisation (it once rolled the database back to height 88).
+    # The bytes change block 89's header (its merkle root), so its hash, which then misses its
+    # target: block 89 is invalid, and 90–438 (349 blocks) cannot connect. Into the full database
+    # nothing changes (it once rolled back to height 88); the exit code says the files are damaged.
     before = dump(db)
     code, _, err = run(capsys, "sync", "--blocks-dir", str(d), "--db", str(db), "--workers", "1")
-    assert code == 0
-    assert "note: the files hold a competing chain after height 88 with less work than the stored one" in err
+    assert code == EXIT_DAMAGED_FILES
+    assert "note: the database (tip 438) is ahead of these files (tip 88); kept" in err
+    assert "349 orphan and 1 invalid blocks set aside" in err
+    # Only the record of what the last blocks directory held (for `status`) changes.
     assert dump(db) == before
-    # Into a new database: whole batches up to the corrupt block, then the error.
+    # Into a new database: every valid block (0–88), never the altered one, then the error.
     fresh = tmp_path / "fresh.duckdb"
     code, _, err = run(capsys, "sync", "--blocks-dir", str(d), "--db", str(fresh), "--workers", "1",
                        "--batch-blocks", "10")
-    assert code == 1 and "blk00000.dat: byte 19975: merkle root of the transactions does not match the header" in err
-    assert "hint: the block is corrupt or was altered" in err
+    assert code == EXIT_DAMAGED_FILES and "synced 89 blocks; tip 88" in err
+    assert "error: the blocks directory is damaged" in err and "hint: re-copy the damaged blk files" in err
     con = duckdb.connect(str(fresh), read_only=True)
     heights = [h for (h,) in con.execute("SELECT height FROM blocks ORDER BY height").fetchall()]
     con.close()
-    assert heights == list(range(len(heights))), "only whole batches from the genesis block on"
+    assert heights == list(range(89))
     (d / "blk00000.dat").write_bytes(BLK_0_438.read_bytes())
     code, _, _ = run(capsys, "sync", "--blocks-dir", str(d), "--db", str(fresh), "--workers", "1")
     assert code == 0
@@ -519,59 +517,78 @@ def test_series_api_rejects_unknown_parameters(api: TestClient) -> None:
 
 # --- a blocks directory whose chain differs from the stored one ----------------------------------
 
-def test_only_a_chain_with_more_work_replaces_the_stored_one(tmp_path: Path, db: Path, synced: Path,
+def _regtest_chain_and_branch() -> tuple[list[bytes], list[bytes]]:
+    """Regtest heights 0–12, and a branch 10'–13' off height 9 (regtest blocks meet their proof of
+    work; rewritten mainnet blocks cannot, and are refused as invalid)."""
+    from minerwatch.chain.builder import ChainBuilder
+
+    main_chain = ChainBuilder("regtest", start_time_s=1_700_000_000)
+    for _ in range(12):
+        main_chain.mine()
+    branch = main_chain.fork(9)
+    for _ in range(4):
+        branch.mine(tag="/branch/")
+    return main_chain.blocks, branch.blocks[10:]
+
+
+def test_only_a_chain_with_more_work_replaces_the_stored_one(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     from minerwatch.chain.blkfiles import write_blk_files
-    from test_blkfiles import REAL, REAL_HASHES, _hash_of, _longer_fork
+    from test_blkfiles import _hash_of
 
-    mainnet_blocks = tmp_path / "less"
-    f437, f438, f439 = _longer_fork()   # forks off block 436; every block has bits 0x1d00ffff (equal work)
+    regtest = get_network("regtest")
+    main_chain, branch = _regtest_chain_and_branch()
+    write_blk_files(tmp_path / "main", regtest, main_chain)
+    db = tmp_path / "r.duckdb"
+    sync = ["sync", "--network", "regtest", "--db", str(db), "--workers", "1", "--blocks-dir"]
+    assert run(capsys, *sync, str(tmp_path / "main"))[0] == 0
     before = dump(db)
-    # 437' alone: one block of work against the stored 437 and 438 (two): the stored chain stays.
-    write_blk_files(mainnet_blocks, get_network("mainnet"), REAL[:437] + [f437])
-    code, _, err = run(capsys, "sync", "--blocks-dir", str(mainnet_blocks), "--db", str(db), "--workers", "1")
-    assert code == 0 and "competing chain after height 436 with less work" in err
+    # 10' alone: one block of work against the stored 10, 11 and 12 (three): the stored chain stays.
+    write_blk_files(tmp_path / "less", regtest, main_chain[:10] + branch[:1])
+    code, _, err = run(capsys, *sync, str(tmp_path / "less"))
+    assert code == 0 and "competing chain after height 9 with less work" in err
     assert dump(db) == before
-    # 437', 438', 439': three blocks against two: the files' chain wins, as a node would decide.
-    more = tmp_path / "more"
-    write_blk_files(more, get_network("mainnet"), REAL[:437] + [f437, f438, f439])
-    code, _, err = run(capsys, "sync", "--blocks-dir", str(more), "--db", str(db), "--workers", "1")
-    assert code == 0 and "tip 439" in err
+    # 10'–13': four blocks against three: the files' chain wins, as a node would decide.
+    write_blk_files(tmp_path / "more", regtest, main_chain[:10] + branch)
+    code, _, err = run(capsys, *sync, str(tmp_path / "more"))
+    assert code == 0 and "tip 13" in err
     con = duckdb.connect(str(db), read_only=True)
     hashes = [h for (h,) in con.execute("SELECT hash FROM blocks ORDER BY height").fetchall()]
     con.close()
-    assert hashes == REAL_HASHES[:437] + [_hash_of(b) for b in (f437, f438, f439)]
+    assert hashes == [_hash_of(b) for b in main_chain[:10] + branch]
 
 
-def test_a_repeated_coinbase_txid_replaces_the_earlier_output(tmp_path: Path, synced: Path,
+def test_a_repeated_coinbase_txid_replaces_the_earlier_output(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    # Blocks 438' and 439' of this fork carry the same coinbase transaction (the same txid), as
-    # mainnet's 91842 and 91880 repeat 91812's and 91722's. Core keeps one output; so must we, in
-    # one batch or across batches.
+    # Blocks 10 and 11 carry the same coinbase transaction (the same txid), as mainnet's 91842 and
+    # 91880 repeat 91812's and 91722's. Core keeps one output; so must we, in one batch or across batches.
     from minerwatch.chain.blkfiles import write_blk_files
-    from test_blkfiles import REAL, _longer_fork
+    from minerwatch.chain.blockbuild import assemble_block, coinbase_tx
+    from minerwatch.chain.builder import ChainBuilder, h20, p2wpkh
 
+    regtest = get_network("regtest")
+    b = ChainBuilder("regtest", start_time_s=1_700_000_000)
+    for _ in range(9):
+        b.mine()
+    cb = coinbase_tx(10, b"repeated", [(p2wpkh(h20("repeat")), 50 * 10**8)])
+    first = assemble_block([cb], b.tip_hash, 1_700_006_000, regtest.pow_limit_bits)
+    second = assemble_block([cb], first.hash, 1_700_006_600, regtest.pow_limit_bits)
     d = tmp_path / "blocks"
-    write_blk_files(d, get_network("mainnet"), REAL[:437] + _longer_fork())
+    write_blk_files(d, regtest, b.blocks + [first.raw, second.raw])
     dbs = []
     for batch in ("500", "1"):
         db = tmp_path / f"b{batch}.duckdb"
-        code, _, err = run(capsys, "sync", "--blocks-dir", str(d), "--db", str(db), "--workers", "1",
-                           "--batch-blocks", batch)
-        assert code == 0 and "tip 439" in err
+        code, _, err = run(capsys, "sync", "--network", "regtest", "--blocks-dir", str(d), "--db", str(db),
+                           "--workers", "1", "--batch-blocks", batch)
+        assert code == 0 and "tip 11" in err
         dbs.append(db)
-    con = duckdb.connect(str(synced), read_only=True)
-    below_fork = con.execute("SELECT count(*) FROM miner_outputs WHERE height <= 436").fetchone()[0]
-    con.close()
     con = duckdb.connect(str(dbs[0]), read_only=True)
-    # 437' brings one new coinbase output; 438' and 439' one between them, held at 439'.
-    assert con.execute("SELECT count(*) FROM miner_outputs").fetchone()[0] == below_fork + 2
-    assert con.execute("SELECT max(height) FROM miner_outputs").fetchone()[0] == 439
+    below = con.execute("SELECT count(*) FROM miner_outputs WHERE height <= 9").fetchone()[0]
+    # 10 and 11 bring one output between them, held at 11.
+    assert con.execute("SELECT count(*) FROM miner_outputs").fetchone()[0] == below + 1
+    assert con.execute("SELECT max(height) FROM miner_outputs").fetchone()[0] == 11
     con.close()
-    # The two files differ only in when they were made (migration and pool-list load times).
-    stamped = ("schema_migrations", "pool_lists")
-    a, b = dump(dbs[0]), dump(dbs[1])
-    assert {t: v for t, v in a.items() if t not in stamped} == {t: v for t, v in b.items() if t not in stamped}
+    assert dump(dbs[0]) == dump(dbs[1])
 
 
 @pytest.mark.parametrize("args", [["capitulation", "--as-of", "2024-13-01"], ["brief", "--since", "bad"]])

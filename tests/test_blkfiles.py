@@ -23,11 +23,13 @@ from minerwatch.chain.blkfiles import (
     scan,
     write_blk_files,
 )
+from minerwatch.chain.builder import ChainBuilder
 from minerwatch.errors import MinerwatchError, NetworkMismatchError, ParseError
 from minerwatch.networks import get_network
 
 DATA = Path(__file__).parent / "data" / "blkfiles"
 MAINNET = get_network("mainnet")
+REGTEST = get_network("regtest")
 GENESIS = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
 KNOWN = {
     0: GENESIS,
@@ -223,20 +225,35 @@ def test_block_still_being_written_ends_the_scan(tmp_path: Path, keep_of_last: i
     assert (chain.tip_height, _chain_hashes(chain)[-1]) == (437, REAL_HASHES[437])
 
 
-def test_cut_short_earlier_file_is_an_error(tmp_path: Path) -> None:
+def test_cut_short_earlier_file_is_stepped_over_and_reported(tmp_path: Path) -> None:
     blocks = tmp_path / "blocks"
     write_blk_files(blocks, MAINNET, REAL, max_file_bytes=30_000)
     middle = blocks / "blk00001.dat"
     data = middle.read_bytes()
     (first_size,) = struct.unpack_from("<I", data, 4)
     middle.write_bytes(data[:8 + first_size + 50])     # the second record loses its end
-    with pytest.raises(ParseError) as e:
-        scan(blocks, MAINNET)
-    assert (e.value.source, e.value.offset) == ("blk00001.dat", 8 + first_size)
+    index = scan(blocks, MAINNET)
+    # The 50 bytes left of that record are stepped over; the files after it are still read.
+    assert [(k.file_name, k.offset, k.size_bytes) for k in index.skipped] == [("blk00001.dat", 8 + first_size, 50)]
+    assert "past the end of the file" in index.skipped[0].reason
+    chain = best_chain(index, MAINNET)
+    lost = len(_real_blocks_in(blocks / "blk00000.dat")) + 1     # the first file's blocks, then one more
+    later = sum(len(_real_blocks_in(blocks / f"blk0000{n}.dat")) for n in (2, 3))
+    # The chain stops below the lost block; every block of the later files is kept, as an orphan.
+    assert chain.tip_height == lost - 1 and chain.orphan_count == later == 439 - 126 - 134
 
 
-@pytest.mark.parametrize("damage", [b"\xde\xad\xbe\xef", b"\xf9\xbe\xb4\xd9\xff\xff\xff\xff"])
-def test_corrupt_record_in_a_middle_file_names_file_and_offset(tmp_path: Path, damage: bytes) -> None:
+def _real_blocks_in(path: Path) -> list[bytes]:
+    data, out, pos = path.read_bytes(), [], 0
+    while pos < len(data):
+        (size,) = struct.unpack_from("<I", data, pos + 4)
+        out.append(data[pos + 8:pos + 8 + size])
+        pos += 8 + size
+    return out
+
+
+@pytest.mark.parametrize("damage", [b"\xde\xad\xbe\xef", b"\xf9\xbe\xb4\xd9\xff\xff\xff\xff", bytes(4)])
+def test_damaged_record_in_a_middle_file_is_stepped_over(tmp_path: Path, damage: bytes) -> None:
     blocks = tmp_path / "blocks"
     paths = write_blk_files(blocks, MAINNET, REAL, max_file_bytes=30_000, xor_key=XOR_KEY)
     assert len(paths) >= 3
@@ -244,12 +261,38 @@ def test_corrupt_record_in_a_middle_file_names_file_and_offset(tmp_path: Path, d
     data = bytearray(middle.read_bytes())
     (first_size,) = struct.unpack("<I", bytes(b ^ XOR_KEY[4 + i] for i, b in enumerate(data[4:8])))
     at = 8 + first_size                                  # the second record of the file
+    (second_size,) = struct.unpack("<I", bytes(b ^ XOR_KEY[(at + 4 + i) % 8] for i, b in enumerate(data[at + 4:at + 8])))
     data[at:at + len(damage)] = bytes(b ^ XOR_KEY[(at + i) % 8] for i, b in enumerate(damage))
     middle.write_bytes(bytes(data))
-    with pytest.raises(ParseError) as e:
-        scan(blocks, MAINNET)
-    assert (e.value.source, e.value.offset) == ("blk00001.dat", at)
-    assert "blk00001.dat: byte " + str(at) in str(e.value)
+    index = scan(blocks, MAINNET)
+    # Everything up to the third record's magic is stepped over: the damaged record, whole.
+    assert [(k.file_name, k.offset, k.size_bytes) for k in index.skipped] == [("blk00001.dat", at, 8 + second_size)]
+    assert index.skipped[0].describe().startswith(f"blk00001.dat: {8 + second_size:,} bytes at byte {at:,} (")
+    assert len(index.records) == 438                     # every other block of every file
+    chain = best_chain(index, MAINNET)
+    # The first file holds heights 0–133 (30,000-byte files), the middle one's first record is 134,
+    # its second (135) is the damaged one: the chain ends at 134, and 136–438 cannot connect.
+    assert chain.tip_height == 134 and chain.orphan_count == 438 - 135
+
+
+def test_zero_bytes_between_records_do_not_end_the_file(tmp_path: Path) -> None:
+    blocks = tmp_path / "blocks"
+    blocks.mkdir()
+    records = [bytes.fromhex("f9beb4d9") + struct.pack("<I", len(b)) + b for b in REAL]
+    # 64 zero bytes after block 199: before, the scan took them for preallocated space and ended.
+    (blocks / "blk00000.dat").write_bytes(b"".join(records[:200]) + bytes(64) + b"".join(records[200:]))
+    index = scan(blocks, MAINNET)
+    assert [(k.offset, k.size_bytes) for k in index.skipped] == [(sum(map(len, records[:200])), 64)]
+    assert _chain_hashes(best_chain(index, MAINNET)) == REAL_HASHES
+
+
+def test_a_damaged_header_never_becomes_the_tip(tmp_path: Path) -> None:
+    damaged = list(REAL)
+    damaged[200] = damaged[200][:40] + bytes([damaged[200][40] ^ 1]) + damaged[200][41:]   # one bit of its merkle root
+    write_blk_files(tmp_path / "blocks", MAINNET, damaged)
+    chain = _chain_of(tmp_path / "blocks")
+    # Its hash no longer meets its target, so it is invalid, and 201–438 cannot connect.
+    assert chain.tip_height == 199 and (chain.invalid_count, chain.orphan_count) == (1, 238)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -279,46 +322,68 @@ def test_corrupt_block_body_in_an_earlier_file_is_not_blamed_on_the_node(tmp_pat
     assert "still be writing" not in e.value.hint
 
 
+def _regtest_fork() -> tuple[list[bytes], list[bytes]]:
+    """A regtest chain of heights 0–12 and a branch of 13 blocks off its height 9 (10'–13'): regtest
+    blocks meet their proof of work, which no rewritten mainnet block can."""
+    main_chain = ChainBuilder("regtest", start_time_s=1_700_000_000)
+    for _ in range(12):
+        main_chain.mine()
+    branch = main_chain.fork(9)
+    for _ in range(4):
+        branch.mine(tag="/branch/")
+    return main_chain.blocks, branch.blocks[10:]
+
+
 def test_equal_work_competitor_first_seen_wins(tmp_path: Path) -> None:
-    rival = _with_nonce(REAL[438], 12345)
-    assert _hash_of(rival) != REAL_HASHES[438]
-    write_blk_files(tmp_path / "a", MAINNET, REAL + [rival])
-    write_blk_files(tmp_path / "b", MAINNET, REAL[:438] + [rival, REAL[438]])
-    a, b = _chain_of(tmp_path / "a"), _chain_of(tmp_path / "b")
-    assert _chain_hashes(a) == REAL_HASHES and a.stale_count == 1
-    assert _chain_hashes(b) == REAL_HASHES[:438] + [_hash_of(rival)] and b.stale_count == 1
+    main_chain, branch = _regtest_fork()
+    rival = branch[:3]                       # 10'–12': as much work as 10–12
+    write_blk_files(tmp_path / "a", REGTEST, main_chain + rival)
+    write_blk_files(tmp_path / "b", REGTEST, main_chain[:10] + rival + main_chain[10:])
+    a, b = best_chain(scan(tmp_path / "a", REGTEST), REGTEST), best_chain(scan(tmp_path / "b", REGTEST), REGTEST)
+    assert _chain_hashes(a) == [_hash_of(x) for x in main_chain] and a.stale_count == 3
+    assert _chain_hashes(b) == [_hash_of(x) for x in main_chain[:10] + rival] and b.stale_count == 3
+
+
+def test_longer_competing_branch_wins_by_work(tmp_path: Path) -> None:
+    main_chain, branch = _regtest_fork()
+    # The branch comes first in the files, but the main chain's blocks come first too in a second layout.
+    write_blk_files(tmp_path / "blocks", REGTEST, main_chain + branch, max_file_bytes=1_000, shuffle_seed=3)
+    chain = best_chain(scan(tmp_path / "blocks", REGTEST), REGTEST)
+    # Every regtest block has bits 0x207fffff (the same work), so four branch blocks beat three.
+    assert (chain.start_height, chain.tip_height) == (0, 13)
+    assert _chain_hashes(chain) == [_hash_of(b) for b in main_chain[:10] + branch]
+    assert (chain.stale_count, chain.orphan_count, chain.invalid_count) == (3, 0, 0)
 
 
 def _longer_fork() -> list[bytes]:
-    """Three blocks 437', 438', 439' forking off the real block 436."""
+    """Three blocks 437', 438', 439' forking off the real block 436 (real bodies, another nonce)."""
     f437 = _with_nonce(REAL[437], 1)
     f438 = _with_nonce(_with_prev(REAL[438], _hash_of(f437)), 2)
     f439 = _with_nonce(_with_prev(REAL[438], _hash_of(f438)), 3)
     return [f437, f438, f439]
 
 
-def test_longer_competing_branch_wins_by_work(tmp_path: Path) -> None:
-    fork = _longer_fork()
-    # The fork comes first in the files, but the real blocks come first too in a second layout.
+def test_a_longer_branch_without_proof_of_work_loses(tmp_path: Path) -> None:
+    fork = _longer_fork()   # real blocks with another nonce: their hashes miss the target
     write_blk_files(tmp_path / "blocks", MAINNET, REAL + fork, max_file_bytes=30_000, shuffle_seed=3)
     chain = _chain_of(tmp_path / "blocks")
-    # Every block here has bits 0x1d00ffff (the same work), so three fork blocks beat two real ones.
-    assert (chain.start_height, chain.tip_height) == (0, 439)
-    assert _chain_hashes(chain) == REAL_HASHES[:437] + [_hash_of(b) for b in fork]
-    assert (chain.stale_count, chain.orphan_count) == (2, 0)
+    assert _chain_hashes(chain) == REAL_HASHES
+    assert (chain.stale_count, chain.orphan_count, chain.invalid_count) == (0, 0, 3)
 
 
 def test_nodes_canonical_hashes_are_followed(tmp_path: Path) -> None:
+    main_chain, branch = _regtest_fork()
     blocks = tmp_path / "blocks"
-    write_blk_files(blocks, MAINNET, REAL + _longer_fork(), shuffle_seed=5)
-    index = scan(blocks, MAINNET)
-    node = dict(enumerate(REAL_HASHES))
-    chain = best_chain(index, MAINNET, canonical_hashes=node)
-    assert chain.followed_node and _chain_hashes(chain) == REAL_HASHES
-    assert (chain.stale_count, chain.missing_heights) == (3, [])
+    write_blk_files(blocks, REGTEST, main_chain + branch, shuffle_seed=5)
+    index = scan(blocks, REGTEST)
+    hashes = [_hash_of(b) for b in main_chain]
+    node = dict(enumerate(hashes))
+    chain = best_chain(index, REGTEST, canonical_hashes=node)
+    assert chain.followed_node and _chain_hashes(chain) == hashes
+    assert (chain.stale_count, chain.missing_heights) == (4, [])
     # The node is one block ahead of its files: that height is named as missing.
-    ahead = best_chain(index, MAINNET, canonical_hashes=node | {439: "00" * 32})
-    assert ahead.tip_height == 438 and ahead.missing_heights == [439]
+    ahead = best_chain(index, REGTEST, canonical_hashes=node | {13: "00" * 32})
+    assert ahead.tip_height == 12 and ahead.missing_heights == [13]
 
 
 def test_orphans_and_duplicates_are_counted(tmp_path: Path) -> None:
@@ -354,7 +419,7 @@ def test_two_workers_give_exactly_what_one_gives(tmp_path: Path) -> None:
                     shuffle_seed=11, preallocate_bytes=4096)
     one = list(iter_blocks(blocks, MAINNET, workers=1))
     two = list(iter_blocks(blocks, MAINNET, workers=2, chunk_bytes=3_000))
-    assert len(one) == 440 and [h for h, _, _ in one] == list(range(440))
+    assert len(one) == 439 and [h for h, _, _ in one] == list(range(439))
     assert one == two
     # A consumer that stops early gets the same prefix and leaves no work behind.
     assert list(iter_blocks(blocks, MAINNET, start_height=50, stop_height=60, workers=2, chunk_bytes=500)) \

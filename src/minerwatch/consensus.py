@@ -22,6 +22,19 @@ def bits_to_target(bits: int) -> int:
     return mantissa << (8 * (exponent - 3))
 
 
+def meets_proof_of_work(block_hash: bytes, bits: int, pow_limit_bits: int) -> bool:
+    """Bitcoin Core's CheckProofOfWork: `bits` is a valid compact target no easier than the network's
+    limit, and the header hash (internal byte order) read as a little-endian number is at most it."""
+    exponent, mantissa = bits >> 24, bits & 0x007FFFFF
+    negative = mantissa != 0 and bits & 0x00800000
+    overflow = mantissa != 0 and (exponent > 34 or (mantissa > 0xFF and exponent > 33)
+                                  or (mantissa > 0xFFFF and exponent > 32))
+    target = bits_to_target(bits)
+    if negative or overflow or target == 0 or target > bits_to_target(pow_limit_bits):
+        return False
+    return int.from_bytes(block_hash, "little") <= target
+
+
 def target_to_bits(target: int) -> int:
     """256-bit target → compact bits (Bitcoin Core's GetCompact)."""
     size = (target.bit_length() + 7) // 8

@@ -8,6 +8,7 @@ any metric refresh that did not finish (meta key metrics_through_height).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from minerwatch.store import get_meta, set_meta, transaction
 
 if TYPE_CHECKING:
     from minerwatch.chain.blkchain import BestChain
+    from minerwatch.chain.blkfiles import FilesReport
 
 DEFAULT_BATCH_BLOCKS = 500
 # A node batch that does not connect is asked for again, waiting 1, 2, 4 then 8 s: a node that
@@ -78,6 +80,8 @@ class Syncer:
         self.batch_bytes = batch_bytes
         self.on_progress = on_progress
         self.progress = Progress(started_s=time.monotonic())
+        # What the last blocks directory held besides its chain (damage, stale and orphan blocks).
+        self.files_report: FilesReport | None = None
 
     # -- shared steps -------------------------------------------------------------------------
 
@@ -133,9 +137,11 @@ class Syncer:
     def sync_blocks_dir(self, blocks_dir: Path, workers: int = 1, stop_height: int | None = None,
                         canonical_hashes: dict[int, str] | None = None) -> int:
         """Bulk sync from a Bitcoin Core blocks directory; resumes and handles reorgs since last time."""
-        from minerwatch.chain.blkfiles import best_chain, iter_blocks, scan
+        from minerwatch.chain.blkfiles import best_chain, files_report, iter_blocks, scan
 
-        chain = best_chain(scan(blocks_dir, self.network), self.network, canonical_hashes)
+        index = scan(blocks_dir, self.network)
+        chain = best_chain(index, self.network, canonical_hashes)
+        self.files_report = files_report(index, chain)
         if not len(chain):
             raise MinerwatchError(f"no blocks of the {self.network.name} chain in {blocks_dir}",
                                   "check --blocks-dir and --network")
@@ -159,13 +165,21 @@ class Syncer:
         self.on_progress(p)
         if start > p.target_height:
             self.refresh_metrics()
+            self._record_files_report()
             return 0
         stream = ((h, b) for h, _, b in iter_blocks(blocks_dir, self.network, start_height=start,
                                                    stop_height=stop_height, workers=workers,
                                                    canonical_hashes=canonical_hashes, chain=chain))
         stored = self.ingest_stream(stream)
         self.refresh_metrics()
+        self._record_files_report()
         return stored
+
+    def _record_files_report(self) -> None:
+        """Keep what the last blocks-directory read set aside and skipped, for `status`."""
+        if self.files_report is not None:
+            with transaction(self.con):
+                set_meta(self.con, "blocks_dir_report", json.dumps(self.files_report.as_dict()))
 
     def _files_replace_stored(self, chain: BestChain, fork: int, tip: Tip, node_decides: bool) -> bool:
         """Whether the files' chain, which leaves the stored one after `fork`, should replace it.

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from minerwatch.chain.blkscan import BlkIndex, BlockRecord
-from minerwatch.consensus import work_from_bits
+from minerwatch.consensus import RETARGET_INTERVAL_BLOCKS, meets_proof_of_work, next_target, work_from_bits
 from minerwatch.errors import MinerwatchError
 from minerwatch.networks import Network
 
@@ -25,6 +25,9 @@ class BestChain:
     # With the node's canonical hashes: heights it named whose block is not in the files.
     missing_heights: list[int] = field(default_factory=list)
     followed_node: bool = False  # True when the node's canonical hashes chose the chain
+    # Blocks whose header fails its proof of work (or, on mainnet, the retarget rule): never chosen,
+    # and their descendants count as orphans.
+    invalid_count: int = 0
 
     def __len__(self) -> int:
         return len(self.records)
@@ -57,21 +60,31 @@ def best_chain(index: BlkIndex, network: Network, canonical_hashes: dict[int, st
     by_hash: dict[bytes, BlockRecord] = {}
     seq: dict[bytes, int] = {}
     children: dict[bytes, list[BlockRecord]] = {}
+    seen: set[bytes] = set()
+    invalid: set[bytes] = set()
+    check_pow = not network.simulated   # the demo chain is generated without mining
     for i, r in enumerate(index.records):
-        if r.hash in by_hash:
+        if r.hash in seen:
+            continue
+        seen.add(r.hash)
+        if check_pow and not meets_proof_of_work(r.hash, r.bits, network.pow_limit_bits):
+            invalid.add(r.hash)
             continue
         by_hash[r.hash] = r
         seq[r.hash] = i
         children.setdefault(r.prev_hash, []).append(r)
-    duplicates = len(index.records) - len(by_hash)
+    duplicates = len(index.records) - len(seen)
     genesis = _genesis_hash(network)
     roots = _roots(genesis, by_hash, children)
-    reachable, best = _walk(roots, children, seq)
+    rule = _RetargetRule(network, by_hash) if network.name == "mainnet" else None
+    reachable, best, broke_rule = _walk(roots, children, seq, rule)
+    invalid |= broke_rule
+    orphans = len(by_hash) - len(reachable) - len(broke_rule)
     if canonical_hashes is not None:
         records, start, missing = _follow(canonical_hashes, by_hash, index)
         on_chain_reachable = sum(1 for r in records if r.hash in reachable)
-        return BestChain(records, start, len(reachable) - on_chain_reachable, len(by_hash) - len(reachable),
-                         duplicates, missing, followed_node=True)
+        return BestChain(records, start, len(reachable) - on_chain_reachable, orphans,
+                         duplicates, missing, followed_node=True, invalid_count=len(invalid))
     if best is None:
         raise MinerwatchError(
             f"no block in {index.blocks_dir} connects to the {network.name} genesis block "
@@ -87,7 +100,8 @@ def best_chain(index: BlkIndex, network: Network, canonical_hashes: dict[int, st
         records.append(cur)
     records.reverse()
     start = tip_height - len(records) + 1
-    return BestChain(records, start, len(reachable) - len(records), len(by_hash) - len(reachable), duplicates)
+    return BestChain(records, start, len(reachable) - len(records), orphans, duplicates,
+                     invalid_count=len(invalid))
 
 
 def _genesis_hash(network: Network) -> bytes | None:
@@ -111,12 +125,35 @@ def _roots(
     return [(r, 1) for r in children.get(genesis, [])]
 
 
+class _RetargetRule:
+    """Mainnet's difficulty rule for a block, given its parent: the parent's bits, except every 2,016
+    blocks, where they are retargeted from the period's timespan (consensus.next_target). Testnets
+    and signet are left out (testnet's 20-minute rule needs more than the headers at hand)."""
+
+    def __init__(self, network: Network, by_hash: dict[bytes, BlockRecord]) -> None:
+        self.pow_limit_bits = network.pow_limit_bits
+        self.by_hash = by_hash
+
+    def allows(self, rec: BlockRecord, parent: BlockRecord, height: int) -> bool:
+        if height % RETARGET_INTERVAL_BLOCKS:
+            return rec.bits == parent.bits
+        first = parent
+        for _ in range(RETARGET_INTERVAL_BLOCKS - 1):
+            first = self.by_hash.get(first.prev_hash)
+            if first is None:
+                return True   # the period's first block is not in the files: nothing to check against
+        return rec.bits == next_target(parent.bits, first.time, parent.time, self.pow_limit_bits)
+
+
 def _walk(
     roots: list[tuple[BlockRecord, int]], children: dict[bytes, list[BlockRecord]], seq: dict[bytes, int],
-) -> tuple[set[bytes], tuple[BlockRecord, int] | None]:
-    """Every block reachable from `roots`, and the most-work tip with its height (first stored wins ties)."""
+    rule: _RetargetRule | None,
+) -> tuple[set[bytes], tuple[BlockRecord, int] | None, set[bytes]]:
+    """Every block reachable from `roots`, the most-work tip with its height (first stored wins
+    ties), and the blocks that break the retarget rule (not walked past)."""
     work_of_bits: dict[int, int] = {}
     reachable: set[bytes] = set()
+    broke_rule: set[bytes] = set()
     best_key: tuple[int, int] | None = None
     best: tuple[BlockRecord, int] | None = None
     # Iterative: the chain is ~930,000 blocks deep, far past Python's recursion limit.
@@ -134,8 +171,11 @@ def _walk(
         if best_key is None or key > best_key:
             best_key, best = key, (rec, height)
         for child in children.get(rec.hash, ()):
+            if rule is not None and not rule.allows(child, rec, height + 1):
+                broke_rule.add(child.hash)
+                continue
             stack.append((child, height + 1, work))
-    return reachable, best
+    return reachable, best, broke_rule
 
 
 def _follow(

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from struct import unpack_from
 
 from minerwatch.chain.block import HEADER_SIZE, sha256d
+from minerwatch.consensus import meets_proof_of_work
 from minerwatch.errors import MinerwatchError, NetworkMismatchError, ParseError
 from minerwatch.networks import Network, network_by_magic
 
@@ -43,6 +44,21 @@ class BlockRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """A damaged stretch of a blk file that the scan stepped over, as Bitcoin Core's -reindex does."""
+
+    file_name: str
+    offset: int          # where the damage starts
+    size_bytes: int      # bytes stepped over, up to the next valid record (or the end of the file)
+    reason: str
+    # False only for a stretch of nothing but zero bytes, which cannot have held a block.
+    may_hold_block: bool = True
+
+    def describe(self) -> str:
+        return f"{self.file_name}: {self.size_bytes:,} bytes at byte {self.offset:,} ({self.reason})"
+
+
+@dataclass(frozen=True, slots=True)
 class BlkIndex:
     """Every block record of a blocks directory, in file order (= the order the node stored them)."""
 
@@ -54,6 +70,8 @@ class BlkIndex:
     # (file number, byte offset) of a record at the end of the last file that is still being
     # written (cut short); None when the last file ends cleanly.
     incomplete_tail: tuple[int, int] | None = None
+    # Damaged stretches stepped over, in file order: the blocks after them are still read.
+    skipped: list[Skipped] = field(default_factory=list)
 
     def source_name(self, file_number: int) -> str:
         """The file name used in error messages, e.g. blk00003.dat."""
@@ -114,6 +132,12 @@ def list_blk_files(blocks_dir: Path) -> dict[int, Path]:
     except OSError as e:
         raise MinerwatchError(f"cannot list {blocks_dir}: {e.strerror}", "check the directory's permissions") from e
     files = {int(m.group(1)): blocks_dir / n for n in names if (m := _BLK_NAME.match(n))}
+    for path in files.values():
+        # Opening a FIFO (or a device) would wait for a writer forever: refuse anything but a file.
+        if not path.is_file():
+            raise MinerwatchError(f"{path} is not a regular file (a pipe, a device or a directory named like a "
+                                  "blk file)", f"remove it from {blocks_dir}, or point --blocks-dir at the node's "
+                                  "blocks folder")
     if not files:
         raise MinerwatchError(
             f"{blocks_dir} holds no blk*.dat files",
@@ -133,6 +157,7 @@ def scan(blocks_dir: Path, network: Network) -> BlkIndex:
     files = list_blk_files(blocks_dir)
     key = read_xor_key(blocks_dir)
     records: list[BlockRecord] = []
+    skipped: list[Skipped] = []
     tail: tuple[int, int] | None = None
     last = max(files)
     for number, path in files.items():
@@ -141,50 +166,139 @@ def scan(blocks_dir: Path, network: Network) -> BlkIndex:
         except OSError as e:
             raise MinerwatchError(f"cannot open {path}: {e.strerror}", "check the file's permissions") from e
         try:
-            cut = _scan_file(fd, path, number, number == last, network, key, records)
+            cut = _scan_file(_FileScan(fd, path.name, number, number == last, network, key, records, skipped))
         except OSError as e:
             raise MinerwatchError(f"cannot read {path}: {e.strerror}", "check the file and the disk") from e
         finally:
             os.close(fd)
         if cut is not None:
             tail = (number, cut)
-    return BlkIndex(blocks_dir, network, files, key, records, tail)
+    return BlkIndex(blocks_dir, network, files, key, records, tail, skipped)
 
 
-def _scan_file(
-    fd: int, path: Path, number: int, is_last: bool, network: Network, key: bytes, out: list[BlockRecord],
-) -> int | None:
-    """Append the records of one file to `out`; the offset of a cut-short final record, if any."""
-    size = os.fstat(fd).st_size
+@dataclass(slots=True)
+class _FileScan:
+    """One file being scanned, and where its findings go."""
+
+    fd: int
+    name: str
+    number: int
+    is_last: bool
+    network: Network
+    key: bytes
+    out: list[BlockRecord]
+    skipped: list[Skipped]
+
+    def head(self, pos: int) -> bytes:
+        return xor_at(pread(self.fd, _HEAD_BYTES, pos), self.key, pos)
+
+
+def _scan_file(f: _FileScan) -> int | None:
+    """Append the records of one file to `f.out`; the offset of a cut-short final record, if any.
+
+    Damage (a wrong magic, an impossible size, a record running past the end of an earlier file,
+    zeros followed by more records) is stepped over to the next valid record and noted in
+    `f.skipped`, as Core's -reindex scans on to the next magic: every block after the damage is kept.
+    """
+    size = os.fstat(f.fd).st_size
     pos = 0
-    name = path.name
     while pos < size:
-        raw = pread(fd, _HEAD_BYTES, pos)
+        raw = pread(f.fd, _HEAD_BYTES, pos)
         if raw[:4] == _ZERO4:
-            return None                      # preallocated, never-written space
-        if len(raw) < RECORD_HEADER_BYTES or (is_last and raw[4:8] == _ZERO4):
+            nxt = _next_record(f, pos + 1, size)
+            if nxt is None:
+                return None                  # preallocated, never-written space to the end
+            if _all_zero(f.fd, pos, nxt):
+                f.skipped.append(Skipped(f.name, pos, nxt - pos, "zero bytes between records", may_hold_block=False))
+            else:
+                f.skipped.append(Skipped(f.name, pos, nxt - pos, "a record whose magic is zeroed"))
+            pos = nxt
+            continue
+        if len(raw) < RECORD_HEADER_BYTES or (f.is_last and raw[4:8] == _ZERO4):
             # A head cut short, or a magic whose size field is not written yet.
-            if is_last:
+            if f.is_last:
                 return pos
-            raise ParseError(f"record head cut short ({size - pos} bytes left)", name, pos)
-        head = xor_at(raw, key, pos)
+            pos = _skip(f, pos, size, f"record head cut short ({size - pos} bytes left)")
+            continue
+        head = xor_at(raw, f.key, pos)
         magic = head[:4]
-        if magic != network.magic:
-            _bad_magic(magic, network, name, pos, key, raw)
+        if magic != f.network.magic:
+            if pos == 0 or network_by_magic(magic) is not None:
+                nxt = _next_record(f, pos + 1, size)
+                if nxt is None:
+                    # Nothing in the file decodes: another network's files, or the wrong xor.dat key.
+                    _bad_magic(magic, f.network, f.name, pos, f.key, raw)
+            pos = _skip(f, pos, size, f"no network magic (found {magic.hex()})")
+            continue
         (length,) = unpack_from("<I", head, 4)
         if length <= HEADER_SIZE or length > MAX_BLOCK_BYTES:
-            raise ParseError(f"record size {length} is not a block size (81 … {MAX_BLOCK_BYTES} bytes)", name, pos)
+            pos = _skip(f, pos, size, f"record size {length} is not a block size (81 … {MAX_BLOCK_BYTES} bytes)")
+            continue
         body = pos + RECORD_HEADER_BYTES
         if body + length > size:
-            if is_last:
+            if f.is_last:
                 return pos
-            raise ParseError(f"record of {length} bytes runs {body + length - size} bytes past the end of the file",
-                             name, pos)
+            pos = _skip(f, pos, size, f"a record of {length} bytes runs {body + length - size} bytes past the "
+                                      "end of the file")
+            continue
         header = head[RECORD_HEADER_BYTES:]
         _, prev, _, time_s, bits, _ = unpack_from("<i32s32sIII", header)
-        out.append(BlockRecord(sha256d(header), prev, bits, time_s, number, body, length))
+        f.out.append(BlockRecord(sha256d(header), prev, bits, time_s, f.number, body, length))
         pos = body + length
     return None
+
+
+def _skip(f: _FileScan, pos: int, size: int, reason: str) -> int:
+    """Note the damage at `pos` and return where scanning goes on: the next valid record, or the end."""
+    nxt = _next_record(f, pos + 1, size)
+    end = size if nxt is None else nxt
+    f.skipped.append(Skipped(f.name, pos, end - pos, reason))
+    return end
+
+
+def _all_zero(fd: int, start: int, end: int) -> bool:
+    """True when the file holds only zero bytes from `start` to `end` (stored zeros are never XORed)."""
+    pos = start
+    while pos < end:
+        chunk = pread(fd, min(_SEARCH_BYTES, end - pos), pos)
+        if not chunk:
+            break
+        if chunk.count(0) != len(chunk):
+            return False
+        pos += len(chunk)
+    return True
+
+
+# Damaged stretches are searched in windows this large (a blk file is at most 128 MiB).
+_SEARCH_BYTES = 1 << 20
+
+
+def _next_record(f: _FileScan, start: int, size: int) -> int | None:
+    """Offset of the next record at or after `start` that is whole and whose header meets its proof
+    of work (so that magic bytes inside a block's data are not taken for a record); None if none."""
+    magic = f.network.magic
+    pos = start
+    while pos < size:
+        window = xor_at(pread(f.fd, _SEARCH_BYTES + 3, pos), f.key, pos)
+        i = window.find(magic)
+        while i >= 0:
+            if _plausible_record(f, pos + i, size):
+                return pos + i
+            i = window.find(magic, i + 1)
+        pos += _SEARCH_BYTES
+    return None
+
+
+def _plausible_record(f: _FileScan, at: int, size: int) -> bool:
+    head = f.head(at)
+    if len(head) < _HEAD_BYTES or head[:4] != f.network.magic:
+        return False
+    (length,) = unpack_from("<I", head, 4)
+    if length <= HEADER_SIZE or length > MAX_BLOCK_BYTES or at + RECORD_HEADER_BYTES + length > size:
+        return False
+    header = head[RECORD_HEADER_BYTES:]
+    (bits,) = unpack_from("<I", header, 72)
+    return f.network.simulated or meets_proof_of_work(sha256d(header), bits, f.network.pow_limit_bits)
 
 
 def _key_behind(raw: bytes) -> bytes | None:

@@ -66,6 +66,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_block)
 
 
+# `sync` stored every valid block but the blocks directory is damaged: the chain may be short.
+EXIT_DAMAGED_FILES = 3
+
+
 def add_source_args(p: argparse.ArgumentParser, follow_help: str) -> None:
     """Where blocks come from and how they are stored: the options of `sync` (and `serve --follow`)."""
     p.add_argument("--blocks-dir", type=Path, help="Bitcoin Core's blocks directory (blk*.dat, xor.dat)")
@@ -156,6 +160,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
     tip = syncer.ingest.tip
     print(f"synced {syncer.progress.blocks} blocks; tip {tip.height} {tip.hash}" if tip else "nothing stored",
           file=sys.stderr)
+    report = syncer.files_report
+    if report is not None and (report.damaged or report.skipped or report.stale or report.duplicates):
+        print(f"blocks directory: {report.summary()}", file=sys.stderr)
+    if report is not None and report.damaged:
+        # Everything valid is stored; the exit code tells scripts that the chain may be short.
+        print(f"error: the blocks directory is damaged: the chain read from it ends at height {report.tip_height}, "
+              "and blocks after the damage could not be connected\n"
+              "hint: re-copy the damaged blk files from the node (or restart the node with -reindex), or sync the "
+              "rest from the node with --rpc; `minerwatch status` lists what was skipped", file=sys.stderr)
+        return EXIT_DAMAGED_FILES
     return 0
 
 
@@ -167,7 +181,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(st)
     else:
         for k, v in st.items():
-            print(f"{k:24} {v}")
+            print(f"{k:24} {v['summary'] if isinstance(v, dict) and 'summary' in v else v}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ def status(con: duckdb.DuckDBPyConnection, db_path: Path) -> dict[str, Any]:
         "labels_version": get_meta(con, "labels_version"),
         "db_path": str(db_path),
         "schema_version": schema_version(con),
+        # What the last blocks-directory sync set aside and skipped (None: never synced from files).
+        "blocks_dir_report": json.loads(report) if (report := get_meta(con, "blocks_dir_report")) else None,
     }
 
 
