@@ -257,15 +257,14 @@ class RpcClient:
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             delay_s = min(self.backoff_s * 2 ** (attempt - 1), self.backoff_cap_s)
-            # A wait that would end past the deadline is not begun: the call gives up now.
-            time_for_another = time.monotonic() + delay_s < deadline
             try:
                 status, ctype, data = self._post(body, deadline)
             # ValueError: http.client's answer to a chunk size that is not hex.
             except (OSError, http.client.HTTPException, ValueError) as e:
                 reason = _describe(e)
                 sent = not isinstance(e, ConnectionRefusedError)
-                if isinstance(e, TimeoutError) or not time_for_another:
+                # A wait that would end past the deadline is not begun: the call gives up now.
+                if isinstance(e, TimeoutError) or time.monotonic() + delay_s >= deadline:
                     raise self._timed_out(what, attempt, reason) from e
                 if attempt == attempts or (sent and not repeatable):
                     raise self._gave_up(attempt, reason) from e
@@ -274,7 +273,7 @@ class RpcClient:
                 continue
             self._answered = True
             answer = self._decode(status, ctype, data)
-            if _is_warmup(answer) and attempt < attempts and time_for_another:
+            if _is_warmup(answer) and attempt < attempts and time.monotonic() + delay_s < deadline:
                 self._wait(WaitEvent("warmup", f"the node at {self.where} is starting up; "
                                      f"asking again in {delay_s:g} s", delay_s))
                 continue
