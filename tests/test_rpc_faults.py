@@ -226,6 +226,13 @@ def test_html_error_page_from_a_proxy(node: FakeNode) -> None:
                                  f"is not JSON-RPC (text/html, {len(page)} bytes)")
 
 
+def test_content_type_is_shown_escaped(node: FakeNode) -> None:
+    node.rewrite = lambda request, answer: Reply(b"<html>", 200, "text/html\x1b[2J\u00e9")
+    with pytest.raises(NodeError) as err:
+        client(node).block_count()
+    assert err.value.message.endswith("is not JSON-RPC (text/html\\x1b[2J\\xe9, 6 bytes)")
+
+
 def test_answer_cut_short_is_retried_then_an_error(node: FakeNode) -> None:
     # The node says 100 bytes and closes after 20: a read is asked again, `retries` times.
     node.rewrite = lambda request, answer: Reply(b'{"result": 19, "err', content_length=100, close=True)

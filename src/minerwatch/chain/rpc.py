@@ -311,7 +311,7 @@ class RpcClient:
         except (ValueError, RecursionError):
             raise NodeError(
                 f"the node at {self.where} answered HTTP {status} with something that is not "
-                f"JSON-RPC ({ctype or 'no content type'}, {len(data)} bytes)",
+                f"JSON-RPC ({_printable(ctype) or 'no content type'}, {len(data)} bytes)",
                 "is this the RPC port of a Bitcoin node? bitcoind's default is "
                 f"{self.network.rpc_port} for {self.network.name}",
             ) from None
@@ -373,8 +373,7 @@ class RpcClient:
             code = error.get("code") if isinstance(error, dict) else None
             code = code if type(code) is int else None
             message = error.get("message") if isinstance(error, dict) else error
-            # The node's words, shortened and with control characters escaped: they reach a terminal.
-            text = ascii(message[:NODE_MESSAGE_CHARS])[1:-1] if isinstance(message, str) else shown(message)
+            text = _printable(message, NODE_MESSAGE_CHARS) if isinstance(message, str) else shown(message)
             raise RpcCallError(f"the node at {self.where} answered {method} with an error: "
                                f"{text} (code {code})", method, code)
         return answer.get("result")
@@ -488,6 +487,11 @@ def _describe(e: BaseException) -> str:
     if isinstance(e, (http.client.HTTPException, ValueError)):
         return "an answer that is not HTTP"
     return type(e).__name__
+
+
+def _printable(text: str, chars: int = 60) -> str:
+    """A node's text, shortened, with control and non-ASCII characters escaped (it reaches a terminal)."""
+    return ascii(text[:chars])[1:-1]
 
 
 def _left(deadline: float) -> float:
