@@ -9,24 +9,18 @@ cover the points between commits. The RPC variant is in tests/test_crash_resume_
 
 from __future__ import annotations
 
-import random
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from db_dump import differences, dump
+from crash_support import crash_at_every_commit, kill_at_random_moments
+from db_dump import dump
 from minerwatch.chain.blkfiles import write_blk_files
 from minerwatch.chain.builder import ChainBuilder, h20, key65, p2pk, p2wpkh
 from minerwatch.cli import main
 from minerwatch.networks import get_network
 
-DRIVER = str(Path(__file__).parent / "crash_driver.py")
-DIED = 137
 BLK = Path(__file__).parent / "data" / "blkfiles"
 REGTEST = get_network("regtest")
 B, F = 100_000_000, 10_000
@@ -65,58 +59,6 @@ def _story() -> tuple[list[bytes], list[bytes]]:
 def _sync_args(blocks_dir: Path, db: Path, batch: int, network: str = "mainnet") -> list[str]:
     return ["sync", "--blocks-dir", str(blocks_dir), "--db", str(db), "--workers", "1", "--batch-blocks", str(batch),
             "--network", network]
-
-
-def crash_at_every_commit(args_for, prepared: Path | None, work: Path, expected: dict) -> int:  # noqa: ANN001
-    """Crash at commit point 1, 2, … (ahead of and behind the COMMIT) until a run completes; resume
-    each and compare with `expected`. Returns how many crashes were checked."""
-    checked = 0
-    for where in ("before", "after"):
-        n = 1
-        while True:
-            db = work / f"crash-{where}-{n}.duckdb"
-            if prepared is not None:
-                shutil.copy(prepared, db)
-            run = subprocess.run([sys.executable, DRIVER, str(n), where, "--", *args_for(db)],
-                                 capture_output=True, text=True)
-            if run.returncode != DIED:
-                assert run.returncode == 0, run.stderr
-                break  # the run had fewer than n commit points: every one has been crashed at
-            assert main(args_for(db)) == 0, f"the resume after a crash {where} commit {n} failed"
-            diff = differences(dump(db), expected)
-            assert not diff, f"after a crash {where} commit point {n}: " + "; ".join(diff)
-            db.unlink()
-            checked += 1
-            n += 1
-    return checked
-
-
-def kill_at_random_moments(args_for, prepared: Path | None, work: Path, expected: dict, seed: int,  # noqa: ANN001
-                           kills: int) -> int:
-    """SIGKILL real runs at seeded random moments of their run time; resume; compare. Returns how
-    many kills landed while the process was running."""
-    timing = work / "timing.duckdb"
-    if prepared is not None:
-        shutil.copy(prepared, timing)
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "minerwatch", *args_for(timing)], check=True, capture_output=True)
-    full_s = time.monotonic() - started
-    rng = random.Random(seed)
-    landed = 0
-    for i in range(kills):
-        db = work / f"kill-{i}.duckdb"
-        if prepared is not None:
-            shutil.copy(prepared, db)
-        proc = subprocess.Popen([sys.executable, "-m", "minerwatch", *args_for(db)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        at = rng.uniform(0.3, 1.0) * full_s
-        time.sleep(at)
-        proc.send_signal(signal.SIGKILL)
-        landed += proc.wait() == -signal.SIGKILL
-        assert main(args_for(db)) == 0
-        diff = differences(dump(db), expected)
-        assert not diff, f"after a kill at {at:.2f} s (seed {seed}, kill {i}): " + "; ".join(diff)
-    return landed
 
 
 def test_plain_sync_resumes_from_a_crash_at_every_commit(tmp_path: Path) -> None:
