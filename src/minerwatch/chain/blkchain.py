@@ -76,7 +76,7 @@ def best_chain(index: BlkIndex, network: Network, canonical_hashes: dict[int, st
     duplicates = len(index.records) - len(seen)
     genesis = _genesis_hash(network)
     roots = _roots(genesis, by_hash, children)
-    rule = _RetargetRule(network, by_hash) if network.name == "mainnet" else None
+    rule = RetargetRule(network, by_hash) if network.name == "mainnet" else None
     reachable, best, broke_rule = _walk(roots, children, seq, rule)
     invalid |= broke_rule
     orphans = len(by_hash) - len(reachable) - len(broke_rule)
@@ -125,7 +125,7 @@ def _roots(
     return [(r, 1) for r in children.get(genesis, [])]
 
 
-class _RetargetRule:
+class RetargetRule:
     """Mainnet's difficulty rule for a block, given its parent: the parent's bits, except every 2,016
     blocks, where they are retargeted from the period's timespan (consensus.next_target). Testnets
     and signet are left out (testnet's 20-minute rule needs more than the headers at hand)."""
@@ -147,7 +147,7 @@ class _RetargetRule:
 
 def _walk(
     roots: list[tuple[BlockRecord, int]], children: dict[bytes, list[BlockRecord]], seq: dict[bytes, int],
-    rule: _RetargetRule | None,
+    rule: RetargetRule | None,
 ) -> tuple[set[bytes], tuple[BlockRecord, int] | None, set[bytes]]:
     """Every block reachable from `roots`, the most-work tip with its height (first stored wins
     ties), and the blocks that break the retarget rule (not walked past)."""
