@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from minerwatch.chain.blkfiles import write_blk_files
+from db_dump import dump
 from minerwatch.cli import main
 from minerwatch.networks import get_network
 
@@ -24,17 +25,9 @@ REGTEST = get_network("regtest")
 
 
 def _dump(db: Path) -> dict[str, list[tuple]]:
-    """Every table's rows, without the columns that record when a row was written."""
-    con = duckdb.connect(str(db), read_only=True)
-    out = {}
-    for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall():
-        cols = [c for c, typ in con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-            "ORDER BY ordinal_position", [t]).fetchall() if not typ.startswith("TIMESTAMP")]
-        quoted = ", ".join(f'"{c}"' for c in cols)
-        out[t] = sorted(con.execute(f'SELECT {quoted} FROM "{t}"').fetchall(), key=repr)
-    con.close()
-    return out
+    """Every table's rows; the record of what a blocks directory held (for `status`) is left out, as
+    an RPC-only sync has none."""
+    return dump(db, ignore_meta=("blocks_dir_report",))
 
 
 def _sync(db: Path, *extra: str) -> int:
