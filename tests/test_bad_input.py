@@ -517,27 +517,13 @@ def test_series_api_rejects_unknown_parameters(api: TestClient) -> None:
 
 # --- a blocks directory whose chain differs from the stored one ----------------------------------
 
-def _regtest_chain_and_branch() -> tuple[list[bytes], list[bytes]]:
-    """Regtest heights 0–12, and a branch 10'–13' off height 9 (regtest blocks meet their proof of
-    work; rewritten mainnet blocks cannot, and are refused as invalid)."""
-    from minerwatch.chain.builder import ChainBuilder
-
-    main_chain = ChainBuilder("regtest", start_time_s=1_700_000_000)
-    for _ in range(12):
-        main_chain.mine()
-    branch = main_chain.fork(9)
-    for _ in range(4):
-        branch.mine(tag="/branch/")
-    return main_chain.blocks, branch.blocks[10:]
-
-
 def test_only_a_chain_with_more_work_replaces_the_stored_one(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     from minerwatch.chain.blkfiles import write_blk_files
-    from test_blkfiles import _hash_of
+    from test_blkfiles import _hash_of, _regtest_fork
 
     regtest = get_network("regtest")
-    main_chain, branch = _regtest_chain_and_branch()
+    main_chain, branch = _regtest_fork()   # heights 0–12, and 10'–13' off height 9
     write_blk_files(tmp_path / "main", regtest, main_chain)
     db = tmp_path / "r.duckdb"
     sync = ["sync", "--network", "regtest", "--db", str(db), "--workers", "1", "--blocks-dir"]
