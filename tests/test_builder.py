@@ -37,6 +37,29 @@ def test_simnet_genesis_is_its_own() -> None:
     assert all(hash_hex(g.hash) != n.genesis_hash for n in NETWORKS.values() if n.name != "simnet")
 
 
+def test_rehearsal_network_has_mainnet_economics_and_its_own_genesis() -> None:
+    net = NETWORKS["rehearsal"]
+    g = genesis_block(net)
+    assert hash_hex(g.hash) == net.genesis_hash
+    assert all(hash_hex(g.hash) != n.genesis_hash for n in NETWORKS.values() if n.name != "rehearsal")
+    assert (g.time_s, g.bits) == (1231006505, 0x1D00FFFF)            # mainnet's genesis time and bits
+    assert (net.initial_subsidy_sat, net.halving_interval_blocks, net.retargets, net.simulated) == \
+        (5_000_000_000, 210_000, True, True)
+
+
+def test_forget_below_drops_old_blocks_but_keeps_the_chain_going() -> None:
+    b = ChainBuilder("regtest")
+    for _ in range(5):
+        b.mine()
+    b.forget_below(3)
+    assert b.blocks[:3] == [b"", b"", b""] and all(b.blocks[3:])
+    assert b.height == 5 and len(b.times) == 6
+    b.mine()
+    assert b.height == 6 and b.fork(3).height == 3
+    with pytest.raises(UsageError):
+        b.fork(2)
+
+
 def test_script_helpers_classify_as_their_type() -> None:
     k, k65, a, s = key("alice"), key65("satoshi"), h20("alice"), h32("vault")
     assert k[0] in (2, 3) and len(k) == 33 and key("alice") == k != key("bob")

@@ -48,6 +48,11 @@ NETWORKS: dict[str, Network] = {
                 "a25dbc666931d73a48522d02cf6b333759bdc922e8ce012b35de359f740a86ed",
                 18999, "simnet", 0x3F, 0x7D, "sim", 210_000, True, 0x1D00FFFF, simulated=True,
                 initial_subsidy_sat=312_500_000),
+        # The rehearsal chain (benchmarks/rehearsal.py): mainnet's length, economics (50 BTC, halvings
+        # every 210,000 blocks) and difficulty path, written without mining, so a network of its own.
+        Network("rehearsal", b"mwrh",
+                "220322bfb1fe231882408b0ca55d86c0770851fd8e8ae3dbb895ea972c235a7a",
+                18998, "rehearsal", 0x3C, 0x7A, "rh", 210_000, True, 0x1D00FFFF, simulated=True),
     )
 }
 

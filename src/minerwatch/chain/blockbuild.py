@@ -101,6 +101,10 @@ _GENESIS = {
     "testnet4": (_TESTNET4, b"\x00" * 33, 1714777860, 0x1D00FFFF, 393743547),
     "signet": (_TIMES, _SATOSHI_KEY, 1598918400, 0x1E0377AE, 52613770),
     "regtest": (_TIMES, _SATOSHI_KEY, 1296688602, 0x207FFFFF, 2),
+    # rehearsal: the mainnet-shaped benchmark chain (benchmarks/rehearsal.py). Mainnet's genesis time
+    # and bits, its own message and key so that its hash is its own; not mined (simulated).
+    "rehearsal": (b"minerwatch rehearsal: a mainnet-shaped chain for benchmarks, not Bitcoin",
+                  b"\x02" + sha256(b"minerwatch rehearsal genesis").digest(), 1231006505, 0x1D00FFFF, 0),
 }
 # simnet: minerwatch's simulated demo chain. It opens on 2025-01-01T00:00:00Z at a mainnet-like
 # difficulty of 1.1e14 (bits 0x17028f0f ≈ 1.10000e14), so the demo never needs the ~24 fourfold retargets a

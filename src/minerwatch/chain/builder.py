@@ -68,6 +68,7 @@ class ChainBuilder:
         self._pending_fee_sat = 0
         self._pending_spent: list[tuple[OutPoint, Coin]] = []
         self._pending_created: list[OutPoint] = []
+        self._forgotten_below = 0
 
     # --- the chain so far --------------------------------------------------------------------
 
@@ -230,6 +231,16 @@ class ChainBuilder:
         self._pending, self._pending_fee_sat, self._pending_spent, self._pending_created = [], 0, [], []
         return built.raw
 
+    def forget_below(self, height: int) -> None:
+        """Drop the raw blocks, txids and undo records of heights below `height` (a long chain written
+        to disk as it is mined: ~925,000 blocks would otherwise stay in memory). Forks, coinbase
+        outpoints and `blocks` are then only good from `height` on; hashes, times and bits stay."""
+        for h in range(self._forgotten_below, min(height, len(self.blocks))):
+            self.blocks[h] = b""
+            self.txids[h] = []
+            self._undo[h] = ([], [])
+        self._forgotten_below = max(self._forgotten_below, min(height, len(self.blocks)))
+
     def coinbase_outpoint(self, height: int, vout: int = 0) -> OutPoint:
         """The outpoint of output `vout` of the coinbase at `height`."""
         return OutPoint(self.txids[height][0], vout)
@@ -237,8 +248,9 @@ class ChainBuilder:
     def fork(self, at_height: int) -> ChainBuilder:
         """A new builder whose chain is this one's up to and including `at_height` (for reorg tests).
         Transactions queued here are not carried over."""
-        if not 0 <= at_height <= self.height:
-            raise UsageError(f"cannot fork at {at_height}", f"choose a height from 0 to {self.height}")
+        if not self._forgotten_below <= at_height <= self.height:
+            raise UsageError(f"cannot fork at {at_height}",
+                             f"choose a height from {self._forgotten_below} to {self.height}")
         other = ChainBuilder.__new__(ChainBuilder)
         other.network, other.spacing_s = self.network, self.spacing_s
         other._start_time_s, other._start_bits = self._start_time_s, self._start_bits
@@ -247,6 +259,7 @@ class ChainBuilder:
         other.blocks, other.hashes = self.blocks[:keep], self.hashes[:keep]
         other.times, other.bits, other.txids = self.times[:keep], self.bits[:keep], self.txids[:keep]
         other._undo = self._undo[:keep]
+        other._forgotten_below = self._forgotten_below
         utxos = dict(self.utxos)
         undo_tail = self._undo[keep:] + [(self._pending_spent, self._pending_created)]
         for spent, created in reversed(undo_tail):

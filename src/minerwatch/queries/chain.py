@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from minerwatch.errors import UsageError
+from minerwatch.networks import NETWORKS
 from minerwatch.store import get_meta, schema_version
 
 BLOCK_FIELDS = (
@@ -19,6 +20,11 @@ BLOCK_FIELDS = (
 )
 
 
+def _simulated(network: str | None) -> bool:
+    known = NETWORKS.get(network or "")
+    return bool(known and known.simulated)
+
+
 def status(con: duckdb.DuckDBPyConnection, db_path: Path) -> dict[str, Any]:
     """What the database holds: network, tip, counts, schema and data versions."""
     tip = con.execute("SELECT height, hash, time_s FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
@@ -26,7 +32,7 @@ def status(con: duckdb.DuckDBPyConnection, db_path: Path) -> dict[str, Any]:
     through = get_meta(con, "metrics_through_height")
     return {
         "network": get_meta(con, "network"),
-        "simulated": get_meta(con, "network") == "simnet",
+        "simulated": _simulated(get_meta(con, "network")),
         "tip_height": tip[0] if tip else None,
         "tip_hash": tip[1] if tip else None,
         "tip_time_s": tip[2] if tip else None,
