@@ -19,6 +19,7 @@ from minerwatch.chain.blkfiles import (
     BestChain,
     best_chain,
     iter_blocks,
+    iter_parsed,
     iter_raw_blocks,
     scan,
     write_blk_files,
@@ -424,3 +425,26 @@ def test_two_workers_give_exactly_what_one_gives(tmp_path: Path) -> None:
     # A consumer that stops early gets the same prefix and leaves no work behind.
     assert list(iter_blocks(blocks, MAINNET, start_height=50, stop_height=60, workers=2, chunk_bytes=500)) \
         == one[50:61]
+
+
+def test_blocks_for_the_ingest_are_the_same_from_packing_workers(tmp_path: Path) -> None:
+    """iter_parsed's workers compute the facts and send the columns packed; the parent rebuilds them."""
+    blocks = tmp_path / "blocks"
+    write_blk_files(blocks, MAINNET, REAL + _longer_fork(), max_file_bytes=25_000, xor_key=XOR_KEY,
+                    shuffle_seed=11, preallocate_bytes=4096)
+    columns = ("txids", "out_tx", "out_vout", "out_value_sat", "out_type", "out_payload", "in_tx", "in_prev_txid",
+               "in_prev_vout")
+
+    def plain(stream: list) -> list:
+        return [(h, rec, p.facts, [list(getattr(p.columns, c)) for c in columns]) for h, rec, p in stream]
+
+    one = list(iter_parsed(blocks, MAINNET, workers=1))
+    two = list(iter_parsed(blocks, MAINNET, workers=2, chunk_bytes=3_000))
+    assert [h for h, _, _ in one] == list(range(439)) and [p.facts.height for _, _, p in one] == list(range(439))
+    assert plain(one) == plain(two)
+    # The facts are the block's own (heights, hashes) and the columns are the parser's, row for row.
+    for (h, _, parsed), (_, _, block) in zip(one, iter_blocks(blocks, MAINNET, workers=1)):
+        assert parsed.facts.hash_hex == KNOWN.get(h, parsed.facts.hash_hex) == block.hash[::-1].hex()
+        assert [list(getattr(parsed.columns, c)) for c in columns] == [list(getattr(block, c)) for c in columns]
+    assert plain(list(iter_parsed(blocks, MAINNET, start_height=50, stop_height=60, workers=2, chunk_bytes=500))) \
+        == plain(one[50:61])

@@ -4,7 +4,9 @@ The pieces: blkscan (index the records), blkchain (choose the chain), blkwrite (
 this module reads the chosen blocks. With workers > 1, each worker process gets chunks of about
 4 MiB of block data as (file path, offset, size) triples, reads and de-obfuscates them itself and
 returns parsed blocks; the parent yields them in height order with at most 2 chunks per worker in
-flight, so memory stays flat however long the chain is.
+flight, so memory stays flat however long the chain is. For the ingest (`iter_parsed`) the workers
+also compute each block's facts and send its columns packed in flat buffers (`chain/parsed.py`),
+not pickled `Block` objects.
 """
 
 from __future__ import annotations
@@ -34,13 +36,15 @@ from minerwatch.chain.blkscan import (
 )
 from minerwatch.chain.blkwrite import MAX_BLOCKFILE_BYTES, write_blk_files
 from minerwatch.chain.block import Block, parse_block
+from minerwatch.chain.parsed import PackedBlock, ParsedBlock
 from minerwatch.errors import MinerwatchError, ParseError, UsageError
 from minerwatch.networks import Network
 
 __all__ = [
     "MAX_BLOCKFILE_BYTES", "MAX_BLOCK_BYTES", "BestChain", "BlkIndex", "BlockRecord", "FilesReport", "Skipped",
     "best_chain", "files_report",
-    "iter_blocks", "iter_raw_blocks", "list_blk_files", "read_xor_key", "scan", "write_blk_files", "xor_at",
+    "iter_blocks", "iter_parsed", "iter_raw_blocks", "list_blk_files", "read_xor_key", "scan", "write_blk_files",
+    "xor_at",
 ]
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,28 @@ def iter_blocks(
 
     With `workers` > 1 the blocks are parsed in that many processes; the result is the same.
     """
+    yield from _read(blocks_dir, network, start_height, stop_height, workers, canonical_hashes, chain, chunk_bytes,
+                     None)
+
+
+def iter_parsed(
+    blocks_dir: Path, network: Network, start_height: int = 0, stop_height: int | None = None,
+    workers: int = 1, canonical_hashes: dict[int, str] | None = None, chain: BestChain | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[tuple[int, BlockRecord, ParsedBlock]]:
+    """(height, record, block ready for the ingest) from `start_height` to `stop_height`, in height order.
+
+    With `workers` > 1 the workers also compute each block's facts and send its columns packed.
+    """
+    yield from _read(blocks_dir, network, start_height, stop_height, workers, canonical_hashes, chain, chunk_bytes,
+                     network)
+
+
+def _read(
+    blocks_dir: Path, network: Network, start_height: int, stop_height: int | None, workers: int,
+    canonical_hashes: dict[int, str] | None, chain: BestChain | None, chunk_bytes: int, facts_of: Network | None,
+) -> Iterator[tuple[int, BlockRecord, Any]]:
+    """Blocks, or with `facts_of` (the network) blocks ready for the ingest, in height order."""
     if workers < 1:
         raise UsageError(f"workers must be at least 1, not {workers}", "use --workers 1 or more")
     files, key, records = _plan(blocks_dir, network, start_height, stop_height, canonical_hashes, chain)
@@ -123,16 +149,16 @@ def iter_blocks(
     chunks = _chunks(records, chunk_bytes)
     if workers == 1:
         for recs, items in chunks:
-            blocks = _raise_error(_parse_chunk(_paths_of(paths, items), key, items), paths)
+            blocks = _raise_error(_parse_chunk(_paths_of(paths, items), key, items, facts_of), paths)
             yield from zip(*_unzip_heights(recs), blocks)
         return
-    yield from _iter_parallel(paths, key, chunks, workers)
+    yield from _iter_parallel(paths, key, chunks, workers, facts_of)
 
 
 def _iter_parallel(
     paths: dict[int, str], key: bytes, chunks: Iterator[tuple[list[tuple[int, BlockRecord]], list[_Item]]],
-    workers: int,
-) -> Iterator[tuple[int, BlockRecord, Block]]:
+    workers: int, facts_of: Network | None,
+) -> Iterator[tuple[int, BlockRecord, Any]]:
     # fork would copy a parent that may hold DuckDB's threads and locks, which can deadlock a child;
     # forkserver starts workers from a clean process (spawn where forkserver does not exist).
     if "forkserver" in multiprocessing.get_all_start_methods():
@@ -142,12 +168,13 @@ def _iter_parallel(
     else:
         ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-    pending: deque[tuple[list[tuple[int, BlockRecord]], Future[list[Block] | tuple[str, int, str, str]]]] = deque()
+    pending: deque[tuple[list[tuple[int, BlockRecord]], Future[list[Any] | tuple[str, int, str, str]]]] = deque()
 
     def submit_next() -> None:
         nxt = next(chunks, None)
         if nxt is not None:
-            pending.append((nxt[0], pool.submit(_parse_chunk, _paths_of(paths, nxt[1]), key, nxt[1])))
+            pending.append((nxt[0], pool.submit(_parse_chunk, _paths_of(paths, nxt[1]), key, nxt[1], facts_of,
+                                                True)))
 
     try:
         for _ in range(workers * _IN_FLIGHT_PER_WORKER):
@@ -161,6 +188,8 @@ def _iter_parallel(
                     "a block-parsing worker process died", "run again with --workers 1 to see the cause",
                 ) from e
             submit_next()
+            if facts_of is not None:
+                blocks = [packed.unpack() for packed in blocks]
             yield from zip(*_unzip_heights(recs), blocks)
     finally:
         # A consumer that stops early must not wait for chunks nobody will read.
@@ -244,23 +273,31 @@ class _Reader:
         return xor_at(data, self.key, offset)
 
 
-def _parse_chunk(paths: dict[int, str], key: bytes, items: list[_Item]) -> list[Block] | tuple[str, int, str, str]:
-    """Read and parse one chunk (runs in a worker); a ParseError comes back as (source, offset, text, hint)."""
-    blocks: list[Block] = []
+def _parse_chunk(
+    paths: dict[int, str], key: bytes, items: list[_Item], facts_of: Network | None = None, pack: bool = False,
+) -> list[Block] | list[ParsedBlock] | list[PackedBlock] | tuple[str, int, str, str]:
+    """Read and parse one chunk (runs in a worker): blocks, or with `facts_of` (the network) blocks
+    ready for the ingest, packed with `pack`. A ParseError comes back as (source, offset, text, hint)."""
+    blocks: list[Any] = []
     with _Reader(paths, key) as reader:
-        for _height, number, offset, size in items:
+        for height, number, offset, size in items:
             try:
                 data = reader.read(number, offset, size)
-                blocks.append(parse_block(data, source=reader.paths[number].name, base_offset=offset))
+                block = parse_block(data, source=reader.paths[number].name, base_offset=offset)
             except ParseError as e:
                 # ParseError does not survive pickling (it is rebuilt from its formatted message),
                 # so its parts travel back as a tuple.
                 prefix = f"{e.source}: byte {e.offset}: "
                 return e.source, e.offset, e.message.removeprefix(prefix), e.hint
+            if facts_of is None:
+                blocks.append(block)
+            else:
+                parsed = ParsedBlock.of(height, block, facts_of)
+                blocks.append(parsed.packed() if pack else parsed)
     return blocks
 
 
-def _raise_error(result: list[Block] | tuple[str, int, str, str], paths: dict[int, str]) -> list[Block]:
+def _raise_error(result: list[Any] | tuple[str, int, str, str], paths: dict[int, str]) -> list[Any]:
     if isinstance(result, tuple):
         source, offset, text, hint = result
         if source == Path(paths[max(paths)]).name:
