@@ -7,7 +7,9 @@
 Two data sets: (a) the 29 real blocks in tests/data/blocks (29.3 MB, 45,262 transactions, 2009 to
 2024), (b) a generated blocks directory: the 28 real mainnet blocks repeated and re-linked into one
 chain after block 1 (each copy's prev hash points at the copy before it; the merkle roots still
-match, so every block parses strictly), written as blk records with the mainnet magic.
+match, so every block parses strictly), mined at regtest's proof-of-work limit and written as blk
+records with the regtest magic (the reader checks every header's proof of work; mainnet's cannot
+be met here).
 
 The work compared, per block: every transaction's txid and every output's script type and owner
 (hash, key or script). minerwatch does more — wtxids, weights, the merkle-root check, the inputs'
@@ -152,18 +154,20 @@ def _parse_records(items: list[tuple[str, int, int]]) -> tuple[int, int, int]:
 
 def _build_blk_dir(blocks_dir: Path, target_bytes: int) -> tuple[int, int]:
     """Write the re-linked chain of real blocks; (blocks, bytes) written."""
+    from bench_blkdir import NETWORK, mined_header
+
     from minerwatch.chain.blkfiles import write_blk_files
     from minerwatch.networks import get_network
 
     samples = [p.read_bytes() for p in sorted(BLOCKS.glob("mainnet-*.bin"))]
-    block_1 = (BLOCKS / "mainnet-1.bin").read_bytes()  # its prev hash is the genesis hash
+    block_1 = (BLOCKS / "mainnet-1.bin").read_bytes()
+    genesis = bytes.fromhex(get_network(NETWORK).genesis_hash)[::-1]
 
     def chain() -> Iterator[bytes]:
         nonlocal count, total
-        block, prev = block_1, b""
+        block, prev = block_1, genesis
         while True:
-            if prev:
-                block = block[:4] + prev + block[36:]
+            block = mined_header(block[:4] + prev + block[36:72]) + block[80:]
             yield block
             count, total = count + 1, total + len(block)
             if total >= target_bytes:
@@ -172,7 +176,7 @@ def _build_blk_dir(blocks_dir: Path, target_bytes: int) -> tuple[int, int]:
             block = samples[count % len(samples)]
 
     count = total = 0
-    write_blk_files(blocks_dir, get_network("mainnet"), chain())
+    write_blk_files(blocks_dir, get_network(NETWORK), chain())
     return count, total
 
 
@@ -192,12 +196,14 @@ def _prepare(task: str, data: str, limit_bytes: int | None) -> Callable[[], tupl
             return sum(p[0] for p in parts), sum(p[1] for p in parts), sum(p[2] for p in parts)
         return pool_pass
     if kind == "minerwatch-workers":
+        from bench_blkdir import NETWORK
+
         from minerwatch.chain.blkfiles import iter_blocks
         from minerwatch.networks import get_network
 
         def iter_blocks_pass() -> tuple[int, int, int]:
             n_bytes = n_tx = n_out = 0
-            for _, _, block in iter_blocks(Path(data), get_network("mainnet"), workers=int(n)):
+            for _, _, block in iter_blocks(Path(data), get_network(NETWORK), workers=int(n)):
                 n_bytes += block.size_bytes
                 n_tx += block.tx_count
                 n_out += len(block.out_type)
