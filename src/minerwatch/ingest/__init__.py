@@ -15,7 +15,8 @@ from minerwatch.chain.block import Block, coinbase_tag, hash_hex
 from minerwatch.chain.script import SCRIPT_TYPE_NAMES, script_id
 from minerwatch.consensus import difficulty_from_bits, median_time_past, subsidy_sat, work_from_bits
 from minerwatch.errors import StoreError
-from minerwatch.ingest.tracker import Member, Tracker
+from minerwatch.ingest.tracker import BlockUndo, Member, Tracker
+from minerwatch.ingest.undo import UNDO_BLOCKS, UndoWindow, records_from_db
 from minerwatch.networks import Network
 from minerwatch.store import lower_metrics_mark, transaction
 
@@ -35,25 +36,32 @@ class Tip:
 
 
 class Ingest:
-    """Writes batches of consecutive blocks and rolls back to a fork point."""
+    """Writes batches of consecutive blocks and rolls back to a fork point.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, network: Network) -> None:
+    The in-memory state (tip, recent times, cohort tracker) equals what the database holds between
+    calls: a batch that fails is taken back from its undo records, a rollback undoes the abandoned
+    blocks from theirs (or, deeper than `undo_blocks`, rebuilds everything from the database).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, network: Network, undo_blocks: int = UNDO_BLOCKS) -> None:
         self.con = con
         self.network = network
         self.tracker = Tracker()
         self._times: deque[int] = deque(maxlen=11)
         self.tip: Tip | None = None
+        self.undo = UndoWindow(undo_blocks)
+        # How the last rollback brought memory back: "undo" (records) or "reload" (benchmarks read it).
+        self.last_rollback = ""
+        # False while memory may differ from the database (an undo interrupted half-way): the next
+        # batch or rollback rebuilds first.
+        self._state_ok = False
         self.reload()
 
     def reload(self) -> None:
-        """Rebuild the in-memory state (tip, recent times, cohort tracker) from the database."""
+        """Rebuild the in-memory state (tip, recent times, cohort tracker, undo records) from the database."""
+        self._state_ok = False
         con = self.con
-        row = con.execute("SELECT height, hash, chainwork FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
-        self.tip = Tip(row[0], row[1], int(row[2])) if row else None
-        self._times.clear()
-        if row:
-            times = con.execute("SELECT time_s FROM blocks WHERE height > ? ORDER BY height", [row[0] - 11]).fetchall()
-            self._times.extend(t for (t,) in times)
+        self._load_tip()
         tracker = Tracker()
         for sid, stype, payload_hex, zh, oh, parent in con.execute(
             "SELECT s.script_id, s.script_type, p.payload_hex, s.zero_hop_height, s.one_hop_height, s.parent_script_id "
@@ -67,11 +75,25 @@ class Ingest:
         ).fetchall():
             tracker.utxos[(bytes.fromhex(txid)[::-1], vout)] = (sid, value)
         self.tracker = tracker
+        self.undo.reset(records_from_db(con, self.tip.height, self.undo.max_blocks) if self.tip else ())
+        self._state_ok = True
+
+    def _load_tip(self) -> None:
+        """The tip and the last 11 header times, from the database."""
+        con = self.con
+        row = con.execute("SELECT height, hash, chainwork FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+        self.tip = Tip(row[0], row[1], int(row[2])) if row else None
+        self._times.clear()
+        if row:
+            times = con.execute("SELECT time_s FROM blocks WHERE height > ? ORDER BY height", [row[0] - 11]).fetchall()
+            self._times.extend(t for (t,) in times)
 
     def add_batch(self, blocks: list[tuple[int, Block]], chainwork_before: int | None = None) -> Tip:
         """Store consecutive blocks after the current tip, atomically."""
         if not blocks:
             raise StoreError("empty batch", "report this as a bug")
+        if not self._state_ok:
+            self.reload()
         con, net = self.con, self.network
         tip = self.tip
         first_height = blocks[0][0]
@@ -95,44 +117,50 @@ class Ingest:
         times = self._times
         saved_times = list(times)
         tracker = self.tracker
-        for height, block in blocks:
-            h = block.header
-            bhash = hash_hex(h.hash)
-            bprev = hash_hex(h.prev_hash)
-            if prev_hash is not None and bprev != prev_hash:
-                raise StoreError(f"block {bhash} at height {height} does not extend {prev_hash}",
-                                 "the source changed chains mid-batch; run the sync again")
-            times.append(h.time)
-            chainwork += work_from_bits(h.bits)
-            cb_value = block.coinbase_value_sat
-            subsidy = subsidy_sat(height, net.halving_interval_blocks, net.initial_subsidy_sat)
-            block_rows.append((
-                height, bhash, bprev, h.time, median_time_past(list(times)), h.version, h.bits,
-                difficulty_from_bits(h.bits), chainwork, block.size_bytes, block.weight, block.tx_count,
-                len(block.in_tx), len(block.out_tx), block.segwit_tx_count, block.p2tr_output_count, cb_value,
-                subsidy, max(cb_value - subsidy, 0), max(subsidy - cb_value, 0),
-                coinbase_tag(block.coinbase_script), block.coinbase_script.hex(),
-            ))
-            for k, t in enumerate(block.out_tx):
-                if t:
-                    break
-                stype, payload = block.out_type[k], block.out_payload[k]
-                cb_rows.append((height, block.out_vout[k], block.out_value_sat[k], SCRIPT_TYPE_NAMES[stype],
-                                script_id(stype, payload), owner_label(stype, payload, net)))
-            ch = tracker.apply(height, block)
-            out_rows.extend((hash_hex(txid), vout, height, t, value, sid, cb)
-                            for txid, vout, t, value, sid, cb in ch.new_outputs)
-            spend_rows.extend((hash_hex(prev), vout, height, hash_hex(txid)) for prev, vout, txid in ch.spends)
-            spend_out_rows.extend((hash_hex(txid), vout, height, t, value, sid, SCRIPT_TYPE_NAMES[stype])
-                                  for txid, vout, t, value, sid, stype in ch.spend_outputs)
-            changed |= ch.changed_members
-            prev_hash = bhash
-        member_rows = []
-        for sid in changed:
-            m = tracker.members[sid]
-            member_rows.append((sid, SCRIPT_TYPE_NAMES[m.script_type], owner_label(m.script_type, m.payload, net),
-                                m.zero_hop_height, m.one_hop_height, m.parent_script_id, m.payload.hex()))
+        applied: list[BlockUndo] = []
+        half_applied = False
+        self._state_ok = False
         try:
+            for height, block in blocks:
+                h = block.header
+                bhash = hash_hex(h.hash)
+                bprev = hash_hex(h.prev_hash)
+                if prev_hash is not None and bprev != prev_hash:
+                    raise StoreError(f"block {bhash} at height {height} does not extend {prev_hash}",
+                                     "the source changed chains mid-batch; run the sync again")
+                times.append(h.time)
+                chainwork += work_from_bits(h.bits)
+                cb_value = block.coinbase_value_sat
+                subsidy = subsidy_sat(height, net.halving_interval_blocks, net.initial_subsidy_sat)
+                block_rows.append((
+                    height, bhash, bprev, h.time, median_time_past(list(times)), h.version, h.bits,
+                    difficulty_from_bits(h.bits), chainwork, block.size_bytes, block.weight, block.tx_count,
+                    len(block.in_tx), len(block.out_tx), block.segwit_tx_count, block.p2tr_output_count, cb_value,
+                    subsidy, max(cb_value - subsidy, 0), max(subsidy - cb_value, 0),
+                    coinbase_tag(block.coinbase_script), block.coinbase_script.hex(),
+                ))
+                for k, t in enumerate(block.out_tx):
+                    if t:
+                        break
+                    stype, payload = block.out_type[k], block.out_payload[k]
+                    cb_rows.append((height, block.out_vout[k], block.out_value_sat[k], SCRIPT_TYPE_NAMES[stype],
+                                    script_id(stype, payload), owner_label(stype, payload, net)))
+                half_applied = True
+                ch = tracker.apply(height, block)
+                applied.append(ch.undo_record(height, bhash))
+                half_applied = False
+                out_rows.extend((hash_hex(txid), vout, height, t, value, sid, cb)
+                                for txid, vout, t, value, sid, cb in ch.new_outputs)
+                spend_rows.extend((hash_hex(prev), vout, height, hash_hex(txid)) for prev, vout, txid, _, _ in ch.spends)
+                spend_out_rows.extend((hash_hex(txid), vout, height, t, value, sid, SCRIPT_TYPE_NAMES[stype])
+                                      for txid, vout, t, value, sid, stype in ch.spend_outputs)
+                changed.update(ch.members_before)
+                prev_hash = bhash
+            member_rows = []
+            for sid in changed:
+                m = tracker.members[sid]
+                member_rows.append((sid, SCRIPT_TYPE_NAMES[m.script_type], owner_label(m.script_type, m.payload, net),
+                                    m.zero_hop_height, m.one_hop_height, m.parent_script_id, m.payload.hex()))
             with transaction(con):
                 _insert(con, "blocks", _BLOCK_COLUMNS, block_rows)
                 _insert(con, "coinbase_outputs", ("height", "vout", "value_sat", "script_type", "script_id",
@@ -152,13 +180,30 @@ class Ingest:
                 _insert(con, "miner_spend_outputs", ("txid", "vout", "height", "tx_index", "value_sat",
                                                      "script_id", "script_type"), spend_out_rows)
         except BaseException:
-            # Nothing of the batch is kept; rebuild memory from what the database really holds.
             times.clear()
             times.extend(saved_times)
-            self.reload()
+            self._restore_after_failed_batch(applied, half_applied, blocks[0][0])
             raise
         self.tip = Tip(blocks[-1][0], prev_hash, chainwork)
+        self.undo.extend(applied)
+        self._state_ok = True
         return self.tip
+
+    def _restore_after_failed_batch(self, applied: list[BlockUndo], half_applied: bool, first_height: int) -> None:
+        """Bring memory back to what the database holds after a batch raised: its transaction rolled
+        back, so every block the tracker applied is taken back from its record, newest first."""
+        try:
+            stored = self.con.execute("SELECT count(*) FROM blocks WHERE height = ?", [first_height]).fetchone()[0]
+            if half_applied or stored:
+                # Half a block applied (what it changed is not all recorded), or an error raised after
+                # the COMMIT (the batch is stored): only the database knows the state.
+                self.reload()
+                return
+            for rec in reversed(applied):
+                self.tracker.undo(rec)
+            self._state_ok = True
+        except Exception:  # noqa: BLE001 - the batch's own error is the one to raise; _state_ok stays False
+            pass
 
     def rollback_to(self, height: int) -> None:
         """Forget every block above `height` (a reorg's fork point), atomically.
@@ -166,24 +211,54 @@ class Ingest:
         The mark of derived metrics moves back to `height` in the same transaction: were it a
         separate write, a crash between the two would leave the abandoned branch's derived rows
         (block_network, block_pools, …) in place for good, since the next refresh starts at the mark.
+        Memory follows once the transaction is committed: the abandoned blocks are undone from
+        their records, newest first, when the window holds them all; otherwise it is rebuilt.
         """
+        if not self._state_ok:
+            self.reload()
         con = self.con
+        records = self.undo.above(height, self.tip.height) if self.tip is not None else []
         try:
             with transaction(con):
+                if records and not _records_match(con, height, records):
+                    records = None   # another process changed the file: only a rebuild can be trusted
                 for table in ("blocks", "coinbase_outputs", "miner_outputs", "miner_spend_outputs"):
                     con.execute(f"DELETE FROM {table} WHERE height > ?", [height])  # noqa: S608 (fixed names)
                 con.execute("UPDATE miner_outputs SET spent_height = NULL, spent_txid = NULL WHERE spent_height > ?",
                             [height])
+                # The payloads of exactly the scripts deleted next: an anti-join of the whole payload
+                # table against the whole script table (as before) grows with the cohorts.
+                con.execute("DELETE FROM miner_script_payloads WHERE script_id IN (SELECT script_id FROM miner_scripts "
+                            "WHERE coalesce(zero_hop_height, 2147483647) > ? AND coalesce(one_hop_height, 2147483647) > ?)",
+                            [height, height])
                 con.execute("DELETE FROM miner_scripts WHERE coalesce(zero_hop_height, 2147483647) > ? "
                             "AND coalesce(one_hop_height, 2147483647) > ?", [height, height])
-                con.execute("DELETE FROM miner_script_payloads "
-                            "WHERE script_id NOT IN (SELECT script_id FROM miner_scripts)")
                 con.execute("UPDATE miner_scripts SET zero_hop_height = NULL WHERE zero_hop_height > ?", [height])
                 con.execute("UPDATE miner_scripts SET one_hop_height = NULL, parent_script_id = NULL "
                             "WHERE one_hop_height > ?", [height])
                 lower_metrics_mark(con, height)
-        finally:
+        except BaseException:
+            # Rolled back, so memory still equals the database; unless the error came after the
+            # COMMIT, which only a rebuild can tell apart.
             self.reload()
+            raise
+        if records is None:
+            self.reload()
+            self.last_rollback = "reload"
+            return
+        self._state_ok = False
+        for rec in reversed(records):
+            self.tracker.undo(rec)
+        self.undo.drop_above(height)
+        self._load_tip()
+        self._state_ok = True
+        self.last_rollback = "undo"
+
+
+def _records_match(con: duckdb.DuckDBPyConnection, height: int, records: list[BlockUndo]) -> bool:
+    """Whether the stored blocks above `height` are exactly the blocks the records were made from."""
+    stored = con.execute("SELECT height, hash FROM blocks WHERE height > ? ORDER BY height", [height]).fetchall()
+    return stored == [(r.height, r.block_hash) for r in records]
 
 
 _TYPE_CODES = {name: code for code, name in SCRIPT_TYPE_NAMES.items()}

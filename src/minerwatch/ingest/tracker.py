@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from minerwatch.chain.block import Block
-from minerwatch.chain.script import script_id
+from minerwatch.chain.script import SCRIPT_TYPE_NAMES, script_id
 
 _OP_RETURN = 8
 
@@ -31,14 +31,36 @@ class Member:
     parent_script_id: int | None = None
 
 
+# A member's (zero_hop_height, one_hop_height, parent_script_id) before a block changed it; None
+# when the script was no member before it.
+MemberBefore = tuple[int | None, int | None, int | None] | None
+
+
 @dataclass(slots=True)
 class BlockChanges:
-    """What one block changed in the cohorts, for the ingest to write."""
+    """What one block changed in the cohorts, for the ingest to write and to take back on a reorg."""
 
     new_outputs: list[tuple] = field(default_factory=list)      # (txid, vout, tx_index, value, sid, is_cb)
-    spends: list[tuple] = field(default_factory=list)           # (prev txid, vout, spending txid)
+    spends: list[tuple] = field(default_factory=list)           # (prev txid, vout, spending txid, sid, value)
     spend_outputs: list[tuple] = field(default_factory=list)    # (txid, vout, tx_index, value, sid, type)
-    changed_members: set[int] = field(default_factory=set)
+    members_before: dict[int, MemberBefore] = field(default_factory=dict)   # every member the block changed
+
+    def undo_record(self, height: int, block_hash: str) -> BlockUndo:
+        """What Tracker.undo needs to take this block back (none of the rows the ingest writes)."""
+        return BlockUndo(height, block_hash, tuple((o[0], o[1]) for o in self.new_outputs),
+                         tuple((s[0], s[1], s[3], s[4]) for s in self.spends), tuple(self.members_before.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class BlockUndo:
+    """One block's changes to the tracker, enough to undo them: a reorg rolls back through these
+    instead of rebuilding the tracker from the database (a cost that grows with the cohorts)."""
+
+    height: int
+    block_hash: str                                      # display hex: checked against the stored chain
+    added: tuple[tuple[bytes, int], ...]                 # tracked outputs created: (txid, vout)
+    spent: tuple[tuple[bytes, int, int, int], ...]       # tracked outputs spent: (txid, vout, sid, value)
+    members_before: tuple[tuple[int, MemberBefore], ...]
 
 
 class Tracker:
@@ -69,7 +91,7 @@ class Tracker:
                 hit = utxos.pop((in_prev[ii], in_vout[ii]), None) if utxos else None
                 if hit is not None:
                     spent_sids.append(hit[0])
-                    ch.spends.append((in_prev[ii], in_vout[ii], txid))
+                    ch.spends.append((in_prev[ii], in_vout[ii], txid, hit[0], hit[1]))
                 ii += 1
             first = oi
             while oi < n_out and out_tx[oi] == t:
@@ -97,10 +119,12 @@ class Tracker:
                 m = members.get(sid)
                 if parent is not None and (m is None or (m.one_hop_height is None and m.zero_hop_height is None)):
                     if m is None:
+                        ch.members_before[sid] = None
                         m = members[sid] = Member(stype, out_payload[k])
                         payloads.add(out_payload[k])
+                    else:
+                        ch.members_before.setdefault(sid, (m.zero_hop_height, m.one_hop_height, m.parent_script_id))
                     m.one_hop_height, m.parent_script_id = height, parent
-                    ch.changed_members.add(sid)
                 if m is not None:
                     utxos[(txid, out_vout[k])] = (sid, value)
                     ch.new_outputs.append((txid, out_vout[k], t, value, sid, False))
@@ -116,10 +140,35 @@ class Tracker:
             sid = script_id(stype, payload)
             m = members.get(sid)
             if m is None:
+                ch.members_before[sid] = None
                 m = members[sid] = Member(stype, payload)
                 self.payloads.add(payload)
             if m.zero_hop_height is None:
+                ch.members_before.setdefault(sid, (m.zero_hop_height, m.one_hop_height, m.parent_script_id))
                 m.zero_hop_height = height
-                ch.changed_members.add(sid)
             utxos[(txid, block.out_vout[k])] = (sid, value)
             ch.new_outputs.append((txid, block.out_vout[k], 0, value, sid, True))
+
+    def undo(self, rec: BlockUndo) -> None:
+        """Take back one block that apply() advanced over: the newest one not yet taken back."""
+        utxos, members = self.utxos, self.members
+        # Spent outputs come back before the block's own outputs go: an output created and spent
+        # inside the block is then put back and removed again, as the database deletes its row.
+        for txid, vout, sid, value in rec.spent:
+            utxos[(txid, vout)] = (sid, value)
+        for outpoint in rec.added:
+            utxos.pop(outpoint, None)
+        for sid, before in rec.members_before:
+            m = members[sid]
+            if before is None:
+                del members[sid]
+                self._forget_payload(m.payload)
+            else:
+                m.zero_hop_height, m.one_hop_height, m.parent_script_id = before
+
+    def _forget_payload(self, payload: bytes) -> None:
+        # P2PKH and P2WPKH of one key (and P2PK/P2TR-style key payloads) share payload bytes under
+        # different script ids: the payload stays while any member of another type still has it.
+        members = self.members
+        if not any(script_id(code, payload) in members for code in SCRIPT_TYPE_NAMES):
+            self.payloads.discard(payload)
