@@ -8,7 +8,7 @@ from datetime import date
 
 import duckdb
 
-from minerwatch.metrics.miners import FIXED_COHORTS, SAT, daily_flows
+from minerwatch.metrics.miners import SAT, cohort_days
 from minerwatch.metrics.registry import Query, metric
 
 _EPOCH = date(1970, 1, 1)
@@ -17,12 +17,8 @@ _EPOCH = date(1970, 1, 1)
 def _flows_with_context(con: duckdb.DuckDBPyConnection, cohort: str) -> list[tuple]:
     """(day, reserve_sat, outflow_sat, price_usd|None, revenue_sat, supply_sat) for every day with a block.
     Revenue = coinbase value of the day's blocks; supply = coins issued through the day's end.
-    The fixed cohorts read their stored daily rows; others are computed from the base tables."""
-    if cohort in FIXED_COHORTS:
-        flows = {d: (r, o) for d, r, o in con.execute(
-            "SELECT day, reserve_sat, outflow_sat FROM daily_miner_flows WHERE cohort = ?", [cohort]).fetchall()}
-    else:
-        flows = {r[0]: (r[1], r[3]) for r in daily_flows(con, cohort)}
+    Every cohort reads its stored daily rows."""
+    flows = {r[0]: (r[1], r[3]) for r in cohort_days(con, cohort)}
     ctx = con.execute("""
         WITH d AS (SELECT CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE) AS day,
                           sum(coinbase_value_sat) AS revenue, sum(subsidy_sat - unclaimed_sat) AS issued

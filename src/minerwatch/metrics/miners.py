@@ -2,187 +2,185 @@
 
 Base tables (filled by the ingest): miner_scripts (who is in a cohort and from which height),
 miner_outputs (every output paid to a member, with when it was spent), miner_spend_outputs (every
-output of a transaction that spent a member's output). Per transaction and cohort C:
+output of a transaction that spent a member's output). The flows of one transaction and the
+cohorts are defined in metrics/miner_blocks.py and metrics/miner_members.py; each day's reserve
+change is inflow − outflow − fees paid from the cohort's coins (exactly).
 
-    in_C      = value of C's outputs the transaction spends
-    to_C      = value it pays to C's scripts;   to_other = its other outputs
-    internal  = least(in_C, to_C)                       — a transfer inside C, not a flow
-    outflow   = least(in_C − internal, to_other)        — sent out of C
-    inflow    = to_C − internal                         — received from outside (coinbases: all of it)
-
-so that each day reserve change = inflow − outflow − fees paid from C's coins (exactly).
+Every cohort is kept up to date as blocks arrive: each block adds its own rows (miner_block_flows,
+miner_block_reserve), then the days it touches are summed again from those rows and the reserve is
+carried forward from the last day before them (daily_miner_flows, daily_miner_reserve_era). A
+recompute from height 0 is the same code over every height.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 
-from minerwatch.errors import UsageError
+from minerwatch.metrics.miner_blocks import add_block_rows, chunks, drop_temp_tables
+from minerwatch.metrics.miner_members import FIXED_COHORTS, KINDS, kinds_predicate
 from minerwatch.metrics.registry import Query, SeriesFn, metric, refresher
-from minerwatch.store import get_meta
+from minerwatch.store import get_meta, set_meta
 
-FIXED_COHORTS = ("0hop", "1hop")
+__all__ = ["FIXED_COHORTS", "SAT", "cohort_days", "refresh_cohorts", "refresh_miner_flows"]
+
 SAT = 100_000_000
+MARK = "miner_flows_through_height"   # meta: the block rows are stored for every height up to this
+_DAY = "CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE)"
+
+_ERA_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _mf_er AS
+WITH days AS (SELECT DISTINCT {_DAY} AS day FROM blocks WHERE time_s >= $first_s),
+br AS (SELECT cohort, era_year, day, sum(delta_sat) AS delta FROM miner_block_reserve
+       WHERE day >= $first AND {{kinds}} GROUP BY cohort, era_year, day),
+carry AS (SELECT cohort, era_year, reserve_sat FROM daily_miner_reserve_era WHERE day = $prev AND {{kinds}}),
+pairs AS (SELECT cohort, era_year FROM carry UNION SELECT cohort, era_year FROM br),
+grid AS (SELECT p.cohort, p.era_year, days.day FROM pairs p CROSS JOIN days)
+SELECT g.cohort, g.era_year, g.day,
+       coalesce(c.reserve_sat, 0)
+       + sum(coalesce(br.delta, 0)) OVER (PARTITION BY g.cohort, g.era_year ORDER BY g.day) AS reserve_sat
+FROM grid g LEFT JOIN br USING (cohort, era_year, day) LEFT JOIN carry c USING (cohort, era_year)
+"""
+
+_DAILY_SQL = f"""
+INSERT INTO daily_miner_flows
+WITH days AS (SELECT DISTINCT {_DAY} AS day FROM blocks WHERE time_s >= $first_s),
+bf AS (SELECT cohort, day, sum(inflow_sat) AS inflow, sum(outflow_sat) AS outflow, sum(internal_sat) AS internal,
+              sum(outflow_tx_count) AS n_out, max(largest_outflow_sat) AS largest, sum(to_exchange_sat) AS to_ex
+       FROM miner_block_flows WHERE day >= $first AND {{kinds}} GROUP BY cohort, day),
+rs AS (SELECT cohort, day, sum(reserve_sat) AS reserve FROM _mf_er GROUP BY cohort, day),
+-- 0hop and 1hop have a row on every day with a block; another cohort from its first flow or
+-- reserve change on (a cohort with a row the day before goes on having one)
+starts AS (
+    SELECT cohort, min(day) AS start FROM (
+        SELECT cohort, $first AS day FROM daily_miner_flows WHERE day = $prev AND {{kinds}}
+        UNION ALL SELECT cohort, day FROM bf
+        UNION ALL SELECT cohort, day FROM miner_block_reserve WHERE day >= $first AND {{kinds}}
+        UNION ALL SELECT unnest($fixed::VARCHAR[]), $first)
+    GROUP BY cohort)
+SELECT days.day, s.cohort, coalesce(rs.reserve, 0), coalesce(bf.inflow, 0), coalesce(bf.outflow, 0),
+       coalesce(bf.internal, 0), coalesce(bf.n_out, 0), coalesce(bf.largest, 0),
+       CASE WHEN $has_labels THEN coalesce(bf.to_ex, 0) END, $pools_version, $labels_version
+FROM starts s JOIN days ON days.day >= s.start
+LEFT JOIN bf ON bf.cohort = s.cohort AND bf.day = days.day
+LEFT JOIN rs ON rs.cohort = s.cohort AND rs.day = days.day
+"""
 
 
-def members_sql(cohort: str) -> tuple[str, list]:
-    """SQL (script_id, join_height) of a cohort's members, with its parameters."""
-    if cohort == "0hop":
-        return "SELECT script_id, zero_hop_height AS join_height FROM miner_scripts WHERE zero_hop_height IS NOT NULL", []
-    if cohort == "1hop":
-        return ("SELECT script_id, least(coalesce(zero_hop_height, 2147483647), coalesce(one_hop_height, 2147483647))"
-                " AS join_height FROM miner_scripts"), []
-    if cohort.startswith("pool:"):
-        # A pool's cohort: the scripts its blocks' coinbases paid first (by the pool list in force),
-        # and the 1-hop scripts whose first payer was one of those.
-        zero = ("SELECT s.script_id, s.zero_hop_height AS h FROM miner_scripts s JOIN block_pools p "
-                "ON p.height = s.zero_hop_height WHERE p.pool_slug = ?")
-        return (f"WITH z AS ({zero}) SELECT script_id, min(join_height) AS join_height FROM ("
-                "SELECT script_id, h AS join_height FROM z UNION ALL SELECT s.script_id, s.one_hop_height "
-                "FROM miner_scripts s WHERE s.one_hop_height IS NOT NULL "
-                "AND s.parent_script_id IN (SELECT script_id FROM z)) GROUP BY script_id", [cohort[5:]])
-    if cohort.startswith("label:"):
-        # The cohort scripts (0- or 1-hop) that the latest label sets assign to the entity.
-        return ("SELECT DISTINCT s.script_id, least(coalesce(s.zero_hop_height, 2147483647), "
-                "coalesce(s.one_hop_height, 2147483647)) AS join_height FROM miner_scripts s "
-                "JOIN labels l ON l.script_id = s.script_id WHERE l.entity = ?"), [cohort[6:]]
-    raise UsageError(f"unknown cohort {cohort!r}", "use 0hop, 1hop, pool:<slug> or label:<entity>")
+def _first_changed_day(con: duckdb.DuckDBPyConnection, start: int, kinds: str) -> date | None:
+    """The first UTC day whose rows can change when heights ≥ `start` change: the days of the blocks
+    now there (from 11 blocks lower: header times may run up to ~2 h backwards, so a later block can
+    belong to an earlier day) and of the block rows stored for the heights being replaced."""
+    days = [con.execute(f"SELECT min({_DAY}) FROM blocks WHERE height >= ?", [max(start - 11, 0)]).fetchone()[0]]  # noqa: S608
+    for table in ("miner_block_flows", "miner_block_reserve"):
+        days.append(con.execute(f"SELECT min(day) FROM {table} WHERE height >= ? AND {kinds}",  # noqa: S608
+                                [start]).fetchone()[0])
+    found = [d for d in days if d is not None]
+    first = min(found) if found else con.execute(f"SELECT max({_DAY}) FROM blocks").fetchone()[0]  # noqa: S608
+    last_kept = con.execute(f"SELECT max(day) FROM daily_miner_flows WHERE {kinds}").fetchone()[0]  # noqa: S608
+    if first is not None and last_kept is not None and last_kept < first:
+        first = last_kept
+    return first
 
 
-def _flows_sql(members: str) -> str:
-    """Per-transaction flows of a cohort; parameters: members' params, then the first day."""
-    return f"""
-    WITH m AS ({members}),
-    day_of AS (SELECT height, CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE) AS day FROM blocks),
-    spent AS (
-        SELECT o.spent_txid AS txid, any_value(o.spent_height) AS height, sum(o.value_sat) AS in_sat
-        FROM miner_outputs o JOIN m ON o.script_id = m.script_id
-        WHERE o.spent_height IS NOT NULL AND m.join_height <= o.spent_height GROUP BY o.spent_txid),
-    to_c AS (
-        SELECT o.txid, any_value(o.height) AS height, sum(o.value_sat) AS to_c_sat
-        FROM miner_outputs o JOIN m ON o.script_id = m.script_id
-        WHERE m.join_height <= o.height GROUP BY o.txid),
-    tot AS (SELECT txid, sum(value_sat) AS out_sat FROM miner_spend_outputs GROUP BY txid),
-    ex AS (
-        SELECT so.txid, sum(so.value_sat) AS ex_sat FROM miner_spend_outputs so
-        WHERE so.script_id IN (SELECT script_id FROM labels WHERE category = 'exchange')
-          AND NOT EXISTS (SELECT 1 FROM m WHERE m.script_id = so.script_id AND m.join_height <= so.height)
-        GROUP BY so.txid),
-    tx AS (
-        SELECT coalesce(s.txid, c.txid) AS txid, coalesce(s.height, c.height) AS height,
-               coalesce(s.in_sat, 0) AS in_sat, coalesce(c.to_c_sat, 0) AS to_c_sat,
-               greatest(coalesce(t.out_sat, 0) - coalesce(c.to_c_sat, 0), 0) AS to_other_sat,
-               coalesce(e.ex_sat, 0) AS ex_sat
-        FROM spent s FULL JOIN to_c c ON s.txid = c.txid
-        LEFT JOIN tot t ON t.txid = coalesce(s.txid, c.txid)
-        LEFT JOIN ex e ON e.txid = coalesce(s.txid, c.txid))
-    SELECT d.day, tx.txid, tx.in_sat, least(tx.in_sat, tx.to_c_sat) AS internal_sat,
-           least(tx.in_sat - least(tx.in_sat, tx.to_c_sat), tx.to_other_sat) AS outflow_sat,
-           tx.to_c_sat - least(tx.in_sat, tx.to_c_sat) AS inflow_sat,
-           least(tx.ex_sat, least(tx.in_sat - least(tx.in_sat, tx.to_c_sat), tx.to_other_sat)) AS to_exchange_sat
-    FROM tx JOIN day_of d ON d.height = tx.height
-    WHERE d.day >= ?
-    """
+def _day_before(con: duckdb.DuckDBPyConnection, first: date) -> date | None:
+    """The last day with a block before `first` (1hop has a row on each), or None."""
+    # Looked for in the last 31 days first: the rows are in day order, so that reads one row group.
+    for low in (first - timedelta(days=31), date(1, 1, 1)):
+        day = con.execute("SELECT max(day) FROM daily_miner_flows WHERE cohort = '1hop' AND day < ? AND day >= ?",
+                          [first, low]).fetchone()[0]
+        if day is not None:
+            return day
+    return None
 
 
-def _reserve_events_sql(members: str) -> str:
-    """(day, era_year, delta_sat): a member's output counts from max(created, joined) until spent."""
-    return f"""
-    WITH m AS ({members}),
-    day_of AS (SELECT height, CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE) AS day FROM blocks),
-    held AS (
-        SELECT greatest(o.height, m.join_height) AS from_h, o.spent_height AS to_h, o.value_sat, o.height AS created_h
-        FROM miner_outputs o JOIN m ON o.script_id = m.script_id
-        WHERE o.spent_height IS NULL OR o.spent_height > greatest(o.height, m.join_height)),
-    ev AS (
-        SELECT from_h AS h, created_h, value_sat AS delta FROM held
-        UNION ALL SELECT to_h, created_h, -value_sat FROM held WHERE to_h IS NOT NULL)
-    SELECT d.day, year(c.day) AS era_year, sum(ev.delta) AS delta_sat
-    FROM ev JOIN day_of d ON d.height = ev.h JOIN day_of c ON c.height = ev.created_h
-    GROUP BY 1, 2
-    """
+def refresh_cohorts(con: duckdb.DuckDBPyConnection, from_height: int, kinds: Iterable[str] = KINDS) -> None:
+    """Recompute the rows of the cohorts of these kinds that depend on blocks at height ≥ `from_height`:
+    the block rows of those heights, then every UTC day they touch (reserve carried forward)."""
+    kinds = tuple(k for k in KINDS if k in tuple(kinds))
+    where = kinds_predicate(kinds)
+    start = from_height
+    if kinds == KINDS:
+        # A database migrated from before the block rows has no mark of its own: computed from 0.
+        # After a reorg the metrics mark is the lower one (the rollback moved it to the fork).
+        mark, metrics_mark = get_meta(con, MARK), get_meta(con, "metrics_through_height")
+        start = min(start, 0 if mark is None else int(mark) + 1)
+        if metrics_mark is not None:
+            start = min(start, int(metrics_mark) + 1)
+    start = max(start, 0)
+    tip = con.execute("SELECT max(height) FROM blocks").fetchone()[0]
+    if tip is None:
+        for table in ("miner_block_flows", "miner_block_reserve", "daily_miner_flows", "daily_miner_reserve_era"):
+            con.execute(f"DELETE FROM {table} WHERE {where}")  # noqa: S608 (fixed names)
+        if kinds == KINDS:
+            con.execute("DELETE FROM meta WHERE key = ?", [MARK])
+        return
+    first = _first_changed_day(con, start, where)
+    for table in ("miner_block_flows", "miner_block_reserve"):
+        con.execute(f"DELETE FROM {table} WHERE height >= ? AND {where}", [start])  # noqa: S608
+    # The temp tables live in the caller's transaction: an error rolls them back with everything else.
+    for lo, hi in chunks(con, start, tip + 1):
+        add_block_rows(con, lo, hi, kinds)
+    drop_temp_tables(con)
+    _refresh_days(con, first, kinds, where)
+    if kinds == KINDS:
+        set_meta(con, MARK, str(tip))
 
 
-def daily_flows(con: duckdb.DuckDBPyConnection, cohort: str, first_day: date = date(1970, 1, 1)) -> list[tuple]:
-    """Rows (day, reserve, inflow, outflow, internal, outflow_tx_count, largest_outflow, to_exchange)
-    in sats for every day with a block from `first_day` on."""
-    members, params = members_sql(cohort)
+def _refresh_days(con: duckdb.DuckDBPyConnection, first: date, kinds: tuple[str, ...], where: str) -> None:
+    """Replace the daily rows of days ≥ `first` by the sums of the block rows, reserve carried forward."""
+    con.execute(f"DELETE FROM daily_miner_flows WHERE day >= ? AND {where}", [first])  # noqa: S608
+    con.execute(f"DELETE FROM daily_miner_reserve_era WHERE day >= ? AND {where}", [first])  # noqa: S608
+    first_s = int(datetime.combine(first, datetime.min.time(), timezone.utc).timestamp())
+    prev = _day_before(con, first)
+    con.execute(_ERA_SQL.format(kinds=where), {"first_s": first_s, "first": first, "prev": prev})
+    con.execute("INSERT INTO daily_miner_reserve_era SELECT day, cohort, era_year, reserve_sat FROM _mf_er "
+                "WHERE reserve_sat <> 0")
     has_labels = con.execute("SELECT count(*) FROM labels WHERE category = 'exchange'").fetchone()[0] > 0
-    return con.execute(f"""
-        WITH f AS ({_flows_sql(members)}),
-        fd AS (SELECT day, sum(inflow_sat) AS inflow, sum(outflow_sat) AS outflow, sum(internal_sat) AS internal,
-                      count(*) FILTER (WHERE outflow_sat > 0) AS n_out, coalesce(max(outflow_sat), 0) AS largest,
-                      sum(to_exchange_sat) AS to_ex
-               FROM f GROUP BY day),
-        ev AS ({_reserve_events_sql(members)}),
-        rd AS (SELECT day, sum(delta_sat) AS delta FROM ev GROUP BY day),
-        days AS (SELECT DISTINCT CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE) AS day FROM blocks),
-        r AS (SELECT days.day, sum(coalesce(rd.delta, 0)) OVER (ORDER BY days.day) AS reserve
-              FROM days LEFT JOIN rd ON rd.day = days.day)
-        SELECT r.day, CAST(r.reserve AS BIGINT), coalesce(fd.inflow, 0), coalesce(fd.outflow, 0),
-               coalesce(fd.internal, 0), coalesce(fd.n_out, 0), coalesce(fd.largest, 0),
-               CASE WHEN ? THEN coalesce(fd.to_ex, 0) END
-        FROM r LEFT JOIN fd ON fd.day = r.day
-        WHERE r.day >= ? ORDER BY r.day
-    """, params + [date(1970, 1, 1)] + params + [has_labels, first_day]).fetchall()
-
-
-def reserve_by_era(con: duckdb.DuckDBPyConnection, cohort: str, first_day: date = date(1970, 1, 1)) -> list[tuple]:
-    """Rows (day, era_year, reserve_sat) for every day with a block, from `first_day` on."""
-    members, params = members_sql(cohort)
-    return con.execute(f"""
-        WITH ev AS ({_reserve_events_sql(members)}),
-        days AS (SELECT DISTINCT CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE) AS day FROM blocks),
-        eras AS (SELECT DISTINCT era_year FROM ev),
-        grid AS (SELECT days.day, eras.era_year FROM days CROSS JOIN eras),
-        r AS (SELECT g.day, g.era_year, sum(coalesce(ev.delta_sat, 0)) OVER (PARTITION BY g.era_year ORDER BY g.day)
-                     AS reserve
-              FROM grid g LEFT JOIN ev ON ev.day = g.day AND ev.era_year = g.era_year)
-        SELECT day, era_year, CAST(reserve AS BIGINT) FROM r WHERE day >= ? AND reserve <> 0 ORDER BY day, era_year
-    """, params + [first_day]).fetchall()
+    con.execute(_DAILY_SQL.format(kinds=where), {
+        "first_s": first_s, "first": first, "prev": prev,
+        "fixed": list(FIXED_COHORTS) if "fixed" in kinds else [], "has_labels": has_labels,
+        "pools_version": get_meta(con, "pools_version"), "labels_version": get_meta(con, "labels_version")})
+    con.execute("DROP TABLE _mf_er")
 
 
 @refresher(40)
 def refresh_miner_flows(con: duckdb.DuckDBPyConnection, from_height: int) -> None:
-    """Recompute the fixed cohorts' daily rows from the day of `from_height` (less 11 blocks: header
-    times may run up to ~2 h backwards, so a later block can belong to an earlier day)."""
-    first = con.execute("SELECT min(CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE)) FROM blocks "
-                        "WHERE height >= ?", [max(from_height - 11, 0)]).fetchone()[0]
-    last_kept = con.execute("SELECT max(day) FROM daily_miner_flows").fetchone()[0]
-    if first is None:  # nothing at or above from_height: drop days whose blocks are gone
-        first = con.execute("SELECT max(CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE)) FROM blocks").fetchone()[0]
-        if first is None:
-            con.execute("DELETE FROM daily_miner_flows")
-            con.execute("DELETE FROM daily_miner_reserve_era")
-            return
-    if last_kept is not None and last_kept < first:
-        first = min(first, last_kept)
-    pools_v, labels_v = get_meta(con, "pools_version"), get_meta(con, "labels_version")
-    con.execute("DELETE FROM daily_miner_flows WHERE day >= ?", [first])
-    con.execute("DELETE FROM daily_miner_reserve_era WHERE day >= ?", [first])
-    for cohort in FIXED_COHORTS:
-        flows = [(r[0], cohort, *r[1:], pools_v, labels_v) for r in daily_flows(con, cohort, first)]
-        eras = [(d, cohort, y, v) for d, y, v in reserve_by_era(con, cohort, first)]
-        if flows:  # DuckDB's executemany refuses an empty list
-            con.executemany("INSERT INTO daily_miner_flows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", flows)
-        if eras:
-            con.executemany("INSERT INTO daily_miner_reserve_era VALUES (?, ?, ?, ?)", eras)
+    """Bring every cohort's block and daily rows up to date from `from_height`."""
+    refresh_cohorts(con, from_height)
+
+
+_COLUMNS = ("reserve_sat", "inflow_sat", "outflow_sat", "internal_sat", "outflow_tx_count", "largest_outflow_sat",
+            "to_exchange_sat")
+
+
+def cohort_days(con: duckdb.DuckDBPyConnection, cohort: str, start: date | None = None,
+                end: date | None = None) -> list[tuple]:
+    """Rows (day, reserve, inflow, outflow, internal, outflow_tx_count, largest_outflow, to_exchange)
+    in sats of `cohort` for every day with a block in [start, end], from the stored daily rows.
+
+    A day before the cohort's first row is all zeros (to_exchange None, as 1hop's, without
+    exchange labels); a cohort nobody belongs to is all zeros."""
+    return con.execute("""
+        SELECT d.day, coalesce(c.reserve_sat, 0), coalesce(c.inflow_sat, 0), coalesce(c.outflow_sat, 0),
+               coalesce(c.internal_sat, 0), coalesce(c.outflow_tx_count, 0), coalesce(c.largest_outflow_sat, 0),
+               CASE WHEN c.day IS NOT NULL THEN c.to_exchange_sat WHEN d.to_exchange_sat IS NOT NULL THEN 0 END
+        FROM daily_miner_flows d LEFT JOIN daily_miner_flows c ON c.day = d.day AND c.cohort = ?
+        WHERE d.cohort = '1hop' AND d.day BETWEEN ? AND ? ORDER BY d.day
+    """, [cohort, start or date(1, 1, 1), end or date(9999, 12, 31)]).fetchall()
 
 
 def _series(con: duckdb.DuckDBPyConnection, q: Query, column: str, per: int = SAT) -> list[tuple[date, float | None]]:
     """One column of the daily flows of q.cohort, divided by `per` (sats → BTC by default)."""
-    if q.cohort in FIXED_COHORTS:
-        rows = con.execute(
-            f"SELECT day, {column} FROM daily_miner_flows WHERE cohort = ? AND day BETWEEN ? AND ? ORDER BY day",  # noqa: S608
-            [q.cohort, q.start or date(1970, 1, 1), q.end or date(9999, 1, 1)]).fetchall()
+    rows = cohort_days(con, q.cohort, q.start, q.end)
+    if column == "inflow_sat - outflow_sat":
+        values = [(r[0], r[2] - r[3]) for r in rows]
     else:
-        idx = {"reserve_sat": 1, "inflow_sat": 2, "outflow_sat": 3, "internal_sat": 4, "outflow_tx_count": 5,
-               "largest_outflow_sat": 6, "to_exchange_sat": 7, "inflow_sat - outflow_sat": -1}[column]
-        rows = [(r[0], r[2] - r[3] if idx < 0 else r[idx]) for r in daily_flows(con, q.cohort, q.start or date(1970, 1, 1))
-                if q.end is None or r[0] <= q.end]
-    return [(d, None if v is None else v / per) for d, v in rows]
+        i = 1 + _COLUMNS.index(column)
+        values = [(r[0], r[i]) for r in rows]
+    return [(d, None if v is None else v / per) for d, v in values]
 
 
 def _column_metric(name: str, unit: str, definition: str, column: str, per: int = SAT) -> SeriesFn:
@@ -221,19 +219,13 @@ miner_to_exchange_btc = _column_metric(
 
 def _era_series(con: duckdb.DuckDBPyConnection, q: Query, early: bool) -> list[tuple[date, float | None]]:
     """Reserve held in outputs created in 2009–2010 (early) or from 2011 on, per UTC day."""
-    if q.cohort in FIXED_COHORTS:
-        rows = con.execute(
-            "SELECT d.day, coalesce(sum(e.reserve_sat) FILTER (WHERE (e.era_year <= 2010) = ?), 0) "
-            "FROM (SELECT DISTINCT day FROM daily_miner_flows WHERE cohort = ?) d "
-            "LEFT JOIN daily_miner_reserve_era e ON e.day = d.day AND e.cohort = ? "
-            "WHERE d.day BETWEEN ? AND ? GROUP BY d.day ORDER BY d.day",
-            [early, q.cohort, q.cohort, q.start or date(1970, 1, 1), q.end or date(9999, 1, 1)]).fetchall()
-    else:
-        totals: dict[date, int] = {}
-        for d, year, v in reserve_by_era(con, q.cohort, q.start or date(1970, 1, 1)):
-            totals[d] = totals.get(d, 0) + (v if (year <= 2010) == early else 0)
-        days = [d for d, _ in _series(con, q, "reserve_sat", per=1)]
-        rows = [(d, totals.get(d, 0)) for d in days]
+    # Every day with a block (1hop has a row on each); a day without era rows holds nothing.
+    rows = con.execute(
+        "SELECT d.day, coalesce(sum(e.reserve_sat) FILTER (WHERE (e.era_year <= 2010) = ?), 0) "
+        "FROM (SELECT day FROM daily_miner_flows WHERE cohort = '1hop') d "
+        "LEFT JOIN daily_miner_reserve_era e ON e.day = d.day AND e.cohort = ? "
+        "WHERE d.day BETWEEN ? AND ? GROUP BY d.day ORDER BY d.day",
+        [early, q.cohort, q.start or date(1, 1, 1), q.end or date(9999, 12, 31)]).fetchall()
     return [(d, v / SAT) for d, v in rows]
 
 

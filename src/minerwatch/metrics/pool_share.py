@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from minerwatch.errors import UsageError
+from minerwatch.metrics.miners import refresh_cohorts
 from minerwatch.metrics.network import first_row, poisson_bounds95
 from minerwatch.metrics.registry import Query, metric, refresher
 from minerwatch.pools import Attribution, PoolList, diff_attributions, load_pool_list, parse_pool_list
@@ -129,6 +130,8 @@ def update_pool_list(con: duckdb.DuckDBPyConnection, path: Path) -> PoolUpdate:
         con.execute("INSERT OR REPLACE INTO pool_lists (version, source, active, list_json) VALUES (?, ?, true, ?)",
                     [new.version, str(path), path.read_text()])
         con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('pools_version', ?)", [new.version])
+        if changed:  # the pool cohorts follow the attribution: recomputed once, every height
+            refresh_cohorts(con, 0, kinds=("pool",))
     _remember(new)
     return PoolUpdate(old.version, new.version, checked, len(changed))
 
