@@ -1,0 +1,131 @@
+"""The real `minerwatch sync --blocks-dir` over the rehearsal chain (benchmarks/rehearsal.py), measured.
+
+    python benchmarks/rehearsal_sync.py full OUT --db DB [--kill-at HEIGHT]   # the whole chain
+    python benchmarks/rehearsal_sync.py tip OUT --db DB                      # held-back blocks, one by one
+    python benchmarks/rehearsal_sync.py api --db DB [--pool foundryusa]       # cold series latency
+
+full: one sync with the default workers into DB; with --kill-at, SIGKILL when the progress passes
+HEIGHT, then a second sync, timed to its first stored batch (the restart) and to the end. Every
+sync process is waited for with wait4: wall, CPU (its parser workers included), peak RSS (the
+largest of the process and its workers). tip: appends each held-back block to the blk files
+(`rehearsal.py --append`) and times the sync that takes it. api: each series request in a fresh
+process (no response cache, a fresh DuckDB connection), over the whole history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+
+
+def run_sync(out: Path, db: Path, kill_at: int | None = None) -> dict[str, object]:
+    """One sync process: wall, CPU, peak RSS, the time of its first progress line (first batch stored)."""
+    cmd = [sys.executable, "-m", "minerwatch", "sync", "--blocks-dir", str(out / "blocks"),
+           "--network", "rehearsal", "--db", str(db)]
+    load0, t0 = _load(), time.perf_counter()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    first_s, killed, last = None, False, ""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        now = time.perf_counter() - t0
+        last = line.strip() or last
+        print(f"  [{now:8.1f} s] {line.rstrip()}", flush=True)
+        if line.startswith("height ") and first_s is None:
+            first_s = now
+        if kill_at is not None and line.startswith("height "):
+            height = int(line.split()[1].split("/")[0].replace(",", ""))
+            if height >= kill_at:
+                os.kill(proc.pid, signal.SIGKILL)
+                killed = True
+                break
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code and not killed:
+        raise SystemExit(f"sync failed with exit status {code}: {last}")
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024), "first_batch_s": first_s, "killed": killed,
+            "exit": code, "load_start": load0, "load_end": _load(), "last_line": last}
+
+
+def cmd_full(args: argparse.Namespace) -> dict[str, object]:
+    runs = [run_sync(args.out, args.db, args.kill_at)]
+    if args.kill_at is not None:
+        runs.append(run_sync(args.out, args.db))
+    size = sum(p.stat().st_size for p in (args.out / "blocks").glob("blk*.dat"))
+    meta = json.loads((args.out / "rehearsal.json").read_text())
+    wall = sum(r["wall_s"] for r in runs)
+    return {"runs": runs, "wall_s": round(wall, 1), "blocks": meta["blocks_in_files"], "blk_bytes": size,
+            "blocks_per_s": round(meta["blocks_in_files"] / wall, 1), "mb_per_s": round(size / 1e6 / wall, 2),
+            "db_bytes": args.db.stat().st_size}
+
+
+def cmd_tip(args: argparse.Namespace) -> dict[str, object]:
+    runs = []
+    while sorted((args.out / "tail").glob("*.blk")):
+        height = subprocess.run([sys.executable, str(HERE / "rehearsal.py"), "--out", str(args.out), "--append"],
+                                check=True, capture_output=True, text=True).stdout.strip()
+        r = run_sync(args.out, args.db)
+        r["height"] = int(height)
+        runs.append(r)
+    walls = sorted(r["wall_s"] for r in runs)
+    return {"runs": runs, "median_s": walls[len(walls) // 2] if walls else None, "max_s": walls[-1] if walls else None}
+
+
+_PROBE = """
+import sys, time
+t0 = time.perf_counter()
+from fastapi.testclient import TestClient
+from minerwatch.web.app import create_app
+c = TestClient(create_app(__import__('pathlib').Path(sys.argv[1])))
+t1 = time.perf_counter()
+r = c.get(sys.argv[2])
+t2 = time.perf_counter()
+print(r.status_code, round((t2 - t1) * 1000, 1), len(r.content))
+"""
+
+
+def cmd_api(args: argparse.Namespace) -> dict[str, object]:
+    out = {}
+    for cohort in ("0hop", "1hop", f"pool:{args.pool}"):
+        for name in ("miner_reserve_btc", "miner_outflow_btc"):
+            url = f"/api/v1/series/{name}?interval=all&cohort={cohort}"
+            line = subprocess.run([sys.executable, "-c", _PROBE, str(args.db), url], check=True,
+                                  capture_output=True, text=True).stdout.split()
+            out[url] = {"status": int(line[0]), "ms": float(line[1]), "bytes": int(line[2])}
+            print(url, out[url], flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("step", choices=("full", "tip", "api"))
+    ap.add_argument("out", type=Path, nargs="?", help="the rehearsal directory (blocks/, tail/, rehearsal.json)")
+    ap.add_argument("--db", type=Path, required=True)
+    ap.add_argument("--kill-at", type=int)
+    ap.add_argument("--pool", default="foundryusa")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    c0 = os.times()
+    result = {"full": cmd_full, "tip": cmd_tip, "api": cmd_api}[args.step](args)
+    c1 = os.times()
+    result["children_cpu_s"] = round(c1.children_user + c1.children_system - c0.children_user - c0.children_system, 1)
+    print(json.dumps(result, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
