@@ -70,11 +70,17 @@ def test_downsampled_to_the_limit(client: TestClient) -> None:
 
 
 def test_retarget_forecast(client: TestClient) -> None:
-    # 479 blocks into the epoch at exactly 600 s each: change 0 %; 95 % interval ±1.96/√479 = ±8.955 %.
+    # BRK's pace: 479 blocks into the epoch at exactly 600 s each → change 0 %. The 95 % interval is
+    # Byar's Poisson bound on 479 blocks: high = 480 × (1 − 1/4,320 + 1.96/(3√480))³ = 523.88 blocks
+    # in the time 479 should take → +9.37 %.
     body = client.get("/api/v1/difficulty").json()
-    assert (body["blocks_in_epoch"], body["remaining_blocks"], body["next_retarget_height"]) == (479, 1537, 858_816)
+    assert (body["method"], body["blocks_in_epoch"], body["remaining_blocks"], body["next_retarget_height"]) == (
+        "brk", 479, 1537, 858_816)
     assert body["change_pct"] == pytest.approx(0.0, abs=1e-9)
-    assert body["change_high_pct"] == pytest.approx(196 / math.sqrt(479), rel=1e-9)
+    high = 480 * (1 - 1 / 4320 + 1.959963984540054 / (3 * math.sqrt(480))) ** 3
+    assert round(high, 2) == 523.88
+    assert body["change_high_pct"] == pytest.approx((high / 479 - 1) * 100, rel=1e-12)
+    assert body["change_high_pct"] == pytest.approx(9.3696, abs=1e-4)
     # Previous retarget: D0 × 1.09 / (D0 × 1.08) − 1.
     assert body["previous_change_pct"] == pytest.approx((1.09 / 1.08 - 1) * 100, rel=1e-9)
 

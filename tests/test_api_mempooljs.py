@@ -52,9 +52,13 @@ def test_mempool_js_client_reads_minerwatch(tmp_path_factory: pytest.TempPathFac
     assert got["status"] == {"in_best_chain": True, "height": TIP - 1, "next_best": f"{TIP:064x}"}
     assert got["pageHeights"] == list(range(TIP - 100, TIP - 115, -1))
     adj = got["adjustment"]
-    # 479 blocks into the epoch starting at 856,800, 600 s apart: no change forecast, 1,537 to go.
+    # 479 blocks into the epoch starting at 856,800, 600 s apart, 1,537 to go. Fewer than 503 are in,
+    # so mempool.space's forecast spans the 503 blocks from 856,776 (24 before the retarget; the
+    # chain's bits never change, so the previous retarget is 0 %): 24 × 600 + 479 × 600 = 301,800 s,
+    # counted as 504 blocks (the one being mined included) → 600 / (301,800 / 504) − 1 = +0.1988 %.
     assert (adj["remainingBlocks"], adj["nextRetargetHeight"], adj["timeAvg"]) == (1537, 858_816, 600_000)
-    assert adj["difficultyChange"] == pytest.approx(0.0, abs=1e-9)
+    assert adj["difficultyChange"] == pytest.approx((600 / (301_800 / 504) - 1) * 100, rel=1e-12)
+    assert adj["adjustedTimeAvg"] == 600_000      # 301,800 s / 503 intervals
     assert adj["progressPercent"] == pytest.approx(479 / 2016 * 100, rel=1e-12)
     hr = got["hashrate"]
     assert hr["currentDifficulty"] == pytest.approx(TIP_DIFFICULTY, rel=1e-12)

@@ -12,6 +12,7 @@ from minerwatch.networks import NETWORKS
 # Each module defines register(subparsers) and sets `func` on its parsers.
 COMMAND_MODULES = [
     "minerwatch.cli.chain_cmds",     # sync, status, block
+    "minerwatch.cli.difficulty_cmds", # difficulty
     "minerwatch.cli.miner_cmds",     # labels import, miners outflow|reserve
     "minerwatch.cli.demo_cmds",      # demo
     "minerwatch.cli.economics_cmds", # calc breakeven/fleet/surface/scenario, capitulation, alerts, brief

@@ -24,8 +24,6 @@ from minerwatch.pools import Attribution, PoolList, diff_attributions, load_pool
 from minerwatch.store import transaction
 
 SHIPPED = "shipped"
-INTERVAL_DAYS: dict[str, int | None] = {"24h": 1, "3d": 3, "1w": 7, "1m": 30, "3m": 90, "6m": 180,
-                                        "1y": 365, "2y": 730, "3y": 1095, "all": None}
 _CACHE: dict[str, PoolList] = {}
 
 _BLOCKS_SQL = """
@@ -153,7 +151,8 @@ class PoolShare:
     slug: str
     name: str
     blocks: int
-    share_pct: float
+    share_pct: float             # of every block in the window, attributed or not
+    empty_blocks: int            # blocks with only the coinbase
     hashrate_ehs: float          # share × the window's network hashrate
     low95_ehs: float             # Poisson interval on the pool's block count
     high95_ehs: float
@@ -163,51 +162,53 @@ class PoolShare:
 @dataclass(frozen=True, slots=True)
 class PoolWindow:
     interval: str
-    start_time_s: int            # exclusive
-    end_time_s: int              # inclusive: the tip's header time
-    blocks: int
-    network_hashrate_ehs: float  # Σ difficulty × 2^32 of the window's blocks / window seconds
+    start_time_s: int | None     # exclusive; None: from the first stored block
+    end_time_s: int              # inclusive; by default the tip's header time ("now")
+    end_time_utc: str
+    blocks: int                  # every block of the window (the shares' denominator)
+    attributed: bool             # False: no pool attribution stored for the window's blocks yet
+    network_hashrate_ehs: float  # Σ difficulty × 2^32 of the window's blocks / the window's seconds
     pools: list[PoolShare]
 
-    @property
-    def end_time_utc(self) -> str:
-        return datetime.fromtimestamp(self.end_time_s, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["end_time_utc"] = self.end_time_utc
-        return d
+        return asdict(self)
 
 
-def pool_shares(con: duckdb.DuckDBPyConnection, start_time_s: int, end_time_s: int, interval: str = "") -> PoolWindow:
-    """Blocks, share and hashrate of every pool over blocks with header time in (start, end]."""
-    rows = con.execute(
-        "SELECT p.pool_slug, any_value(p.pool_name), count(*), sum(b.difficulty), count(*) FILTER (p.conflict) "
-        "FROM blocks b JOIN block_pools p USING (height) WHERE b.time_s > ? AND b.time_s <= ? "
-        "GROUP BY p.pool_slug ORDER BY count(*) DESC, p.pool_slug", [start_time_s, end_time_s]).fetchall()
-    total = sum(int(r[2]) for r in rows)
-    seconds = max(end_time_s - start_time_s, 1)
-    network_ehs = sum(float(r[3]) for r in rows) * 2**32 / seconds / 1e18
+def _utc(time_s: int) -> str:
+    return datetime.fromtimestamp(time_s, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pool_shares(con: duckdb.DuckDBPyConnection, start_time_s: int | None, end_time_s: int | None = None,
+                interval: str = "") -> PoolWindow:
+    """Blocks, share, empty blocks and hashrate of every pool among the blocks with header time in
+    (start, end]. `start` None: from the first block; `end` None: every block up to the tip, the
+    window then ending at the tip's header time (header times are not monotone, so a block below the
+    tip can carry a later time)."""
+    lo = -(2**62) if start_time_s is None else start_time_s
+    hi = 2**62 if end_time_s is None else end_time_s
+    total, work, first_s, tip_s = con.execute(
+        "SELECT count(*), sum(difficulty), min(time_s), (SELECT time_s FROM blocks ORDER BY height DESC LIMIT 1) "
+        "FROM blocks WHERE time_s > ? AND time_s <= ?", [lo, hi]).fetchall()[0]
+    end = end_time_s if end_time_s is not None else int(tip_s or 0)
+    if not total:
+        return PoolWindow(interval, start_time_s, end, _utc(end), 0, False, 0.0, [])
+    start = start_time_s if start_time_s is not None else int(first_s) - 1
+    network_ehs = float(work) * 2**32 / max(end - start, 1) / 1e18
+    try:
+        rows = con.execute(
+            "SELECT p.pool_slug, any_value(p.pool_name), count(*), count(*) FILTER (WHERE b.tx_count = 1), "
+            "count(*) FILTER (p.conflict) FROM blocks b JOIN block_pools p USING (height) "
+            "WHERE b.time_s > ? AND b.time_s <= ? GROUP BY p.pool_slug ORDER BY count(*) DESC, p.pool_slug",
+            [lo, hi]).fetchall()
+    except duckdb.CatalogException:  # a read-only database from before pool attribution
+        rows = []
     shares = []
-    for slug, name, n, _, conflicts in rows:
-        lo, hi = poisson_bounds95(int(n))
+    for slug, name, n, empty, conflicts in rows:
+        low, high = poisson_bounds95(int(n))
         share = n / total
-        shares.append(PoolShare(slug, name, int(n), 100.0 * share, share * network_ehs,
-                                network_ehs * lo / total, network_ehs * hi / total, int(conflicts)))
-    return PoolWindow(interval, start_time_s, end_time_s, total, network_ehs, shares)
-
-
-def pool_shares_interval(con: duckdb.DuckDBPyConnection, interval: str = "1w") -> PoolWindow:
-    """pool_shares over one of mempool.space's intervals (24h … 3y, all) ending at the tip."""
-    if interval not in INTERVAL_DAYS:
-        raise UsageError(f"unknown interval {interval!r}", "use one of: " + ", ".join(INTERVAL_DAYS))
-    row = first_row(con.execute("SELECT max(time_s), min(time_s) FROM blocks").fetchall())
-    if row[0] is None:
-        return PoolWindow(interval, 0, 0, 0, 0.0, [])
-    end = int(row[0])
-    days = INTERVAL_DAYS[interval]
-    start = int(row[1]) - 1 if days is None else end - days * 86_400
-    return pool_shares(con, start, end, interval)
+        shares.append(PoolShare(slug, name, int(n), 100.0 * share, int(empty), share * network_ehs,
+                                network_ehs * low / total, network_ehs * high / total, int(conflicts)))
+    return PoolWindow(interval, start_time_s, end, _utc(end), int(total), bool(rows), network_ehs, shares)
 
 
 def _pool_slug(q: Query) -> str:

@@ -1,40 +1,25 @@
 """Chain facts the mining pages and mempool.space-compatible endpoints read: pool shares over an
-interval, retarget history, the retarget forecast, blocks per day."""
+interval, retarget history, the retarget forecasts, blocks per day.
+
+The forecasts and pool shares are computed in minerwatch.metrics (one implementation each); this
+module picks the window or the moment every interface asks for."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import duckdb
 
+from minerwatch.metrics.pool_share import PoolShare, PoolWindow
+from minerwatch.metrics.pool_share import pool_shares as pool_shares_between
+from minerwatch.metrics.retarget import MempoolAdjustment, PaceForecast, mempool_difficulty_adjustment
+from minerwatch.metrics.retarget import forecast as retarget_forecast
 from minerwatch.queries.db import table_exists
 from minerwatch.queries.intervals import INTERVAL_DAYS, parse_interval
 
-EPOCH_BLOCKS = 2016
-TARGET_SPACING_S = 600
-# mempool.space clamps the forecast to what one retarget can do: ×4 up, ÷4 down.
-MAX_CHANGE_PCT, MIN_CHANGE_PCT = 300.0, -75.0
-
-
-@dataclass(frozen=True, slots=True)
-class PoolShare:
-    slug: str
-    name: str
-    blocks: int
-    share: float                  # of the interval's blocks, 0–1
-    empty_blocks: int             # blocks with only the coinbase
-
-
-@dataclass(frozen=True, slots=True)
-class PoolShares:
-    interval: str
-    start_time_s: int | None      # window (start, tip time]; None = all history
-    end_time_s: int
-    blocks: int
-    attributed: bool              # False: no pool attribution stored yet
-    pools: list[PoolShare]
+__all__ = ["MempoolAdjustment", "PaceForecast", "PoolShare", "PoolWindow", "mempool_difficulty_adjustment",
+           "retarget_forecast"]
 
 
 def interval_start_s(interval: str, tip_time_s: int) -> int | None:
@@ -43,22 +28,12 @@ def interval_start_s(interval: str, tip_time_s: int) -> int | None:
     return None if days is None else tip_time_s - days * 86_400
 
 
-def pool_shares(con: duckdb.DuckDBPyConnection, interval: str, tip_time_s: int) -> PoolShares:
-    """Blocks per pool among the blocks whose time is within `interval` before the tip."""
-    start = interval_start_s(interval, tip_time_s)
-    lo = -(2**62) if start is None else start
-    total = con.execute("SELECT count(*) FROM blocks WHERE time_s > ?", [lo]).fetchone()[0]
-    if not table_exists(con, "block_pools"):
-        return PoolShares(interval, start, tip_time_s, int(total), False, [])
-    rows = con.execute(
-        """SELECT p.pool_slug, any_value(p.pool_name), count(*), count(*) FILTER (WHERE b.tx_count = 1)
-           FROM blocks b JOIN block_pools p USING (height)
-           WHERE b.time_s > ?
-           GROUP BY p.pool_slug ORDER BY count(*) DESC, p.pool_slug""",
-        [lo],
-    ).fetchall()
-    pools = [PoolShare(s, n, int(c), int(c) / total if total else 0.0, int(e)) for s, n, c, e in rows]
-    return PoolShares(interval, start, tip_time_s, int(total), True, pools)
+def pool_shares(con: duckdb.DuckDBPyConnection, interval: str) -> PoolWindow:
+    """Pool shares among the blocks whose header time falls within `interval` before the tip's."""
+    parse_interval(interval)
+    row = con.execute("SELECT time_s FROM blocks ORDER BY height DESC LIMIT 1").fetchall()
+    start = interval_start_s(interval, int(row[0][0])) if row else None
+    return pool_shares_between(con, start, None, interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,65 +55,6 @@ def retargets(con: duckdb.DuckDBPyConnection, since_time_s: int | None = None) -
     if since_time_s is not None:
         out = [r for r in out if r.time_s > since_time_s]
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class RetargetForecast:
-    """The next retarget, forecast from the pace since the epoch started (mempool.space/BRK method)."""
-
-    tip_height: int
-    tip_time_s: int
-    epoch_start_height: int
-    epoch_start_time_s: int
-    blocks_in_epoch: int
-    progress_pct: float
-    remaining_blocks: int
-    next_retarget_height: int
-    mean_block_time_s: float
-    change_pct: float
-    change_low_pct: float         # 95 % Poisson interval on the pace (±1.96/√N with N blocks in)
-    change_high_pct: float
-    estimated_retarget_time_s: int
-    previous_change_pct: float | None
-    current_difficulty: float
-
-
-def _clamp(x: float) -> float:
-    return max(MIN_CHANGE_PCT, min(MAX_CHANGE_PCT, x))
-
-
-def retarget_forecast(con: duckdb.DuckDBPyConnection) -> RetargetForecast | None:
-    """Forecast of the next retarget at the stored tip; None for an empty database."""
-    tip = con.execute("SELECT height, time_s, difficulty FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
-    if tip is None:
-        return None
-    height, tip_time, diff = int(tip[0]), int(tip[1]), float(tip[2])
-    start_height = height - height % EPOCH_BLOCKS
-    rows = dict(con.execute(
-        "SELECT height, difficulty FROM blocks WHERE height IN (?, ?)",
-        [start_height, start_height - EPOCH_BLOCKS]).fetchall())
-    start_row = con.execute("SELECT time_s FROM blocks WHERE height = ?", [start_height]).fetchone()
-    start_time = int(start_row[0]) if start_row else tip_time
-    n = height - start_height
-    elapsed = max(tip_time - start_time, 0)
-    mean_s = elapsed / n if n and elapsed else float(TARGET_SPACING_S)
-    change = _clamp((TARGET_SPACING_S / mean_s - 1.0) * 100.0)
-    # Blocks arrive as a Poisson process: N blocks in the elapsed time estimate the rate to ±1/√N.
-    rel = 1.96 / math.sqrt(n) if n else 1.0
-    low = _clamp((TARGET_SPACING_S / mean_s * (1 - rel) - 1.0) * 100.0)
-    high = _clamp((TARGET_SPACING_S / mean_s * (1 + rel) - 1.0) * 100.0)
-    remaining = EPOCH_BLOCKS - n
-    prev = None
-    if start_height in rows and (start_height - EPOCH_BLOCKS) in rows and rows[start_height - EPOCH_BLOCKS]:
-        prev = (float(rows[start_height]) / float(rows[start_height - EPOCH_BLOCKS]) - 1.0) * 100.0
-    return RetargetForecast(
-        tip_height=height, tip_time_s=tip_time, epoch_start_height=start_height, epoch_start_time_s=start_time,
-        blocks_in_epoch=n, progress_pct=n / EPOCH_BLOCKS * 100.0, remaining_blocks=remaining,
-        next_retarget_height=start_height + EPOCH_BLOCKS, mean_block_time_s=mean_s,
-        change_pct=change, change_low_pct=low, change_high_pct=high,
-        estimated_retarget_time_s=int(tip_time + remaining * mean_s),
-        previous_change_pct=prev, current_difficulty=diff,
-    )
 
 
 def blocks_per_day(con: duckdb.DuckDBPyConnection, start: date | None, end: date) -> dict[date, int]:

@@ -138,7 +138,7 @@ def headline_doc(f: headline.Figure) -> dict[str, Any]:
 
 
 @router.get("/pools/{interval}", summary="Blocks and share of blocks per pool within an interval before the tip",
-            response_model=mining.PoolShares)
+            response_model=mining.PoolWindow)
 async def get_pools(request: Request, interval: str = IntervalP) -> Response:
     reject_unknown(request, ())
 
@@ -147,21 +147,21 @@ async def get_pools(request: Request, interval: str = IntervalP) -> Response:
         st = db.db_state(need_db(con))
         if st.tip_time_s is None:
             raise StoreError("no blocks yet", db.SYNC_HINT)
-        return ok_json(mining.pool_shares(con, interval, st.tip_time_s))
+        return ok_json(mining.pool_shares(con, interval))
 
     return await cached(request, build)
 
 
-@router.get("/difficulty", summary="Retarget forecast with a 95 % interval (pace since the epoch started)",
-            response_model=mining.RetargetForecast)
+@router.get("/difficulty", summary="Retarget forecast with a 95 % interval (BRK: pace since the epoch began)",
+            response_model=mining.PaceForecast)
 async def get_difficulty(request: Request) -> Response:
     reject_unknown(request, ())
 
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
-        fc = mining.retarget_forecast(need_db(con))
-        if fc is None:
+        c = need_db(con)
+        if db.db_state(c).empty:
             raise StoreError("no blocks yet", db.SYNC_HINT)
-        return ok_json(fc)
+        return ok_json(mining.retarget_forecast(c))
 
     return await cached(request, build)
 

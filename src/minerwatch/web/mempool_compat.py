@@ -2,7 +2,7 @@
 for mempool.space's API (and its client @mempool/mempool.js) work against a minerwatch server.
 
 "Now" is the stored tip's header time, not the wall clock: a database synced an hour ago answers as
-of its tip. Hashrates follow each field's mempool.space meaning as far as stored data allows; see
+of its tip. /api/v1/difficulty-adjustment is mempool.space's own calculation (metrics/retarget.py). Hashrates follow each field's mempool.space meaning as far as stored data allows; see
 docs/api.md for the differences (hashrate history is minerwatch's daily block-count estimator).
 """
 
@@ -142,18 +142,14 @@ async def blocks_from(request: Request, start_height: int = Path(
             response_model=shapes.MempoolDifficultyAdjustment)
 async def difficulty_adjustment(request: Request) -> Response:
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
-        c, _ = _state(con)
-        fc = mining.retarget_forecast(c)
-        assert fc is not None  # _state ensured a tip
-        time_avg_ms = int(fc.mean_block_time_s * 1000)
-        remaining_ms = fc.remaining_blocks * time_avg_ms
+        a = mining.mempool_difficulty_adjustment(_state(con)[0])
         return ok_json({
-            "progressPercent": fc.progress_pct, "difficultyChange": fc.change_pct,
-            "estimatedRetargetDate": fc.tip_time_s * 1000 + remaining_ms, "remainingBlocks": fc.remaining_blocks,
-            "remainingTime": remaining_ms, "previousRetarget": fc.previous_change_pct or 0.0,
-            "previousTime": fc.epoch_start_time_s, "nextRetargetHeight": fc.next_retarget_height,
-            "timeAvg": time_avg_ms, "adjustedTimeAvg": time_avg_ms, "timeOffset": 0,
-            "expectedBlocks": (fc.tip_time_s - fc.epoch_start_time_s) / mining.TARGET_SPACING_S,
+            "progressPercent": a.progress_percent, "difficultyChange": a.difficulty_change,
+            "estimatedRetargetDate": a.estimated_retarget_date_ms, "remainingBlocks": a.remaining_blocks,
+            "remainingTime": a.remaining_time_ms, "previousRetarget": a.previous_retarget,
+            "previousTime": a.previous_time_s, "nextRetargetHeight": a.next_retarget_height,
+            "timeAvg": a.time_avg_ms, "adjustedTimeAvg": a.adjusted_time_avg_ms, "timeOffset": a.time_offset_ms,
+            "expectedBlocks": a.expected_blocks,
         })
 
     return await cached(request, build)
@@ -206,7 +202,7 @@ async def pools(request: Request, interval: str = IntervalP) -> Response:
         parse_interval(interval)
         c, st = _state(con)
         tip_time = int(st.tip_time_s or 0)
-        shares = mining.pool_shares(c, interval, tip_time)
+        shares = mining.pool_shares(c, interval)
         known = _pools_by_slug()
         out = []
         for rank, p in enumerate(shares.pools, start=1):

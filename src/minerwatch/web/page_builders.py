@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from minerwatch.errors import UsageError
+from minerwatch.errors import StoreError, UsageError
 from minerwatch.queries import headline, mining, series, signals
 from minerwatch.queries.breakeven import surface
 from minerwatch.queries.reserve import reserve_by_era
@@ -223,12 +223,16 @@ def hashrate(ctx: PageContext) -> None:
     time_chart(ctx, "hashrate", f"Network hashrate ({chosen})", [chosen] + band, extra=extra,
                note="dashed: 95 % interval (Poisson, from the window's block count)" if band or extra else "")
     time_chart(ctx, "difficulty", "Difficulty", ["difficulty"])
-    if ctx.con is not None:
-        fc = mining.retarget_forecast(ctx.con)
-        if fc is not None:
-            ctx.figures.append(figure_doc("next retarget forecast", fc.change_pct, "%", note=(
-                f"95 % interval {fc.change_low_pct:+.2f} … {fc.change_high_pct:+.2f} %, "
-                f"at height {fc.next_retarget_height}")))
+    if ctx.con is not None and ctx.state.tip_height is not None:
+        try:
+            fc = mining.retarget_forecast(ctx.con)
+        except StoreError:                    # the epoch's first block is not stored
+            ctx.missing.append("retarget forecast")
+        else:
+            interval = ("" if fc.change_low_pct is None
+                        else f"95 % interval {fc.change_low_pct:+.2f} … {fc.change_high_pct:+.2f} %, ")
+            ctx.figures.append(figure_doc("next retarget forecast", fc.change_pct, "%", "retarget_forecast_pct",
+                                          note=f"BRK pace; {interval}at height {fc.next_retarget_height}"))
             ctx.figures.append(figure_doc("epoch progress", fc.progress_pct, "%",
                                           note=f"{fc.remaining_blocks} blocks to go"))
             ctx.figures.append(figure_doc("mean block time this epoch", fc.mean_block_time_s, "s"))
@@ -252,20 +256,20 @@ def revenue(ctx: PageContext) -> None:
 def pools(ctx: PageContext) -> None:
     if ctx.con is None or ctx.state.tip_time_s is None:
         return
-    shares = mining.pool_shares(ctx.con, ctx.interval, ctx.state.tip_time_s)
+    shares = mining.pool_shares(ctx.con, ctx.interval)
     if not shares.attributed:
         ctx.missing.append("pool attribution")
         return
     ctx.figures.append(figure_doc(f"blocks in {ctx.interval}", float(shares.blocks), "blocks"))
     ctx.tables.append({"id": "pools", "title": f"Pools by blocks mined, {ctx.interval}",
                        "columns": ["rank", "pool", "blocks", "share %", "empty blocks"],
-                       "rows": [[i, p.name, p.blocks, round(p.share * 100, 2), p.empty_blocks]
+                       "rows": [[i, p.name, p.blocks, round(p.share_pct, 2), p.empty_blocks]
                                 for i, p in enumerate(shares.pools, start=1)]})
     top = shares.pools[:20]
     ctx.charts.append({"id": "pool-shares", "title": "Share of blocks by pool (rank on the x axis)", "x_kind": "rank",
                        "unit": "%", "x": list(range(1, len(top) + 1)), "x_labels": [p.name for p in top],
                        "series": [{"metric": "pool_share_pct", "label": "share of blocks (%)",
-                                   "values": [p.share * 100 for p in top]}],
+                                   "values": [p.share_pct for p in top]}],
                        "markers": [], "thresholds": [], "note": "", "definition": "blocks of the pool / all blocks"})
 
 

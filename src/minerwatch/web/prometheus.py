@@ -8,6 +8,7 @@ import duckdb
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from minerwatch.errors import StoreError
 from minerwatch.queries import db, headline, mining
 from minerwatch.web.respond import cached
 
@@ -28,6 +29,14 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
+def _forecast(con: duckdb.DuckDBPyConnection) -> mining.PaceForecast | None:
+    """The forecast, or None when the epoch's first block is not stored (no gauge beats a wrong one)."""
+    try:
+        return mining.retarget_forecast(con)
+    except StoreError:
+        return None
+
+
 def exposition(con: duckdb.DuckDBPyConnection | None) -> str:
     """Text exposition of the database's gauges."""
     st = db.db_state(con)
@@ -45,10 +54,11 @@ def exposition(con: duckdb.DuckDBPyConnection | None) -> str:
         gauge("minerwatch_tip_height", "Height of the stored tip", float(st.tip_height or 0))
         gauge("minerwatch_tip_timestamp_seconds", "Header time of the stored tip (unix seconds)",
               float(st.tip_time_s or 0))
-        fc = mining.retarget_forecast(con)
-        if fc is not None:
+        fc = _forecast(con)
+        if fc is not None and fc.change_pct is not None:
             gauge("minerwatch_retarget_forecast_change_percent",
-                  "Forecast difficulty change at the next retarget (pace since the epoch started)", fc.change_pct)
+                  "Forecast difficulty change at the next retarget (BRK: pace since the epoch began)", fc.change_pct)
+        if fc is not None:
             gauge("minerwatch_retarget_remaining_blocks", "Blocks left in the difficulty epoch",
                   float(fc.remaining_blocks))
         for f in headline.headline(con):
