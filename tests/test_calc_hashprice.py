@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -30,8 +31,11 @@ def test_calc_hashprice_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_calc_hashprice_without_fees_defaults_to_zero_fees(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["calc", "hashprice", "--difficulty", "100000000000000", "--price", "50000", "--json"]) == 0
+    assert main(["calc", "hashprice", "--difficulty", "100000000000000", "--price", "50000", "--height", "900000",
+                 "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
+    # Height 900,000 is in era 4 (840,000 … 1,049,999): 50 BTC / 2^4 = 3.125 BTC.
+    assert (out["subsidy_btc"], out["subsidy_height"]) == (3.125, 900_000)
     # 3.125 × 8.64e19 / (1e14 × 4,294,967,296) = 3.125 × 2.01165676e-4 = 6.28642738e-4 BTC/PH/day.
     assert out["hashvalue_btc_per_ph_day"] == pytest.approx(6.28642738e-4, rel=1e-8)
     assert out["hashprice_usd_per_ph_day"] == pytest.approx(31.4321369, rel=1e-8)
@@ -55,5 +59,12 @@ def test_calc_hashprice_runs_as_a_command_without_a_database(tmp_path) -> None: 
     r = subprocess.run([sys.executable, "-m", "minerwatch", "calc", "hashprice", "--difficulty", "149.3T",
                         "--price", "86075", "--json"], capture_output=True, text=True, env=env, check=False)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["hashvalue_btc_per_ph_day"] == pytest.approx(3.125 / 3.15 * 4.2442859e-4, rel=1e-7)
+    out = json.loads(r.stdout)
+    # No database: the subsidy is the consensus subsidy at the height today's date implies, block
+    # 840,000 (header time 1,713,571,767 s) plus one block per 600 s since.
+    assert abs(out["subsidy_height"] - (840_000 + (time.time() - 1_713_571_767) // 600)) <= 1
+    assert out["subsidy_btc"] == (50 * 10**8 >> out["subsidy_height"] // 210_000) / 1e8
+    assert "today's date" in out["subsidy_source"] and "no database at" in out["subsidy_source"]
+    # 8.64e19 / (149.3e12 × 2^32) = 1.347392e-4 blocks per PH/s per day (above), × the subsidy.
+    assert out["hashvalue_btc_per_ph_day"] == pytest.approx(out["subsidy_btc"] * 1.347392e-4, rel=1e-6)
     assert not (tmp_path / "absent.duckdb").exists()

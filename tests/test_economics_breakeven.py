@@ -79,7 +79,7 @@ def test_cli_breakeven_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_breakeven_from_difficulty(capsys: pytest.CaptureFixture[str]) -> None:
     # "100T" = 1e14: the hand-worked case above, with a 2 % pool fee: cost per BTC = 38,177.487 / 0.98.
     rc = main(["calc", "breakeven", "--efficiency-j-per-th", "20", "--power-usd-per-kwh", "0.05",
-               "--difficulty", "100T", "--price", "100000", "--pool-fee-pct", "2", "--json"])
+               "--difficulty", "100T", "--price", "100000", "--pool-fee-pct", "2", "--height", "900000", "--json"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["hashprice_usd_per_ph_day"] == pytest.approx(62.8642737865448)

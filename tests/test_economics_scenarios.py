@@ -80,14 +80,14 @@ def test_cli_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     f.write_text("[site]\npower_usd_per_kwh = 0.05\n[[machines]]\nmodel = 'x'\nhashrate_ths_per_unit = 100\n"
                  "power_w = 2000\ncount = 10\n")
     assert main(["calc", "scenario", str(f), "--months", "2", "--start", "2025-01", "--difficulty", "1e14",
-                 "--price-path", "100000,50000", "--json"]) == 0
+                 "--price-path", "100000,50000", "--subsidy-btc", "3.125", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [m["month"] for m in out["months"]] == ["2025-01", "2025-02"]
     assert out["months"][1]["profit_usd"] == pytest.approx(208.0998330)
     assert out["runway"]["months_covered"] is None
     # −50 %/month from 100,000 gives the same two prices.
     assert main(["calc", "scenario", str(f), "--months", "2", "--start", "2025-01", "--difficulty", "1e14",
-                 "--price", "100000", "--price-change-pct-per-month", "-50", "--json"]) == 0
+                 "--price", "100000", "--price-change-pct-per-month", "-50", "--subsidy-btc", "3.125", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert [m["price_usd"] for m in again["months"]] == [100_000.0, 50_000.0]
     assert main(["calc", "scenario", str(f), "--difficulty", "1e14"]) == 1

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from minerwatch.cli.common import add_db_arg, db_path, print_json
 from minerwatch.cli.metrics_cmds import finite_float
-from minerwatch.economics.breakeven import CURRENT_SUBSIDY_BTC, Market, Site, breakeven, market_from_chain
+from minerwatch.cli.subsidy_args import Subsidy, add_subsidy_args, resolve_subsidy
+from minerwatch.economics.breakeven import Market, Site, breakeven, market_from_chain
 from minerwatch.economics.catalog import load_catalog
 from minerwatch.economics.fleet import fleet_economics, load_fleet
 from minerwatch.economics.scenarios import Scenario, price_path, project, runway
@@ -44,21 +45,28 @@ def _add_market_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--difficulty", type=parse_difficulty, help="network difficulty (plain, or 149.3T)")
     g.add_argument("--price", type=finite_float, help="BTC price, USD")
     g.add_argument("--fees-btc-per-block", type=finite_float, default=0.0, help="mean fees per block, BTC (default 0)")
-    g.add_argument("--subsidy-btc", type=finite_float, default=CURRENT_SUBSIDY_BTC,
-                   help=f"block subsidy, BTC (default {CURRENT_SUBSIDY_BTC})")
+    add_subsidy_args(p, g)
 
 
-def market_from_args(args: argparse.Namespace) -> Market:
-    """The market the user described: a hashprice (and optional price), or difficulty and price."""
+def market_from_args(args: argparse.Namespace) -> tuple[Market, Subsidy | None]:
+    """The market the user described — a hashprice (and optional price), or difficulty and price —
+    and the subsidy behind it (None when the hashprice was given)."""
     if args.hashprice_usd_per_ph_day is not None:
         if args.difficulty is not None:
             raise UsageError("give either --hashprice-usd-per-ph-day or --difficulty, not both",
                              "the hashprice already includes the difficulty")
-        return Market(args.hashprice_usd_per_ph_day, args.price)
+        return Market(args.hashprice_usd_per_ph_day, args.price), None
     if args.difficulty is None or args.price is None:
         raise UsageError("no market given",
                          "give --hashprice-usd-per-ph-day, or --difficulty and --price (and --fees-btc-per-block)")
-    return market_from_chain(args.difficulty, args.price, args.fees_btc_per_block, args.subsidy_btc)
+    subsidy = resolve_subsidy(args)
+    return market_from_chain(args.difficulty, args.price, args.fees_btc_per_block, subsidy.btc), subsidy
+
+
+def _print_subsidy(subsidy: Subsidy | None) -> None:
+    if subsidy is not None:
+        print(f"subsidy {subsidy.btc:g} BTC" + (f" at height {subsidy.height:,}" if subsidy.height is not None else "")
+              + f" ({subsidy.source})")
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
@@ -92,12 +100,16 @@ def _print_pairs(d: dict[str, Any]) -> None:
 
 
 def cmd_breakeven(args: argparse.Namespace) -> int:
-    b = breakeven(args.efficiency_j_per_th, Site(args.power_usd_per_kwh, args.pue, args.pool_fee_pct),
-                  market_from_args(args))
+    market, subsidy = market_from_args(args)
+    b = breakeven(args.efficiency_j_per_th, Site(args.power_usd_per_kwh, args.pue, args.pool_fee_pct), market)
     out = asdict(b)
     if b.cost_per_btc_usd is None:
         out["note"] = "cost_per_btc_usd needs the BTC price: add --price"
-    print_json(out) if args.json else _print_pairs(out)
+    if args.json:
+        print_json(out | (subsidy.as_fields() if subsidy is not None else {}))
+    else:
+        _print_pairs(out)
+        _print_subsidy(subsidy)
     return 0
 
 
@@ -112,20 +124,23 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         return 0
     if args.fleet is None:
         raise UsageError("no fleet file given", "minerwatch calc fleet FLEET.toml --difficulty … --price …")
-    lines, whole = fleet_economics(load_fleet(args.fleet, catalog), market_from_args(args))
+    fleet = load_fleet(args.fleet, catalog)
+    market, subsidy = market_from_args(args)
+    lines, whole = fleet_economics(fleet, market)
     rows = [asdict(x) for x in [*lines, whole]]
     if args.json:
-        print_json({"models": rows[:-1], "fleet": rows[-1]})
+        print_json({"models": rows[:-1], "fleet": rows[-1]} | ({"subsidy": asdict(subsidy)} if subsidy else {}))
     else:
         keys = ("model", "hashrate_ths", "efficiency_j_per_th", "revenue_usd_per_day", "cost_usd_per_day",
                 "profit_usd_per_day", "breakeven_hashprice_usd_per_ph_day", "breakeven_power_usd_per_kwh",
                 "cost_per_btc_energy_usd", "cost_per_btc_usd", "shutoff_price_usd")
         _print_table([{k: r[k] for k in keys} for r in rows])
+        _print_subsidy(subsidy)
     return 0
 
 
 def cmd_surface(args: argparse.Namespace) -> int:
-    market = market_from_args(args)
+    market, subsidy = market_from_args(args)
     effs = _floats(args.efficiencies) if args.efficiencies else DEFAULT_EFFICIENCIES_J_PER_TH
     prices = _floats(args.power_prices) if args.power_prices else DEFAULT_POWER_PRICES_USD_PER_KWH
     cells = cost_surface(effs, prices, market, args.pue, args.pool_fee_pct)
@@ -133,7 +148,8 @@ def cmd_surface(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"hashprice_usd_per_ph_day": market.hashprice_usd_per_ph_day, "price_usd": market.price_usd,
                     "cells": [asdict(c) for c in cells], "chart": surface_chart(cells, effs, prices),
-                    "network": asdict(net), "fleet_mix": "default" if args.mix is None else str(args.mix)})
+                    "network": asdict(net), "fleet_mix": "default" if args.mix is None else str(args.mix)}
+                   | ({"subsidy": asdict(subsidy)} if subsidy else {}))
         return 0
     print(f"margin, USD per PH/s per day, at hashprice {market.hashprice_usd_per_ph_day:.2f}"
           f" (rows J/TH, columns USD/kWh)")
@@ -142,6 +158,7 @@ def cmd_surface(args: argparse.Namespace) -> int:
                   for i, e in enumerate(effs)])
     print()
     _print_pairs({f"network {k}": v for k, v in asdict(net).items()})
+    _print_subsidy(subsidy)
     return 0
 
 
@@ -154,18 +171,34 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     path = _floats(args.price_path) if args.price_path else price_path(args.price, args.price_change_pct_per_month,
                                                                        args.months)
     start = _iso(args.start + "-01") if args.start else date.today().replace(day=1)
-    s = Scenario(start, args.months, args.difficulty, args.fees_btc_per_block, args.subsidy_btc, path,
-                 args.difficulty_growth_pct_per_month, args.halving_month)
+    subsidy = resolve_subsidy(args)
+    halving_month = args.halving_month if args.halving_month is not None else _halving_month(subsidy, start,
+                                                                                              args.months)
+    s = Scenario(start, args.months, args.difficulty, args.fees_btc_per_block, subsidy.btc, path,
+                 args.difficulty_growth_pct_per_month, halving_month)
     months = project(fleet, s)
     r = runway(months, args.treasury_btc, args.treasury_cash_usd, args.hodl)
     rows = [asdict(m) for m in months]
     if args.json:
-        print_json({"months": rows, "runway": asdict(r)})
+        print_json({"months": rows, "runway": asdict(r), "subsidy": asdict(subsidy), "halving_month": halving_month})
         return 0
     _print_table(rows)
     print()
+    _print_subsidy(subsidy)
+    if halving_month is not None:
+        print(f"subsidy halved from month {halving_month} ({rows[halving_month]['month']})")
     print(f"treasury runway: {'beyond ' + str(args.months) + ' months' if r.months_covered is None else str(r.months_covered) + ' months (cannot pay in ' + str(r.runs_out) + ')'}")
     return 0
+
+
+def _halving_month(subsidy: Subsidy, start: date, months: int) -> int | None:
+    """The month of the projection in which the next halving falls (600 s a block from the subsidy's
+    height), when it falls inside it; a halving before the start halves every month."""
+    if subsidy.next_halving_time_s is None:
+        return None       # a given subsidy: halvings only with --halving-month
+    when = datetime.fromtimestamp(subsidy.next_halving_time_s, timezone.utc)
+    m = (when.year - start.year) * 12 + when.month - start.month
+    return max(m, 0) if m < months else None
 
 
 def cmd_capitulation(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from minerwatch.cli.common import add_db_arg, db_path, print_json
+from minerwatch.cli.subsidy_args import add_subsidy_args, resolve_subsidy
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.metrics import registry
 from minerwatch.metrics.hashprice import calc_hashprice, parse_difficulty
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--difficulty", required=True, help="network difficulty: a number or with K/M/G/T/P, e.g. 149.3T")
     p.add_argument("--price", dest="price_usd", type=finite_float, required=True, help="BTC price in USD")
     p.add_argument("--fees-btc-per-block", type=finite_float, default=0.0, help="average fees per block in BTC (default 0)")
-    p.add_argument("--subsidy-btc", type=finite_float, default=3.125, help="block subsidy in BTC (default 3.125)")
+    add_subsidy_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_calc_hashprice)
 
@@ -178,8 +179,10 @@ def _check_cohort_known(con: duckdb.DuckDBPyConnection, cohort: str) -> None:
 
 
 def cmd_calc_hashprice(args: argparse.Namespace) -> int:
-    r = calc_hashprice(parse_difficulty(args.difficulty), args.price_usd, args.subsidy_btc, args.fees_btc_per_block)
-    out: dict[str, Any] = asdict(r)
+    difficulty = parse_difficulty(args.difficulty)
+    subsidy = resolve_subsidy(args)
+    r = calc_hashprice(difficulty, args.price_usd, subsidy.btc, args.fees_btc_per_block)
+    out: dict[str, Any] = asdict(r) | subsidy.as_fields()
     out["definition"] = "Hashrate Index: (subsidy + fees per block) × 86,400 × 1e15 / (difficulty × 2^32) BTC per PH/s per day"
     if args.json:
         print_json(out)
@@ -187,6 +190,8 @@ def cmd_calc_hashprice(args: argparse.Namespace) -> int:
         print(f"hashprice  {r.hashprice_usd_per_ph_day:,.2f} USD/PH/day  ({r.hashprice_usd_per_th_day:.5f} USD/TH/day)")
         print(f"hashvalue  {r.hashvalue_btc_per_ph_day:.8f} BTC/PH/day  ({r.hashvalue_sat_per_th_day:.2f} sat/TH/day)")
         print(f"implied hashrate  {r.implied_hashrate_ehs:,.1f} EH/s at difficulty {r.difficulty:.4g}")
+        print(f"subsidy  {subsidy.btc:g} BTC" + (f" at height {subsidy.height:,}" if subsidy.height is not None else "")
+              + f" ({subsidy.source})")
     return 0
 
 

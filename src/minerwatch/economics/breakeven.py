@@ -13,7 +13,6 @@ from minerwatch.errors import UsageError
 
 TH = 1e12
 J_PER_KWH = 3.6e6
-CURRENT_SUBSIDY_BTC = 3.125            # heights 840,000 – 1,049,999
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +83,9 @@ def hashvalue_btc_per_ph_day(difficulty: float, subsidy_btc: float, fees_btc_per
     return consensus.hashvalue_btc_per_ph_day(difficulty, subsidy_btc, fees_btc_per_block)
 
 
-def market_from_chain(difficulty: float, price_usd: float, fees_btc_per_block: float = 0.0,
-                      subsidy_btc: float = CURRENT_SUBSIDY_BTC) -> Market:
-    """The market implied by difficulty, BTC price (USD), mean fees per block and the subsidy."""
+def market_from_chain(difficulty: float, price_usd: float, fees_btc_per_block: float, subsidy_btc: float) -> Market:
+    """The market implied by difficulty, BTC price (USD), mean fees per block and the subsidy (BTC;
+    the caller's, by the consensus rule at a height: no era is assumed here)."""
     if price_usd <= 0 or fees_btc_per_block < 0 or subsidy_btc < 0:
         raise UsageError("the price must be positive; fees and subsidy must not be negative",
                          "e.g. --price 86075 --fees-btc-per-block 0.025")

@@ -54,12 +54,13 @@ class HashpriceCalc:
     revenue_usd_per_day: float
 
 
-def calc_hashprice(difficulty: float, price_usd: float, subsidy_btc: float = 3.125,
+def calc_hashprice(difficulty: float, price_usd: float, subsidy_btc: float,
                    fees_btc_per_block: float = 0.0) -> HashpriceCalc:
-    """What-if hashprice with no chain: the Hashrate Index formula on given inputs."""
+    """What-if hashprice with no chain: the Hashrate Index formula on given inputs (the subsidy is
+    the caller's: the consensus rule at a height, see minerwatch.metrics.chain_tip)."""
     if price_usd <= 0 or subsidy_btc < 0 or fees_btc_per_block < 0:
         raise UsageError("price must be positive; subsidy and fees must not be negative",
-                         "e.g. --price 86075 --subsidy-btc 3.125 --fees-btc-per-block 0.025")
+                         "e.g. --price 86075 --fees-btc-per-block 0.025 (the subsidy follows --height)")
     hv = hashvalue_btc_per_ph_day(difficulty, subsidy_btc, fees_btc_per_block)
     revenue_btc = 144 * (subsidy_btc + fees_btc_per_block)
     return HashpriceCalc(
