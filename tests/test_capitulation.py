@@ -88,7 +88,7 @@ def test_state_as_of(con: duckdb.DuckDBPyConnection, as_of: date, state: str, on
 def test_series_missing_from_this_version(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(registry.METRICS, "retarget_forecast_pct")
     r = {s.name: s for s in capitulation_state(con).signals}["negative_retarget_forecast"]
-    assert r.on is None and r.missing == "series retarget_forecast_pct is not available in this version of minerwatch"
+    assert r.on is None and r.missing == "the series retarget_forecast_pct is not available in this version of minerwatch"
 
 
 def test_reserve_low_is_of_the_trailing_year(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

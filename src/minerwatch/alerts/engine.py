@@ -10,9 +10,9 @@ import duckdb
 from minerwatch.alerts.delivery import Alert, DeliveryError, deliver
 from minerwatch.alerts.rules import Rule, RuleSet
 from minerwatch.alerts.state import RuleState
-from minerwatch.errors import MinerwatchError, StoreError
+from minerwatch.errors import MinerwatchError
 from minerwatch.metrics.capitulation import capitulation_state
-from minerwatch.metrics.registry import Query, get
+from minerwatch.metrics.registry import Query, read
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +28,8 @@ class Outcome:
 
 def _latest(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: date | None) -> tuple[date, float] | str:
     """The rule's last value on or before `as_of`, or the reason there is none."""
-    try:
-        rows = get(rule.metric or "").fn(con, Query(None, as_of, rule.cohort))
-    except (duckdb.Error, StoreError) as e:
-        return f"no data for {rule.metric} in this database ({type(e).__name__})"
-    points = [(d, float(v)) for d, v in rows if v is not None and (as_of is None or d <= as_of)]
-    if not points:
-        return f"no data for {rule.metric}"
-    return max(points, key=lambda p: p[0])
+    r = read(con, rule.metric or "", Query(None, as_of, rule.cohort))
+    return r.values[-1] if r.values else r.missing or f"no data for {rule.metric}"
 
 
 def _judge(rule: Rule, value: float | str, prev: RuleState | None) -> tuple[bool, str | None, bool, str]:

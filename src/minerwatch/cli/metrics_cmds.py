@@ -131,15 +131,19 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     try:
         if m.cohort:
             _check_cohort_known(con, q.cohort)
-        rows = m.fn(con, q)
-    except duckdb.CatalogException as e:
-        raise StoreError(f"the database has no table for {m.name}",
-                         "run `minerwatch sync` once with this version to migrate and compute the metrics") from e
+        r = registry.read(con, m.name, q)
     finally:
         con.close()
+    if r.unavailable:
+        raise StoreError(f"the database has no table for {m.name}",
+                         "run `minerwatch sync` once with this version to migrate and compute the metrics")
+    rows = r.points
+    for w in r.warnings:   # stderr: the table or CSV on stdout stays pipeable
+        print(f"warning: {w}", file=sys.stderr)
     if args.format == "json":
         print_json({"metric": m.name, "unit": m.unit, "definition": m.definition,
-                    **({"cohort": q.cohort} if m.cohort else {}), "rows": registry.rows_as_dicts(rows)})
+                    **({"cohort": q.cohort} if m.cohort else {}), "rows": registry.rows_as_dicts(rows),
+                    "warnings": list(r.warnings)})
     elif args.format == "csv":
         w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(["date", m.name])

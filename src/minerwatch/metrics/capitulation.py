@@ -14,8 +14,7 @@ from datetime import date, timedelta
 import duckdb
 
 from minerwatch.economics.surface import DEFAULT_MIX, MixClass, median_breakeven_hashprice
-from minerwatch.errors import MinerwatchError
-from minerwatch.metrics.registry import METRICS, Query, load_all, metric
+from minerwatch.metrics.registry import Query, metric, read
 
 MPI_HEAVY_SELLING = 2.0            # CryptoQuant: an MPI above 2 reads as heavy miner selling
 RESERVE_NEAR_LOW_PCT = 1.0         # within 1 % of the lowest reserve of the trailing year
@@ -87,23 +86,6 @@ class Episode:
     max_signals_on: int
 
 
-def _read(con: duckdb.DuckDBPyConnection, name: str, end: date | None) -> tuple[Series, str | None]:
-    load_all()
-    if name not in METRICS:
-        return [], f"series {name} is not available in this version of minerwatch"
-    try:
-        rows = METRICS[name].fn(con, Query(None, end))
-    except (MinerwatchError, duckdb.Error) as e:
-        # The metric exists but its table was never built here (database not synced that far).
-        return [], f"no data for {name} in this database ({type(e).__name__}); run `minerwatch sync`"
-    pts = sorted(((d, None if v is None else float(v)) for d, v in rows if end is None or d <= end),
-                 key=lambda p: p[0])
-    if not any(v is not None for _, v in pts):
-        # The table is there but holds no value yet (e.g. no price before 2010): not a sync problem.
-        return [], f"no data for {name}" + (f" up to {end}" if end else "")
-    return pts, None
-
-
 def _reserve_distance(points: Series) -> Series:
     """Percent above the lowest reserve of the trailing 365 days (today included); None until the
     window is covered. Not the all-time low: the 0-hop reserve's all-time low is its first day
@@ -134,7 +116,8 @@ def _daily_flags(con: duckdb.DuckDBPyConnection, end: date | None, mix: tuple[Mi
                  ) -> list[tuple[SignalDef, list[tuple[date, bool, float]], str | None]]:
     out = []
     for defn in _signal_defs(mix):
-        pts, missing = _read(con, defn.series, end)
+        r = read(con, defn.series, Query(None, end))
+        pts, missing = ([], r.missing) if r.missing else (r.points, None)
         if defn.name == "reserve_near_record_low":
             pts = _reserve_distance(pts)
             if not missing and not any(v is not None for _, v in pts):

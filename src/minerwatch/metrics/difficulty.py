@@ -10,6 +10,7 @@ import duckdb
 
 from minerwatch.consensus import BLOCK_INTERVAL_S, RETARGET_INTERVAL_BLOCKS, SAT_PER_BTC
 from minerwatch.metrics.chain_tip import stored_block, subsidy_sat_at, tip
+from minerwatch.metrics.history import History
 from minerwatch.metrics.network import daily_column
 from minerwatch.metrics.registry import Query, metric
 from minerwatch.metrics.retarget import brk_pace_pct
@@ -73,7 +74,8 @@ def next_halving(con: duckdb.DuckDBPyConnection) -> Halving:
 
 @metric("retarget_forecast_pct", "%",
         "BRK pace at the day's last block: (blocks since the epoch's first × 600 / seconds since − 1) × 100, "
-        "clamped to [−75, 300]", "difficulty")
+        "clamped to [−75, 300]", "difficulty",
+        history=History("the first block of each day's difficulty epoch", epoch=True))
 def retarget_forecast_pct(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
     rows = con.execute(
         "SELECT d.day, d.last_height % 2016, t.time_s - e.time_s "

@@ -16,7 +16,8 @@ import duckdb
 
 from minerwatch.consensus import HASHES_PER_DIFFICULTY, hashvalue_btc_per_ph_day
 from minerwatch.errors import UsageError
-from minerwatch.metrics.network import daily_column
+from minerwatch.metrics.history import History
+from minerwatch.metrics.network import TRAILING_24H_HISTORY, daily_column
 from minerwatch.metrics.registry import Query, metric
 
 _SUFFIX = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
@@ -91,38 +92,41 @@ def block_hashprice(con: duckdb.DuckDBPyConnection, from_height: int, to_height:
     return [BlockHashprice(*r) for r in rows]
 
 
+# The Hashrate Index averages the fees of the block and the 143 before it.
+_SMA144 = History("the 143 blocks before each day's last block (its 144-block fee average)", blocks=143)
 _SERIES = (
     ("hashprice_usd_per_ph_day", "USD/PH/day",
      "Hashrate Index: (subsidy + 144-block average fees) × 86,400 × 1e15 / (difficulty × 2^32) × price; daily close",
-     "hashprice_usd_per_ph_day"),
+     "hashprice_usd_per_ph_day", _SMA144),
     ("hashvalue_btc_per_ph_day", "BTC/PH/day",
      "Hashrate Index hashvalue: (subsidy + 144-block average fees) × 86,400 × 1e15 / (difficulty × 2^32); daily close",
-     "hashvalue_btc_per_ph_day"),
+     "hashvalue_btc_per_ph_day", _SMA144),
     ("hashprice_usd_per_th_day", "USD/TH/day", "Hashrate Index hashprice per TH/s: hashprice_usd_per_ph_day / 1,000",
-     "hashprice_usd_per_ph_day / 1000"),
+     "hashprice_usd_per_ph_day / 1000", _SMA144),
     ("hashvalue_sat_per_th_day", "sat/TH/day", "Hashrate Index hashvalue per TH/s in sats",
-     "hashvalue_btc_per_ph_day * 1e8 / 1000"),
+     "hashvalue_btc_per_ph_day * 1e8 / 1000", _SMA144),
     ("hashprice_brk_usd_per_ph_day", "USD/PH/day",
      "BRK: USD coinbase value of the trailing 24 h's blocks / trailing-24 h hashrate; daily close",
-     "hashprice_brk_usd_per_ph_day"),
+     "hashprice_brk_usd_per_ph_day", TRAILING_24H_HISTORY),
     ("hashvalue_brk_btc_per_ph_day", "BTC/PH/day",
      "BRK: coinbase value of the trailing 24 h's blocks / trailing-24 h hashrate; daily close",
-     "hashvalue_brk_btc_per_ph_day"),
+     "hashvalue_brk_btc_per_ph_day", TRAILING_24H_HISTORY),
+    # Revenue and hashrate of the same (possibly partial) day: the ratio lacks nothing.
     ("hashprice_cm_usd_per_ph_day", "USD/PH/day",
      "Coin Metrics RevHashRateUSD: USD revenue of the UTC day / the day's block-count hashrate",
-     "hashprice_cm_usd_per_ph_day"),
+     "hashprice_cm_usd_per_ph_day", None),
     ("hashvalue_cm_btc_per_ph_day", "BTC/PH/day",
      "Coin Metrics RevHashRateNtv: revenue of the UTC day / the day's block-count hashrate",
-     "hashvalue_cm_btc_per_ph_day"),
+     "hashvalue_cm_btc_per_ph_day", None),
 )
 
 
-def _register(name: str, unit: str, definition: str, expr: str) -> None:
+def _register(name: str, unit: str, definition: str, expr: str, history: History | None) -> None:
     def series(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
         return daily_column(con, "daily_network", expr, q)
     series.__name__ = name
-    metric(name, unit, definition, "hashprice")(series)
+    metric(name, unit, definition, "hashprice", history=history)(series)
 
 
-for _name, _unit, _definition, _expr in _SERIES:
-    _register(_name, _unit, _definition, _expr)
+for _name, _unit, _definition, _expr, _history in _SERIES:
+    _register(_name, _unit, _definition, _expr, _history)

@@ -16,6 +16,7 @@ import duckdb
 
 from minerwatch.errors import UsageError
 from minerwatch.metrics import signals
+from minerwatch.metrics.history import History
 from minerwatch.metrics.registry import Query, metric, refresher
 
 HASHES_PER_DIFFICULTY = 2**32
@@ -236,11 +237,24 @@ def daily_column(con: duckdb.DuckDBPyConnection, table: str, column: str, q: Que
         "AND day <= coalesce(?, DATE '9999-12-31') ORDER BY day", [q.start, q.end]).fetchall()]
 
 
-def _register_column(name: str, unit: str, definition: str, family: str, table: str, column: str) -> None:
+def _register_column(name: str, unit: str, definition: str, family: str, table: str, column: str,
+                     history: History | None = None) -> None:
     def series(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
         return daily_column(con, table, column, q)
     series.__name__ = name
-    metric(name, unit, definition, family)(series)
+    metric(name, unit, definition, family, history=history)(series)
+
+
+def day_history(days: int) -> History:
+    """Whole UTC days of blocks: the first stored day may lack its earlier blocks."""
+    return History("the blocks of the whole UTC day" if days == 1 else f"the blocks of {days} whole UTC days",
+                   days=days)
+
+
+# Core's getnetworkhashps(120): the work of the 120 blocks before the day's last block.
+CHAINWORK_HISTORY = History("the 120 blocks before each day's last block (Core's getnetworkhashps)", blocks=120)
+# BRK: the blocks of the 24 h of header time before the day's last block.
+TRAILING_24H_HISTORY = History("the blocks of the 24 h before each day's last block", seconds=86_400)
 
 
 def _register_band(name: str, window_days: int, which: str) -> None:
@@ -250,25 +264,25 @@ def _register_band(name: str, window_days: int, which: str) -> None:
     series.__name__ = name
     label = "one-day" if window_days == 1 else f"{window_days}-day"
     metric(name, "EH/s", f"{which} end of the 95 % Poisson interval of the {label} block-count hashrate",
-           "network")(series)
+           "network", history=day_history(window_days))(series)
 
 
 _register_column("hashrate_ehs", "EH/s",
                  "block-count estimate per UTC day: blocks / 144 × mean difficulty × 2^32 / 600 (Coin Metrics HashRate)",
-                 "network", "daily_network", "hashrate_ehs")
+                 "network", "daily_network", "hashrate_ehs", day_history(1))
 for _n in (7, 30, 60):
     _register_column(f"hashrate_ehs_{_n}d", "EH/s",
                      f"{_n}-day average of the daily block-count hashrate (= expected hashes in {_n} days / {_n} days)",
-                     "network", "daily_network", f"hashrate_{_n}d_ehs")
+                     "network", "daily_network", f"hashrate_{_n}d_ehs", day_history(_n))
 for _n, _prefix in ((1, "hashrate_ehs"), (7, "hashrate_ehs_7d"), (30, "hashrate_ehs_30d"), (60, "hashrate_ehs_60d")):
     _register_band(f"{_prefix}_low95", _n, "low")
     _register_band(f"{_prefix}_high95", _n, "high")
 _register_column("hashrate_brk_ehs", "EH/s",
                  "BRK: blocks in the trailing 24 h / 144 × difficulty × 2^32 / 600, at the day's last block",
-                 "network", "daily_network", "hashrate_24h_close_ehs")
+                 "network", "daily_network", "hashrate_24h_close_ehs", TRAILING_24H_HISTORY)
 _register_column("hashrate_chainwork_ehs", "EH/s",
                  "Bitcoin Core getnetworkhashps(120): chainwork over the last 120 blocks / their time span, at the day's last block",
-                 "network", "daily_network", "hashrate_cw120_close_ehs")
+                 "network", "daily_network", "hashrate_cw120_close_ehs", CHAINWORK_HISTORY)
 _register_column("blocks", "blocks", "blocks whose header time falls in the UTC day", "network",
                  "daily_network", "blocks")
 

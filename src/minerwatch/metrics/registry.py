@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
 
-from minerwatch.errors import UsageError
+from minerwatch.errors import StoreError, UsageError
+from minerwatch.metrics.history import History, lacking_warning
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +38,75 @@ class Metric:
     family: str
     fn: SeriesFn
     cohort: bool = False          # True if the series depends on Query.cohort
+    history: History | None = None  # what an estimator reads before each value (None: the day alone)
 
 
 METRICS: dict[str, Metric] = {}
 
 
-def metric(name: str, unit: str, definition: str, family: str, cohort: bool = False) -> Callable[[SeriesFn], SeriesFn]:
+def metric(name: str, unit: str, definition: str, family: str, cohort: bool = False,
+           history: History | None = None) -> Callable[[SeriesFn], SeriesFn]:
     """Register a daily series under `name`."""
 
     def register(fn: SeriesFn) -> SeriesFn:
         if name in METRICS:
             raise ValueError(f"metric {name} registered twice")
-        METRICS[name] = Metric(name, unit, definition, family, fn, cohort)
+        METRICS[name] = Metric(name, unit, definition, family, fn, cohort, history)
         return fn
 
     return register
+
+
+# ---- the one reader ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A series as every interface reads it: its days, why it has no value, what the database lacks."""
+
+    name: str
+    unit: str
+    definition: str
+    points: list[tuple[date, float | None]]     # every stored day in the range, oldest first; None = gap
+    missing: str | None = None                  # why there is no value at all
+    unavailable: bool = False                   # the series, or its table, is not in this database
+    warnings: tuple[str, ...] = ()              # values the stored blocks cannot fully back
+
+    @property
+    def values(self) -> list[tuple[date, float]]:
+        """The points that are not gaps."""
+        return [(d, v) for d, v in self.points if v is not None]
+
+
+def read(con: duckdb.DuckDBPyConnection, name: str, q: Query = Query()) -> Read:
+    """Metric `name` over `q`: never an error for a series that is not there (unknown here, or its
+    table not built: `missing` says so and `unavailable` is set); a bad cohort is a UsageError."""
+    metrics = load_all()
+    if name not in metrics:
+        return Read(name, "", "", [], f"the series {name} is not available in this version of minerwatch", True)
+    m = metrics[name]
+    try:
+        rows = m.fn(con, q)
+    except (duckdb.Error, StoreError):
+        # The metric exists but its table was never built here (a database not synced that far).
+        return Read(name, m.unit, m.definition, [], f"no data for {name} in this database (run `minerwatch sync`)",
+                    True)
+    points = sorted(((_day(d), None if v is None else float(v)) for d, v in rows
+                     if (q.end is None or _day(d) <= q.end) and (q.start is None or _day(d) >= q.start)),
+                    key=lambda p: p[0])
+    missing = None
+    if not any(v is not None for _, v in points):
+        # The table is there but holds no value yet (e.g. no price before 2010): not a sync problem.
+        missing = f"no data for {name}" + (f" up to {q.end}" if q.end else "")
+    warning = lacking_warning(con, name, m.history, q.start, q.end) if m.history and points else None
+    return Read(name, m.unit, m.definition, points, missing, False, (warning,) if warning else ())
+
+
+def _day(d: object) -> date:
+    if isinstance(d, datetime):
+        return d.date()
+    if isinstance(d, date):
+        return d
+    return date.fromisoformat(str(d)[:10])
 
 
 # Incremental upkeep of derived tables: fn(con, from_height) recomputes everything that depends on

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
@@ -10,6 +10,7 @@ import duckdb
 from minerwatch.errors import StoreError
 from minerwatch.queries.series import Extreme, change_pct, full_history, has_metric
 from minerwatch.metrics import registry, series_stats
+from minerwatch.metrics.history import lacking_warning
 
 # The figures the press quotes, in the order the overview shows them. Missing metrics are skipped.
 HEADLINE_METRICS: tuple[str, ...] = (
@@ -22,13 +23,23 @@ NEAR_RECORD_PCT = 5.0
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    metric: str
-    unit: str
+    """One figure as every interface shows it (dashboard, API, Prometheus, the brief): what it is,
+    its definition, the commands that reproduce it, and either a metric's latest value with its
+    records or the brief's news sentence with the values behind it."""
+
+    key: str                                   # the metric's name, or the brief's figure key
+    title: str
     definition: str
-    latest: Extreme | None
-    change_30d_pct: float | None
-    record_low: Extreme | None
-    record_high: Extreme | None
+    commands: tuple[str, ...] = ()             # `minerwatch …` commands that reproduce the figure
+    unit: str = ""
+    latest: Extreme | None = None              # the latest (day, value) of the metric
+    change_30d_pct: float | None = None
+    record_low: Extreme | None = None          # over the whole stored history
+    record_high: Extreme | None = None
+    sentence: str = ""                         # the news sentence, or "missing: <reason>"
+    values: dict[str, object] = field(default_factory=dict)
+    missing: str | None = None                 # why the figure has no value
+    warnings: tuple[str, ...] = ()             # what the stored blocks cannot fully back
 
     @property
     def at_record_low(self) -> bool:
@@ -53,8 +64,10 @@ def figure(con: duckdb.DuckDBPyConnection, name: str) -> Figure | None:
     if last is None:
         return None
     m = registry.get(name)
-    return Figure(name, m.unit, m.definition, last, change_pct(points, 30),
-                  series_stats.record_low(points), series_stats.record_high(points))
+    warning = lacking_warning(con, name, m.history, last.day, last.day) if m.history else None
+    return Figure(name, name, m.definition, (f"minerwatch metrics {name} --to {last.day}",), m.unit, last,
+                  change_pct(points, 30), series_stats.record_low(points), series_stats.record_high(points),
+                  warnings=(warning,) if warning else ())
 
 
 def headline(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = HEADLINE_METRICS) -> list[Figure]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import duckdb
 
-from minerwatch.errors import MinerwatchError, StoreError, UsageError
+from minerwatch.errors import StoreError, UsageError
 from minerwatch.metrics import registry, series_stats
+from minerwatch.metrics.history import lacking_warning
 from minerwatch.metrics.miner_questions import check_cohort as check_cohort  # re-exported: pages check a cohort before sending their frame
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, Point, downsample, parse_interval, window_start
 
@@ -40,6 +41,7 @@ class Series:
     latest: Extreme | None        # last non-gap value of the whole history
     record_low: Extreme | None    # over the whole history, not just the window
     record_high: Extreme | None
+    warnings: tuple[str, ...] = ()  # values in the window that the stored blocks cannot fully back
 
 
 def catalog() -> list[MetricInfo]:
@@ -51,14 +53,6 @@ def catalog() -> list[MetricInfo]:
 
 def has_metric(name: str) -> bool:
     return name in registry.load_all()
-
-
-def _day(d: object) -> date:
-    if isinstance(d, datetime):
-        return d.date()
-    if isinstance(d, date):
-        return d
-    return date.fromisoformat(str(d)[:10])
 
 
 # A page reads the same series several times (figure, chart, signal). While a reader keeps one
@@ -92,20 +86,12 @@ def full_history(con: duckdb.DuckDBPyConnection, name: str, cohort: str = "0hop"
 
 
 def _compute_history(con: duckdb.DuckDBPyConnection, name: str, cohort: str) -> list[Point]:
-    metric = registry.get(name)
-    try:
-        rows = metric.fn(con, registry.Query(None, None, cohort))
-    except MinerwatchError:
-        raise
-    except duckdb.CatalogException as e:
+    registry.get(name)            # an unknown name is the caller's error, with close names in the hint
+    r = registry.read(con, name, registry.Query(None, None, cohort))
+    if r.unavailable:
         # The metric's table is not there yet: the database predates it or was never refreshed.
-        raise StoreError(f"metric {name} has no data in this database",
-                         "run `minerwatch sync` to compute it") from e
-    points: list[Point] = []
-    for d, v in rows:
-        points.append((_day(d), None if v is None else float(v)))
-    points.sort(key=lambda p: p[0])
-    return points
+        raise StoreError(f"metric {name} has no data in this database", "run `minerwatch sync` to compute it")
+    return r.points
 
 
 def _extremes(points: list[Point]) -> tuple[Extreme | None, Extreme | None, Extreme | None]:
@@ -139,7 +125,10 @@ def read_series(con: duckdb.DuckDBPyConnection, name: str, interval: str = "1y",
     in_window = window(points, interval, end)
     sampled, step = downsample(in_window, max_points)
     info = MetricInfo(metric.name, metric.unit, metric.definition, metric.family, metric.cohort)
-    return Series(info, interval, effective_cohort, sampled, step, len(in_window), latest, low, high)
+    warning = lacking_warning(con, name, metric.history, in_window[0][0], in_window[-1][0]) \
+        if metric.history and in_window else None
+    return Series(info, interval, effective_cohort, sampled, step, len(in_window), latest, low, high,
+                  (warning,) if warning else ())
 
 
 def change_pct(points: list[Point], days: int) -> float | None:

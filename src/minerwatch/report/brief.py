@@ -6,7 +6,7 @@ A figure whose series is missing says so; nothing is estimated to fill a gap.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
@@ -15,24 +15,15 @@ from minerwatch.economics.breakeven import energy_kwh_per_ph_day
 from minerwatch.economics.catalog import load_catalog
 from minerwatch.metrics.capitulation import capitulation_state
 from minerwatch.metrics import series_stats as stats
-from minerwatch.report.series import Points, Read, read
+from minerwatch.metrics.registry import Query, Read
+from minerwatch.queries.headline import Figure
+from minerwatch.metrics.registry import read as read_series
 
 HASHPRICE_WEEKS = 4                            # "hashprice fell X % in four weeks"
 PRICE_DAYS = 30
 LOWEST_SINCE_MIN_DAYS = 30                     # "lowest since" only when the last lower day is a month back
 BRIEF_POWER_PRICES_USD_PER_KWH = (0.03, 0.05, 0.07, 0.10)
 HARD_YEARS = (2021, 2022)                      # the China ban (2021) and the bear market (2022)
-
-
-@dataclass(frozen=True, slots=True)
-class Figure:
-    key: str
-    title: str
-    sentence: str                              # the news sentence, or "missing: <reason>"
-    definition: str
-    commands: tuple[str, ...]                  # `minerwatch …` commands that reproduce the figure
-    values: dict[str, object] = field(default_factory=dict)
-    missing: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +54,14 @@ def moved(pct: float) -> str:
     return f"{'up' if pct >= 0 else 'down'} {abs(pct):.1f} %"
 
 
+Points = list[tuple[date, float]]
+
+
+def _read(con: duckdb.DuckDBPyConnection, name: str, end: date | None, start: date | None = None) -> Read:
+    """Metric `name` in [start, end] through the one reader (its `values` are the days with a value)."""
+    return read_series(con, name, Query(start, end))
+
+
 def _rows(points: Points) -> stats.Rows:
     return [(d, v) for d, v in points]
 
@@ -78,41 +77,42 @@ def _metrics_cmd(name: str, start: date | None, end: date) -> str:
 
 
 def _missing(key: str, title: str, reason: str, definition: str, commands: tuple[str, ...]) -> Figure:
-    return Figure(key, title, f"missing: {reason}", definition, commands, {}, reason)
+    return Figure(key, title, definition, commands, sentence=f"missing: {reason}", missing=reason)
 
 
 def outflow_figure(con: duckdb.DuckDBPyConnection, since: date, as_of: date) -> Figure:
     cmds = (_metrics_cmd("miner_outflow_btc", since, as_of), _metrics_cmd("miner_outflow_usd", since, as_of))
-    out = read(con, "miner_outflow_btc", as_of, since)
+    out = _read(con, "miner_outflow_btc", as_of, since)
     defn = f"0-hop miner outflow: {out.definition}; summed over the UTC days {since} … {as_of}"
     if out.missing:
         return _missing("miner_outflow", "Miner outflow", out.missing, defn, cmds)
-    total = sum(v for _, v in out.points)
-    value = read(con, "miner_outflow_usd", as_of, since)
-    priced = {d for d, _ in value.points}
-    unpriced = [d for d, v in out.points if v > 0 and d not in priced]
+    total = sum(v for _, v in out.values)
+    value = _read(con, "miner_outflow_usd", as_of, since)
+    priced = {d for d, _ in value.values}
+    unpriced = [d for d, v in out.values if v > 0 and d not in priced]
     s = f"Miners moved {btc(total)} out of their wallets from {since} to {as_of}"
-    vals: dict[str, object] = {"outflow_btc": total, "days": len(out.points)}
+    vals: dict[str, object] = {"outflow_btc": total, "days": len(out.values)}
     if value.missing or unpriced:
-        why = value.missing or f"no price on {len(unpriced)} of the {len(out.points)} days"
+        why = value.missing or f"no price on {len(unpriced)} of the {len(out.values)} days"
         s += f"; its USD value is missing ({why})."
         vals["outflow_usd"] = None
     else:
-        total_usd = sum(v for _, v in value.points)
+        total_usd = sum(v for _, v in value.values)
         s += f", worth {usd(total_usd)} at each day's price."
         vals["outflow_usd"] = total_usd
-    return Figure("miner_outflow", "Miner outflow", s, defn + "; USD: each day's outflow × that day's price", cmds, vals)
+    return Figure("miner_outflow", "Miner outflow", defn + "; USD: each day's outflow × that day's price", cmds,
+                  sentence=s, values=vals)
 
 
 def reserve_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
     cmds = (_metrics_cmd("miner_reserve_btc", None, as_of),)
-    r = read(con, "miner_reserve_btc", as_of)
+    r = _read(con, "miner_reserve_btc", as_of)
     defn = f"0-hop miner reserve: {r.definition}"
     if r.missing:
         return _missing("miner_reserve", "Miner reserve", r.missing, defn, cmds)
-    d, v = r.points[-1]
-    earlier = r.points[:-1]
-    since = stats.lowest_since(_rows(r.points))
+    d, v = r.values[-1]
+    earlier = r.values[:-1]
+    since = stats.lowest_since(_rows(r.values))
     low = stats.record_low(_rows(earlier)) or stats.Point(d, v)
     vals: dict[str, object] = {"reserve_btc": v, "day": d.isoformat(), "record_low_btc": min(low.value, v),
                                "record_low": bool(earlier) and since is None}
@@ -121,37 +121,37 @@ def reserve_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
         s += " (the first stored day: no record to compare with)."
     elif since is None:
         s += (f", a record low (the previous low was {btc(low.value)} on {low.day}, "
-              f"in {len(r.points):,} days of history).")
+              f"in {len(r.values):,} days of history).")
     elif (d - since).days >= LOWEST_SINCE_MIN_DAYS:
-        s += f", its lowest since {since} ({btc(dict(r.points)[since])})."
+        s += f", its lowest since {since} ({btc(dict(r.values)[since])})."
         vals["lowest_since"] = since.isoformat()
     else:
-        ch = _change(r.points, PRICE_DAYS)
-        first = " (the first stored day)" if low.day == r.points[0][0] else ""
+        ch = _change(r.values, PRICE_DAYS)
+        first = " (the first stored day)" if low.day == r.values[0][0] else ""
         s += ((f", {moved(ch.change_pct)} over {PRICE_DAYS} days (from {ch.start.day})" if ch else "")
               + f"; its record low is {btc(low.value)} on {low.day}{first}.")
         if ch:
             vals["change_pct_30d"] = ch.change_pct
-    return Figure("miner_reserve", "Miner reserve", s, defn, cmds, vals)
+    return Figure("miner_reserve", "Miner reserve", defn, cmds, sentence=s, values=vals)
 
 
 def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: float | None
                       ) -> tuple[Figure, Figure, Read]:
     name = "hashprice_usd_per_ph_day"
-    h = read(con, name, as_of)
+    h = _read(con, name, as_of)
     defn = f"{name}: {h.definition}"
     cmd_all = _metrics_cmd(name, None, as_of)
     if h.missing:
         return (_missing("hashprice", "Hashprice", h.missing, defn, (cmd_all,)),
                 _missing("hashprice_days_below", "Hashprice in hard years", h.missing, defn, (cmd_all,)), h)
-    d, v = h.points[-1]
+    d, v = h.values[-1]
     vals: dict[str, object] = {"hashprice_usd_per_ph_day": v, "day": d.isoformat()}
     s = f"Hashprice is ${v:,.2f}/PH/day on {d}"
-    ch = _change(h.points, HASHPRICE_WEEKS * 7)
+    ch = _change(h.values, HASHPRICE_WEEKS * 7)
     if ch is not None:
         s += f", {moved(ch.change_pct)} over the last {HASHPRICE_WEEKS} weeks (from {ch.start.day})"
         vals["change_pct_4w"] = ch.change_pct
-    rec = stats.record_low(_rows(h.points)) or stats.Point(d, v)
+    rec = stats.record_low(_rows(h.values)) or stats.Point(d, v)
     low_d, low_v = rec.day, rec.value
     if low_d == d:
         s += "; an all-time low in the stored history."
@@ -160,14 +160,14 @@ def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: fl
     else:
         s += f"; the record low is ${low_v:,.2f}/PH/day on {low_d}."
     vals["record_low"] = low_v == v
-    now = Figure("hashprice", "Hashprice", s, defn,
-                 (_metrics_cmd(name, d - timedelta(days=HASHPRICE_WEEKS * 7), d), cmd_all), vals)
+    now = Figure("hashprice", "Hashprice", defn, (_metrics_cmd(name, d - timedelta(days=HASHPRICE_WEEKS * 7), d), cmd_all),
+                 sentence=s, values=vals, warnings=h.warnings)
 
     t = v if threshold is None else threshold
     parts, no_data = [], []
     counts: dict[str, object] = {"threshold_usd_per_ph_day": t}
     for year in HARD_YEARS:
-        db = stats.days_below(_rows(h.points), t, date(year, 1, 1), date(year, 12, 31))
+        db = stats.days_below(_rows(h.values), t, date(year, 1, 1), date(year, 12, 31))
         if not db.days_with_data:
             no_data.append(str(year))
             counts[str(year)] = None
@@ -182,28 +182,30 @@ def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: fl
     else:
         s2 = (f"How often hashprice was below {level} in {' and '.join(no_data)} is unknown: "
               "the database holds no hashprice for those years.")
-    hard = Figure("hashprice_days_below", "Hashprice in hard years", s2,
+    hard = Figure("hashprice_days_below", "Hashprice in hard years",
                   f"{defn}; days counted where the daily value is strictly below the threshold",
-                  tuple(_metrics_cmd(name, date(y, 1, 1), date(y, 12, 31)) for y in HARD_YEARS), counts)
+                  tuple(_metrics_cmd(name, date(y, 1, 1), date(y, 12, 31)) for y in HARD_YEARS),
+                  sentence=s2, values=counts)
     return now, hard, h
 
 
 def _change_figure(con: duckdb.DuckDBPyConnection, as_of: date, key: str, title: str, name: str, days: int,
                    fmt: str) -> Figure:
-    r = read(con, name, as_of)
+    r = _read(con, name, as_of)
     defn = f"{name}: {r.definition}"
     if r.missing:
         return _missing(key, title, r.missing, defn, (_metrics_cmd(name, as_of - timedelta(days=days), as_of),))
-    d, v = r.points[-1]
+    d, v = r.values[-1]
     vals: dict[str, object] = {name: v, "day": d.isoformat()}
     s = fmt.format(value=num(v), day=d)
-    ch = _change(r.points, days)
+    ch = _change(r.values, days)
     if ch is not None:
         s += f", {moved(ch.change_pct)} over {days} days (from {ch.start.day})."
         vals[f"change_pct_{days}d"] = ch.change_pct
     else:
         s += f" (fewer than {days} days of history: no change to report)."
-    return Figure(key, title, s, defn, (_metrics_cmd(name, d - timedelta(days=days), d),), vals)
+    return Figure(key, title, defn, (_metrics_cmd(name, d - timedelta(days=days), d),), sentence=s, values=vals,
+                  warnings=r.warnings)
 
 
 def underwater_figure(hashprice: Read, as_of: date) -> Figure:
@@ -212,7 +214,7 @@ def underwater_figure(hashprice: Read, as_of: date) -> Figure:
     if hashprice.missing:
         return _missing("underwater", "Machines underwater", hashprice.missing, defn,
                         ("minerwatch calc surface --hashprice-usd-per-ph-day …",))
-    d, hp = hashprice.points[-1]
+    d, hp = hashprice.values[-1]
     models = sorted(load_catalog().values(), key=lambda a: a.efficiency_j_per_th)
     parts: list[str] = []
     vals: dict[str, object] = {}
@@ -224,9 +226,9 @@ def underwater_figure(hashprice: Read, as_of: date) -> Figure:
         parts.append(f"above {max_eff:.1f} J/TH at {p:g} USD/kWh ({len(under)} of {len(models)} catalog models"
                      + (f", e.g. {under[0]}" if under else "") + ")")
     s = f"At ${hp:,.2f}/PH/day ({d}), power alone costs more than the hashprice for machines " + "; ".join(parts) + "."
-    return Figure("underwater", "Machines underwater", s, defn,
+    return Figure("underwater", "Machines underwater", defn,
                   (f"minerwatch calc surface --hashprice-usd-per-ph-day {hp:.2f} --power-prices "
-                   + ",".join(f"{p:g}" for p in BRIEF_POWER_PRICES_USD_PER_KWH),), vals)
+                   + ",".join(f"{p:g}" for p in BRIEF_POWER_PRICES_USD_PER_KWH),), sentence=s, values=vals)
 
 
 def capitulation_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
@@ -241,16 +243,16 @@ def capitulation_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
     s = (f"Capitulation watch: {st.state} — {st.signals_on} of {st.signals_with_data} signals with data are on"
          + (": " + ", ".join(on) if on else "") + "."
          + (f" Missing: {', '.join(missing)}." if missing else ""))
-    return Figure("capitulation", "Capitulation watch", s, defn, cmds,
-                  {"state": st.state, "signals_on": st.signals_on, "signals_with_data": st.signals_with_data})
+    return Figure("capitulation", "Capitulation watch", defn, cmds, sentence=s,
+                  values={"state": st.state, "signals_on": st.signals_on, "signals_with_data": st.signals_with_data})
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     """The last UTC day with blocks (else hashrate, else hashprice); None for an empty database."""
     for name in ("blocks", "hashrate_ehs", "hashprice_usd_per_ph_day"):
-        r = read(con, name, None)
-        if r.points:
-            return r.points[-1][0]
+        r = _read(con, name, None)
+        if r.values:
+            return r.values[-1][0]
     return None
 
 

@@ -13,7 +13,7 @@ def as_text(b: Brief, network: str, simulated: bool) -> str:
     lines = [head, "=" * len(head), ""]
     for f in b.figures:
         lines += [f"{f.title}: {f.sentence}" if f.missing else f.sentence, f"  definition: {f.definition}",
-                  *(f"  reproduce:  {c}" for c in f.commands), ""]
+                  *(f"  reproduce:  {c}" for c in f.commands), *(f"  warning:    {w}" for w in f.warnings), ""]
     return "\n".join(lines)
 
 
@@ -22,7 +22,8 @@ def as_markdown(b: Brief, network: str, simulated: bool) -> str:
              f"*{network}{' — simulated chain, not real data' if simulated else ''}; flows since {b.since}.*", ""]
     for f in b.figures:
         lines += [f"## {f.title}", "", f.sentence, "",
-                  f"- Definition: {f.definition}", *(f"- Reproduce: `{c}`" for c in f.commands), ""]
+                  f"- Definition: {f.definition}", *(f"- Reproduce: `{c}`" for c in f.commands),
+                  *(f"- Warning: {w}" for w in f.warnings), ""]
     return "\n".join(lines)
 
 

@@ -58,6 +58,7 @@ def series_doc(s: series.Series) -> dict[str, Any]:
         "cohort": s.cohort, "interval": s.interval, "step_days": s.step_days, "days": s.raw_point_count,
         "latest": ext(s.latest), "record_low": ext(s.record_low), "record_high": ext(s.record_high),
         "rows": [{"date": d, "value": v} for d, v in s.points],
+        "warnings": list(s.warnings),
     }
 
 
@@ -129,7 +130,7 @@ async def get_headline(request: Request) -> Response:
 
 
 def headline_doc(f: headline.Figure) -> dict[str, Any]:
-    return {"metric": f.metric, "unit": f.unit, "definition": f.definition,
+    return {"metric": f.key, "unit": f.unit, "definition": f.definition,
             "date": f.latest.day if f.latest else None, "value": f.latest.value if f.latest else None,
             "change_30d_pct": f.change_30d_pct,
             "record_low": {"date": f.record_low.day, "value": f.record_low.value} if f.record_low else None,

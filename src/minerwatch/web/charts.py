@@ -104,6 +104,9 @@ def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], la
     }
     for s in found:
         ctx.shown.add(s.info.name)
+    warnings = list(dict.fromkeys(w for s in found for w in s.warnings))
+    if warnings:   # an estimator whose window reaches below the first stored block says so on the chart
+        chart["note"] = " ".join([chart["note"], *warnings]).strip()
     if record_low and found and found[0].record_low is not None:
         low = found[0].record_low
         start = window_start(ctx.interval, ctx.end) if ctx.end else None

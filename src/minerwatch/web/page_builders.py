@@ -24,7 +24,8 @@ def _fig(f: headline.Figure) -> dict[str, Any]:
         note.append("record low")
     elif f.near_record_low:
         note.append("near its record low")
-    return figure_doc(f.metric, f.latest.value if f.latest else None, f.unit, f.metric,
+    note += list(f.warnings)
+    return figure_doc(f.key, f.latest.value if f.latest else None, f.unit, f.key,
                       f.latest.day if f.latest else None, ", ".join(note))
 
 
@@ -90,7 +91,7 @@ def reserve(ctx: PageContext) -> None:
     if f is not None:
         ctx.figures.append(_fig(f))
         if f.record_low:
-            ctx.figures.append(figure_doc("record low", f.record_low.value, f.unit, f.metric, f.record_low.day))
+            ctx.figures.append(figure_doc("record low", f.record_low.value, f.unit, f.key, f.record_low.day))
     more_series(ctx, ("miner_reserve", "miner_supply"))
 
 
@@ -183,7 +184,7 @@ def hashprice(ctx: PageContext) -> None:
     if f is not None:
         ctx.figures.append(_fig(f))
         if f.record_low:
-            ctx.figures.append(figure_doc("record low", f.record_low.value, f.unit, f.metric, f.record_low.day))
+            ctx.figures.append(figure_doc("record low", f.record_low.value, f.unit, f.key, f.record_low.day))
     if chart is not None and threshold is not None:
         s = series.read_series(ctx.con, "hashprice_usd_per_ph_day", ctx.interval, None, 10_000, ctx.end)
         valued = [v for _, v in s.points if v is not None]

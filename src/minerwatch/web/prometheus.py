@@ -63,7 +63,7 @@ def exposition(con: duckdb.DuckDBPyConnection | None) -> str:
                   float(fc.remaining_blocks))
         for f in headline.headline(con):
             if f.latest is not None:
-                gauge(_name(f.metric), f"{f.definition} [{f.unit}], latest day {f.latest.day.isoformat()}",
+                gauge(_name(f.key), f"{f.definition} [{f.unit}], latest day {f.latest.day.isoformat()}",
                       f.latest.value)
     return "\n".join(lines) + "\n"
 

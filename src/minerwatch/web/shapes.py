@@ -63,6 +63,8 @@ class SeriesDoc(BaseModel):
     record_low: DayValue | None
     record_high: DayValue | None
     rows: list[Row]
+    # e.g. an estimator whose window reaches below the first stored block (docs/metrics.md)
+    warnings: list[str]
 
 
 class HeadlineFigure(BaseModel):
