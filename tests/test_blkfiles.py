@@ -17,6 +17,7 @@ import pytest
 
 from minerwatch.chain.blkfiles import (
     BestChain,
+    ParserPool,
     best_chain,
     iter_blocks,
     iter_parsed,
@@ -25,7 +26,7 @@ from minerwatch.chain.blkfiles import (
     write_blk_files,
 )
 from minerwatch.chain.builder import ChainBuilder
-from minerwatch.errors import MinerwatchError, NetworkMismatchError, ParseError
+from minerwatch.errors import MinerwatchError, NetworkMismatchError, ParseError, UsageError
 from minerwatch.networks import get_network
 
 DATA = Path(__file__).parent / "data" / "blkfiles"
@@ -448,3 +449,11 @@ def test_blocks_for_the_ingest_are_the_same_from_packing_workers(tmp_path: Path)
         assert [list(getattr(parsed.columns, c)) for c in columns] == [list(getattr(block, c)) for c in columns]
     assert plain(list(iter_parsed(blocks, MAINNET, start_height=50, stop_height=60, workers=2, chunk_bytes=500))) \
         == plain(one[50:61])
+    # Workers started ahead of the read (as a sync starts them before scanning) give the same.
+    parsers = ParserPool(2)
+    assert plain(list(iter_parsed(blocks, MAINNET, workers=2, chunk_bytes=3_000, parsers=parsers))) == plain(one)
+    parsers.close()   # closed by the read already: harmless
+    other = ParserPool(2)
+    with pytest.raises(UsageError, match="a pool of 2 parsers for 3 workers"):
+        next(iter_parsed(blocks, MAINNET, workers=3, parsers=other))
+    other.close()

@@ -14,8 +14,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from minerwatch.chain.blkfiles import write_blk_files
 from minerwatch.chain.block import parse_block
+from minerwatch.chain.builder import ChainBuilder, h20, key65, p2pk, p2wpkh
+from minerwatch.chain.txbuild import op_return
 from minerwatch.cli import main
+from minerwatch.networks import get_network
 
 from db_dump import dump
 
@@ -99,6 +103,49 @@ def test_zero_hop_reserve_equals_independent_count(blocks_dir: Path, tmp_path: P
     reserve = con.execute("SELECT reserve_sat FROM daily_miner_flows WHERE cohort = '0hop' ORDER BY day DESC LIMIT 1"
                           ).fetchone()[0]
     assert reserve == with_genesis
+
+
+def _cohort_chain() -> list[bytes]:
+    """A regtest chain whose cohorts move: pools paid by coinbases pay miners (1-hop), a coinbase of
+    40 outputs (P2Pool-style), bare keys, an output spent in the block that creates it, and four
+    blocks of ~1.1 MB (a 1 MB non-standard script each), so that a read spans several 4 MiB chunks."""
+    b = ChainBuilder("regtest")
+    pool, solo = p2wpkh(h20("pool")), p2pk(key65("solo"))
+    miners = [p2wpkh(h20(f"miner{i}")) for i in range(40)]
+    b.mine(tag="/pool/", payouts=[(pool, None)])
+    b.mine(tag="solo", payouts=[(solo, None)])
+    b.mine(tag="p2pool", payouts=[(m, 100_000_000) for m in miners] + [(pool, None)])
+    for _ in range(100):
+        b.mine(tag="/pool/", payouts=[(pool, None)])
+    payout = b.spend([b.coinbase_outpoint(1)], [(m, 100_000_000) for m in miners[:10]], fee_sat=10_000)
+    b.spend([payout.outpoint(0)], [(p2wpkh(h20("exchange")), 99_990_000)], fee_sat=10_000)
+    b.spend([b.coinbase_outpoint(2)], [(solo, 1_000_000_000), (op_return(b"note"), 0)], fee_sat=10_000)
+    b.mine(tag="/pool/", payouts=[(pool, None)])
+    for i in range(4):
+        b.spend([b.coinbase_outpoint(10 + i)], [(bytes([0x51]) * 1_000_000, 1_000)], fee_sat=10_000)
+        b.mine(tag="/pool/", payouts=[(pool, None)])
+    b.spend(miners[3], [(p2wpkh(h20("exchange")), 50_000_000)], fee_sat=10_000)
+    b.mine(tag="/pool/", payouts=[(pool, None)])
+    return b.blocks
+
+
+def test_two_workers_store_exactly_what_one_stores(blocks_dir: Path, tmp_path: Path) -> None:
+    """With workers the blocks' facts are computed and their columns packed in other processes."""
+    built = tmp_path / "built"
+    write_blk_files(built, get_network("regtest"), _cohort_chain())
+    for source, network in ((blocks_dir, "mainnet"), (built, "regtest")):
+        dumps = []
+        for workers in ("1", "2"):
+            db = tmp_path / f"{network}-{workers}.duckdb"
+            assert _run("sync", "--blocks-dir", str(source), "--db", str(db), "--network", network,
+                        "--workers", workers, "--batch-blocks", "7") == 0
+            dumps.append(dump(db))
+        assert dumps[0] == dumps[1]
+        # Built chain: the payout (10 miners + change), a miner's sale (1), the solo key's spend (3),
+        # the four big transactions (2 each), a miner's second sale (2); 110 coinbases, 40 more
+        # outputs in the P2Pool-style one, 6 segwit commitments.
+        assert len(dumps[0]["miner_spend_outputs"]) == (12 if network == "mainnet" else 11 + 1 + 3 + 8 + 2)
+        assert len(dumps[0]["coinbase_outputs"]) == (439 if network == "mainnet" else 110 + 40 + 6)
 
 
 def _sync_cmd(blocks_dir: Path, db: Path) -> list[str]:

@@ -82,9 +82,17 @@ def add_source_args(p: argparse.ArgumentParser, follow_help: str) -> None:
                         f"(default {RPC_TIMEOUT_S:g}); raise it for a slow node or link")
     p.add_argument("--follow", action="store_true", help=follow_help)
     p.add_argument("--poll-seconds", type=_at_least(0.1, float), default=5.0, help="how often --follow asks for new blocks")
-    p.add_argument("--workers", type=_at_least(1), default=os.cpu_count() or 1, help="parser processes for blk files")
+    p.add_argument("--workers", type=_at_least(1), default=_cores(),
+                   help="parser processes for blk files (default: the machine's cores)")
     p.add_argument("--stop-height", type=_at_least(0), help="stop after this height")
     p.add_argument("--batch-blocks", type=_at_least(1), default=500, help="blocks per database transaction")
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def check_sources(args: argparse.Namespace) -> None:

@@ -11,9 +11,10 @@ import duckdb
 import pyarrow as pa
 
 from minerwatch.chain.address import owner_label
-from minerwatch.chain.block import Block, coinbase_tag, hash_hex
-from minerwatch.chain.script import SCRIPT_TYPE_NAMES, script_id
-from minerwatch.consensus import difficulty_from_bits, median_time_past, subsidy_sat, work_from_bits
+from minerwatch.chain.block import Block, hash_hex
+from minerwatch.chain.parsed import ParsedBlock
+from minerwatch.chain.script import SCRIPT_TYPE_NAMES
+from minerwatch.consensus import median_time_past, work_from_bits
 from minerwatch.errors import StoreError
 from minerwatch.ingest.tracker import BlockUndo, Member, Tracker
 from minerwatch.ingest.undo import UNDO_BLOCKS, UndoWindow, records_from_db
@@ -88,8 +89,11 @@ class Ingest:
             times = con.execute("SELECT time_s FROM blocks WHERE height > ? ORDER BY height", [row[0] - 11]).fetchall()
             self._times.extend(t for (t,) in times)
 
-    def add_batch(self, blocks: list[tuple[int, Block]], chainwork_before: int | None = None) -> Tip:
-        """Store consecutive blocks after the current tip, atomically."""
+    def add_batch(self, blocks: list[tuple[int, Block | ParsedBlock]], chainwork_before: int | None = None) -> Tip:
+        """Store consecutive blocks after the current tip, atomically.
+
+        A `ParsedBlock` (from the blk-file workers) brings its facts; a `Block`'s are computed here.
+        """
         if not blocks:
             raise StoreError("empty batch", "report this as a bug")
         if not self._state_ok:
@@ -122,31 +126,26 @@ class Ingest:
         self._state_ok = False
         try:
             for height, block in blocks:
-                h = block.header
-                bhash = hash_hex(h.hash)
-                bprev = hash_hex(h.prev_hash)
-                if prev_hash is not None and bprev != prev_hash:
+                parsed = block if isinstance(block, ParsedBlock) else ParsedBlock.of(height, block, net)
+                f = parsed.facts
+                if f.height != height:
+                    raise StoreError(f"block {f.hash_hex} was parsed for height {f.height}, not {height}",
+                                     "report this as a bug")
+                bhash = f.hash_hex
+                if prev_hash is not None and f.prev_hash_hex != prev_hash:
                     raise StoreError(f"block {bhash} at height {height} does not extend {prev_hash}",
                                      "the source changed chains mid-batch; run the sync again")
-                times.append(h.time)
-                chainwork += work_from_bits(h.bits)
-                cb_value = block.coinbase_value_sat
-                subsidy = subsidy_sat(height, net.halving_interval_blocks, net.initial_subsidy_sat)
+                times.append(f.time_s)
+                chainwork += f.work
                 block_rows.append((
-                    height, bhash, bprev, h.time, median_time_past(list(times)), h.version, h.bits,
-                    difficulty_from_bits(h.bits), chainwork, block.size_bytes, block.weight, block.tx_count,
-                    len(block.in_tx), len(block.out_tx), block.segwit_tx_count, block.p2tr_output_count, cb_value,
-                    subsidy, max(cb_value - subsidy, 0), max(subsidy - cb_value, 0),
-                    coinbase_tag(block.coinbase_script), block.coinbase_script.hex(),
+                    height, bhash, f.prev_hash_hex, f.time_s, median_time_past(list(times)), f.version, f.bits,
+                    f.difficulty, chainwork, f.size_bytes, f.weight_wu, f.tx_count, f.input_count, f.output_count,
+                    f.segwit_tx_count, f.p2tr_output_count, f.coinbase_value_sat, f.subsidy_sat, f.fees_sat,
+                    f.unclaimed_sat, f.coinbase_tag, f.coinbase_script_hex,
                 ))
-                for k, t in enumerate(block.out_tx):
-                    if t:
-                        break
-                    stype, payload = block.out_type[k], block.out_payload[k]
-                    cb_rows.append((height, block.out_vout[k], block.out_value_sat[k], SCRIPT_TYPE_NAMES[stype],
-                                    script_id(stype, payload), owner_label(stype, payload, net)))
+                cb_rows.extend((height, *o) for o in f.coinbase_outputs)
                 half_applied = True
-                ch = tracker.apply(height, block)
+                ch = tracker.apply(height, parsed.columns)
                 applied.append(ch.undo_record(height, bhash))
                 half_applied = False
                 out_rows.extend((hash_hex(txid), vout, height, t, value, sid, cb)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minerwatch.chain.block import Block
+from minerwatch.chain.parsed import Columns
 from minerwatch.chain.script import SCRIPT_TYPE_NAMES, script_id
 
 _OP_RETURN = 8
@@ -74,7 +74,7 @@ class Tracker:
         # (txid internal bytes, vout) → (script_id, value_sat)
         self.utxos: dict[tuple[bytes, int], tuple[int, int]] = {}
 
-    def apply(self, height: int, block: Block) -> BlockChanges:
+    def apply(self, height: int, block: Columns) -> BlockChanges:
         """Advance over one block (in chain order) and report the changes."""
         ch = BlockChanges()
         members, utxos, payloads = self.members, self.utxos, self.payloads
@@ -130,7 +130,7 @@ class Tracker:
                     ch.new_outputs.append((txid, out_vout[k], t, value, sid, False))
         return ch
 
-    def _coinbase(self, height: int, txid: bytes, first: int, end: int, block: Block, ch: BlockChanges) -> None:
+    def _coinbase(self, height: int, txid: bytes, first: int, end: int, block: Columns, ch: BlockChanges) -> None:
         members, utxos = self.members, self.utxos
         for k in range(first, end):
             stype, value = block.out_type[k], block.out_value_sat[k]
