@@ -57,18 +57,6 @@ def retargets(con: duckdb.DuckDBPyConnection, since_time_s: int | None = None) -
     return out
 
 
-def blocks_per_day(con: duckdb.DuckDBPyConnection, start: date | None, end: date) -> dict[date, int]:
-    """Blocks stored per UTC day (by header time) from `start` to `end` inclusive."""
-    lo = -(2**62) if start is None else int(datetime(start.year, start.month, start.day, tzinfo=timezone.utc).timestamp())
-    hi = int(datetime(end.year, end.month, end.day, tzinfo=timezone.utc).timestamp()) + 86_400
-    rows = con.execute(
-        """SELECT CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE) AS day, count(*)
-           FROM blocks WHERE time_s >= ? AND time_s < ? GROUP BY day""",
-        [lo, hi],
-    ).fetchall()
-    return {d if isinstance(d, date) else date.fromisoformat(str(d)): int(c) for d, c in rows}
-
-
 def last_block_day(con: duckdb.DuckDBPyConnection) -> date | None:
     """UTC day of the tip's header time."""
     row = con.execute("SELECT time_s FROM blocks ORDER BY height DESC LIMIT 1").fetchone()

@@ -203,26 +203,12 @@ def hashrate(ctx: PageContext) -> None:
         raise UsageError(f"unknown estimator {chosen!r}",
                          "choose one of: " + (", ".join(estimators) or "(none computed yet)"))
     ctx.choices.append({"param": "estimator", "label": "estimator", "options": estimators, "current": chosen})
-    band = [f"{chosen}_low95", f"{chosen}_high95"]
-    extra: list[tuple[str, str, list[Point]]] = []
-    if not all(n in names for n in band) and chosen == "hashrate_ehs" and ctx.con is not None:
+    # The 95 % band is the estimator's own registered interval series (Byar's Poisson bounds), when it has one.
+    band = [n for n in (f"{chosen}_low95", f"{chosen}_high95") if n in names]
+    if len(band) < 2:
         band = []
-        s = series.read_series(ctx.con, chosen, ctx.interval, None, 10_000, ctx.end)
-        if s.points:
-            # Blocks in a day are Poisson: the day's estimate is good to ±1.96/√N (95 %), N = its blocks.
-            per_day = mining.blocks_per_day(ctx.con, s.points[0][0], s.points[-1][0])
-            lo: list[Point] = []
-            hi: list[Point] = []
-            for d, v in s.points:
-                n = per_day.get(d, 0)
-                rel = 1.96 / math.sqrt(n) if n else None
-                lo.append((d, None if v is None or rel is None else v * max(0.0, 1 - rel)))
-                hi.append((d, None if v is None or rel is None else v * (1 + rel)))
-            extra = [("hashrate_ehs_low95", "95 % low", lo), ("hashrate_ehs_high95", "95 % high", hi)]
-    elif not all(n in names for n in band):
-        band = []
-    time_chart(ctx, "hashrate", f"Network hashrate ({chosen})", [chosen] + band, extra=extra,
-               note="dashed: 95 % interval (Poisson, from the window's block count)" if band or extra else "")
+    time_chart(ctx, "hashrate", f"Network hashrate ({chosen})", [chosen] + band,
+               note="dashed: 95 % interval (Poisson, from the window's block count)" if band else "")
     time_chart(ctx, "difficulty", "Difficulty", ["difficulty"])
     if ctx.con is not None and ctx.state.tip_height is not None:
         try:
