@@ -74,13 +74,13 @@ def cmd_labels_import(args: argparse.Namespace) -> int:
     con = connect(path)
     network = get_network(args.network or get_meta(con, "network") or "mainnet")
     bind_network(con, network.name, path)  # labels of one network must not land in another's database
-    before = {(d, c): v for d, c, v in con.execute(
-        "SELECT day, cohort, to_exchange_sat FROM daily_miner_flows").fetchall()}
+    # Days changed are counted on 0hop and 1hop (a label import also makes the label cohorts' rows).
+    flows_sql = "SELECT day, cohort, to_exchange_sat FROM daily_miner_flows WHERE cohort IN ('0hop', '1hop')"
+    before = {(d, c): v for d, c, v in con.execute(flows_sql).fetchall()}
     with transaction(con):  # a bad file leaves the previous label set and flows as they were
         result = import_labels(con, args.file, args.name, network)
         refresh_miner_flows(con, 0)
-    after = {(d, c): v for d, c, v in con.execute(
-        "SELECT day, cohort, to_exchange_sat FROM daily_miner_flows").fetchall()}
+    after = {(d, c): v for d, c, v in con.execute(flows_sql).fetchall()}
     changed = sorted(k for k in after if (after[k] or 0) != (before.get(k) or 0))
     report = {**asdict(result), "labels_version": get_meta(con, "labels_version"),
               "days_changed": len(changed),
