@@ -53,14 +53,22 @@ def test_mempool_js_client_reads_minerwatch(tmp_path_factory: pytest.TempPathFac
     assert got["pageHeights"] == list(range(TIP - 100, TIP - 115, -1))
     adj = got["adjustment"]
     # 479 blocks into the epoch starting at 856,800, 600 s apart, 1,537 to go. Fewer than 503 are in,
-    # so mempool.space's forecast spans the 503 blocks from 856,776 (24 before the retarget; the
-    # chain's bits never change, so the previous retarget is 0 %): 24 × 600 + 479 × 600 = 301,800 s,
-    # counted as 504 blocks (the one being mined included) → 600 / (301,800 / 504) − 1 = +0.1988 %.
+    # so mempool.space's forecast spans the 503 blocks from 856,776: 479 × 600 = 287,400 s in this
+    # epoch, and 24 × 600 = 14,400 s before the retarget rescaled by it (difficulty × 1.09 / 1.08,
+    # from the compact bits to 1e-5) — counted as 504 blocks (the one being mined included):
+    # 600 / ((287,400 + 14,400 × 1.09 / 1.08) / 504) − 1 = +0.15456 %.
     assert (adj["remainingBlocks"], adj["nextRetargetHeight"], adj["timeAvg"]) == (1537, 858_816, 600_000)
-    assert adj["difficultyChange"] == pytest.approx((600 / (301_800 / 504) - 1) * 100, rel=1e-12)
-    assert adj["adjustedTimeAvg"] == 600_000      # 301,800 s / 503 intervals
+    assert adj["previousRetarget"] == pytest.approx((1.09 / 1.08 - 1) * 100, abs=1e-4)
+    assert adj["difficultyChange"] == pytest.approx((600 / ((287_400 + 14_400 * 1.09 / 1.08) / 504) - 1) * 100,
+                                                    abs=1e-5)
     assert adj["progressPercent"] == pytest.approx(479 / 2016 * 100, rel=1e-12)
     hr = got["hashrate"]
     assert hr["currentDifficulty"] == pytest.approx(TIP_DIFFICULTY, rel=1e-12)
     assert len(hr["hashrates"]) == 30
-    assert math.isclose(hr["currentHashrate"], TIP_DIFFICULTY * 2**32 / 600, rel_tol=1e-9)
+    # Core's getnetworkhashps(120) at the tip, as mempool.space reports it: the test chain's chainwork
+    # grows by D0 × 2^32 a block (tests/web_support.py), 600 s apart → D0 × 2^32 / 600 H/s.
+    assert math.isclose(hr["currentHashrate"], ws.D0 * 2**32 / 600, rel_tol=1e-9)
+    # The retargets of the last 30 days (from height 852,960): 854,784 (epoch 424, × 1.08 / 1.07) and
+    # 856,800 (× 1.09 / 1.08), the ratios rounded to 6 decimals as mempool.space's indexer does.
+    assert [(d["height"], d["time"], d["adjustment"]) for d in hr["difficulty"]] == [
+        (854_784, ws.T0_S + 14_784 * 600, 1.009346), (856_800, ws.T0_S + 16_800 * 600, 1.009259)]

@@ -153,3 +153,25 @@ def test_mempool_spaces_own_vector_from_the_headers() -> None:
                    "remaining_time_ms": 312620715, "previous_retarget": 7.333505241141637,
                    "previous_time_s": 1706888526, "next_retarget_height": 830592, "time_avg_ms": 553311,
                    "adjusted_time_avg_ms": 553311, "time_offset_ms": 0, "expected_blocks": 1338.0916666666667}
+
+
+def test_difficulty_adjustment_lists_as_mempool_spaces_indexer(tmp_path: Path) -> None:
+    # mempool.space records a block whose bits differ from the block before's, with the ratio of
+    # the two difficulties (Core's, from the bits) rounded to 6 decimals. In the headers that is
+    # every retarget and nothing else; the first stored block (822,528) has no block before it here.
+    # Each ratio is the old mantissa over the new (the exponents are equal: 0x17 throughout), e.g.
+    # 830,592: 0x3ba5d / 0x371b1 = 244,317 / 225,713 = 1.0824233 → 1.082423.
+    client = TestClient(create_app(_db(tmp_path, 830_592)))
+    expected = []
+    for h in (824_544, 826_560, 828_576, 830_592):
+        old, new = H[h - 1][1], H[h][1]
+        assert old >> 24 == new >> 24 == 0x17
+        expected.append([H[h][0], h, _difficulty(new), math.floor((old & 0x7FFFFF) / (new & 0x7FFFFF) * 1e6 + 0.5) / 1e6])
+    assert [row[3] for row in expected] == [1.016547, 0.961008, 1.073335, 1.082423]
+    assert client.get("/api/v1/mining/difficulty-adjustments/all").json() == expected[::-1]
+    # The hashrate route lists them per UTC day, oldest first, over the interval before the tip's
+    # time: "1m" is the 30 days from 2024-01-16 14:41:50 UTC, which 824,544 (2024-01-06) precedes.
+    body = client.get("/api/v1/mining/hashrate/1m").json()
+    assert body["difficulty"] == [{"time": t, "height": h, "difficulty": d, "adjustment": a}
+                                  for t, h, d, a in expected[1:]]
+    assert body["currentDifficulty"] == _difficulty(H[830_592][1])

@@ -2,7 +2,8 @@
 every figure the server shows can be worked out by hand, then the real metric refreshers.
 
 The chain: `days` UTC days from 2024-04-20 (height 840,000, subsidy 3.125 BTC), exactly 144 blocks a
-day at 600 s spacing, difficulty D0 × (1 + 0.01 × epoch) per 2,016-block epoch, fees 0.02 BTC per
+day at 600 s spacing, difficulty D0 × (1 + 0.01 × epoch) per 2,016-block epoch (bits: the compact
+target of that difficulty), fees 0.02 BTC per
 block; block h is mined by Foundry USA if h % 10 < 4, AntPool if < 7, ViaBTC if < 9, else by an
 untagged miner. BTC/USD is 60,000 every day (written directly, so the shipped history is not loaded:
 round numbers keep hashprice checkable by hand). Every coinbase pays one of three miner scripts; every even-height coinbase is spent
@@ -17,7 +18,10 @@ from pathlib import Path
 import duckdb
 
 from minerwatch import store
+from minerwatch.consensus import target_to_bits
 from minerwatch.metrics import prices, registry
+
+DIFF1_TARGET = 0xFFFF << 208  # the target of difficulty 1 (bits 0x1d00ffff)
 
 T0_S = 1_713_571_200          # 2024-04-20T00:00:00Z
 FIRST_DAY = date(2024, 4, 20)
@@ -57,6 +61,11 @@ def build_db(path: Path, days: int = 400, network: str = "mainnet", refresh: boo
                        FROM range(?) t(i)""", [PRICE_USD, days + 1])
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, 'test')", [prices._LOADED_KEY])
         con.execute("UPDATE blocks SET coinbase_script_hex = hex(encode(coinbase_tag))")
+        # Each epoch's bits are the compact target of its difficulty, so that a retarget changes
+        # them as on mainnet (mempool.space's difficulty adjustments and previousRetarget read bits).
+        for (difficulty,) in con.execute("SELECT DISTINCT difficulty FROM blocks").fetchall():
+            con.execute("UPDATE blocks SET bits = ? WHERE difficulty = ?",
+                        [target_to_bits(int(DIFF1_TARGET / difficulty)), difficulty])
         con.execute("""INSERT INTO coinbase_outputs
                        SELECT height, 0, coinbase_value_sat, 'p2wpkh', 1 + height % 3, NULL FROM blocks""")
         con.execute("""INSERT INTO miner_scripts

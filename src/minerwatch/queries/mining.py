@@ -6,6 +6,7 @@ module picks the window or the moment every interface asks for."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -37,24 +38,51 @@ def pool_shares(con: duckdb.DuckDBPyConnection, interval: str) -> PoolWindow:
 
 
 @dataclass(frozen=True, slots=True)
-class Retarget:
-    height: int
+class Adjustment:
+    """A difficulty adjustment as mempool.space's indexer records it."""
+
     time_s: int
+    height: int
     difficulty: float
-    change_ratio: float | None    # difficulty / previous epoch's difficulty (None for the first)
+    adjustment: float             # difficulty / the block before's, rounded to 6 decimals; 0.0 for genesis
 
 
-def retargets(con: duckdb.DuckDBPyConnection, since_time_s: int | None = None) -> list[Retarget]:
-    """The first block of every difficulty epoch (height multiple of 2,016), oldest first."""
+def _js_round(x: float) -> float:
+    """JavaScript's Math.round: halves go up (Python's round() takes them to even)."""
+    return float(math.floor(x + 0.5))
+
+
+def difficulty_adjustments(con: duckdb.DuckDBPyConnection, since_time_s: int | None,
+                           until_time_s: int) -> list[Adjustment]:
+    """mempool.space's difficulty_adjustments table (its indexer, $indexDifficultyAdjustments): the
+    genesis block, then every block whose bits differ from the block before's (the retargets; on the
+    testnets also the minimum-difficulty blocks and the returns from them), the ratio of the two
+    difficulties rounded to 6 decimals; header time in [since, until], oldest first."""
     rows = con.execute(
-        """SELECT height, time_s, difficulty,
-                  difficulty / lag(difficulty) OVER (ORDER BY height)
-           FROM blocks WHERE height % 2016 = 0 ORDER BY height"""
-    ).fetchall()
-    out = [Retarget(int(h), int(t), float(d), None if r is None else float(r)) for h, t, d, r in rows]
-    if since_time_s is not None:
-        out = [r for r in out if r.time_s > since_time_s]
-    return out
+        """SELECT time_s, height, difficulty, ratio FROM (
+               SELECT time_s, height, difficulty, bits <> lag(bits) OVER w AS changed,
+                      difficulty / lag(difficulty) OVER w AS ratio
+               FROM blocks WINDOW w AS (ORDER BY height))
+           WHERE (height = 0 OR changed) AND time_s >= ? AND time_s <= ? ORDER BY height""",
+        [-(2**62) if since_time_s is None else since_time_s, until_time_s]).fetchall()
+    return [Adjustment(int(t), int(h), float(d), 0.0 if h == 0 else _js_round(float(r) * 1_000_000) / 1_000_000)
+            for t, h, d, r in rows]
+
+
+def daily_difficulty_adjustments(adjustments: list[Adjustment]) -> list[Adjustment]:
+    """The same grouped by UTC day as mempool.space's hashrate route reads them ($getAdjustments:
+    the mean of each field per day, time and height cast to integers as MySQL does, halves away
+    from zero). A mainnet day never holds two retargets; a testnet day can."""
+    days: dict[int, list[Adjustment]] = {}
+    for a in adjustments:
+        days.setdefault(a.time_s // 86_400, []).append(a)
+    out = []
+    for group in days.values():
+        n = len(group)
+        out.append(Adjustment(math.floor(sum(a.time_s for a in group) / n + 0.5),
+                              math.floor(sum(a.height for a in group) / n + 0.5),
+                              sum(a.difficulty for a in group) / n, sum(a.adjustment for a in group) / n))
+    return sorted(out, key=lambda a: a.height)
 
 
 def last_block_day(con: duckdb.DuckDBPyConnection) -> date | None:

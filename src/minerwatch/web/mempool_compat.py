@@ -163,16 +163,17 @@ async def hashrate(request: Request, interval: str = IntervalP) -> Response:
         parse_interval(interval)
         c, st = _state(con)
         rows: list[dict[str, float]] = []
-        current = 0.0
         if series.has_metric("hashrate_ehs"):
             s = series.read_series(c, "hashrate_ehs", interval, None, MAX_POINTS_LIMIT)
             rows = [{"timestamp": day_s(d), "avgHashrate": v * 1e18} for d, v in s.points if v is not None]
-            current = s.latest.value * 1e18 if s.latest else 0.0
-        start = mining.interval_start_s(interval, int(st.tip_time_s or 0))
-        diffs = [{"time": r.time_s, "height": r.height, "difficulty": r.difficulty,
-                  "adjustment": r.change_ratio if r.change_ratio is not None else 1.0}
-                 for r in mining.retargets(c, start)]
+        tip_time = int(st.tip_time_s or 0)
+        adjustments = mining.daily_difficulty_adjustments(
+            mining.difficulty_adjustments(c, mining.interval_start_s(interval, tip_time), tip_time))
+        diffs = [{"time": a.time_s, "height": a.height, "difficulty": a.difficulty, "adjustment": a.adjustment}
+                 for a in adjustments]
         tip = mining.blocks_down_from(c, int(st.tip_height or 0), 1)
+        # mempool.space's currentHashrate is Core's getnetworkhashps() at the tip: its default 120 blocks.
+        current = mining.chainwork_hashrate_hs(c, 120) or 0.0
         return ok_json({"hashrates": rows, "difficulty": diffs, "currentHashrate": current,
                         "currentDifficulty": tip[0]["difficulty"] if tip else 0.0})
 
@@ -187,9 +188,9 @@ async def difficulty_adjustments(request: Request, interval: str = IntervalP) ->
     def build(con: duckdb.DuckDBPyConnection | None) -> tuple[int, str, bytes]:
         parse_interval(interval)
         c, st = _state(con)
-        start = mining.interval_start_s(interval, int(st.tip_time_s or 0))
-        rs = mining.retargets(c, start)
-        return ok_json([[r.time_s, r.height, r.difficulty, r.change_ratio or 1.0] for r in reversed(rs)])
+        tip_time = int(st.tip_time_s or 0)
+        rs = mining.difficulty_adjustments(c, mining.interval_start_s(interval, tip_time), tip_time)
+        return ok_json([[a.time_s, a.height, a.difficulty, a.adjustment] for a in reversed(rs)])
 
     return await cached(request, build)
 
