@@ -251,11 +251,11 @@ def cmd_pools_update(args: argparse.Namespace) -> int:
 
 
 def cmd_pools_list(args: argparse.Namespace) -> int:
-    from minerwatch.queries.mining import pool_shares
+    from minerwatch.queries.mining import interval_pool_shares
 
     con = _open_read(args)
     try:
-        window = pool_shares(con, args.interval)
+        window = interval_pool_shares(con, args.interval)
     except duckdb.CatalogException as e:
         raise StoreError("the database has no pool attribution yet", "run `minerwatch sync` with this version") from e
     finally:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 import duckdb
 
 from minerwatch.metrics.pool_share import PoolShare, PoolWindow
-from minerwatch.metrics.pool_share import pool_shares as pool_shares_between
+from minerwatch.metrics.pool_share import pool_shares
 from minerwatch.metrics.retarget import MempoolAdjustment, PaceForecast, mempool_difficulty_adjustment
 from minerwatch.metrics.retarget import forecast as retarget_forecast
 from minerwatch.queries.db import table_exists
@@ -29,12 +29,13 @@ def interval_start_s(interval: str, tip_time_s: int) -> int | None:
     return None if days is None else tip_time_s - days * 86_400
 
 
-def pool_shares(con: duckdb.DuckDBPyConnection, interval: str) -> PoolWindow:
-    """Pool shares among the blocks whose header time falls within `interval` before the tip's."""
+def interval_pool_shares(con: duckdb.DuckDBPyConnection, interval: str) -> PoolWindow:
+    """pool_shares (the one definition) over the blocks whose header time falls within `interval`
+    before the tip's."""
     parse_interval(interval)
     row = con.execute("SELECT time_s FROM blocks ORDER BY height DESC LIMIT 1").fetchall()
     start = interval_start_s(interval, int(row[0][0])) if row else None
-    return pool_shares_between(con, start, None, interval)
+    return pool_shares(con, start, None, interval)
 
 
 @dataclass(frozen=True, slots=True)

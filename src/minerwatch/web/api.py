@@ -148,7 +148,7 @@ async def get_pools(request: Request, interval: str = IntervalP) -> Response:
         st = db.db_state(need_db(con))
         if st.tip_time_s is None:
             raise StoreError("no blocks yet", db.SYNC_HINT)
-        return ok_json(mining.pool_shares(con, interval))
+        return ok_json(mining.interval_pool_shares(con, interval))
 
     return await cached(request, build)
 

@@ -203,7 +203,7 @@ async def pools(request: Request, interval: str = IntervalP) -> Response:
         parse_interval(interval)
         c, st = _state(con)
         tip_time = int(st.tip_time_s or 0)
-        shares = mining.pool_shares(c, interval)
+        shares = mining.interval_pool_shares(c, interval)
         known = _pools_by_slug()
         out = []
         for rank, p in enumerate(shares.pools, start=1):

@@ -243,7 +243,7 @@ def revenue(ctx: PageContext) -> None:
 def pools(ctx: PageContext) -> None:
     if ctx.con is None or ctx.state.tip_time_s is None:
         return
-    shares = mining.pool_shares(ctx.con, ctx.interval)
+    shares = mining.interval_pool_shares(ctx.con, ctx.interval)
     if not shares.attributed:
         ctx.missing.append("pool attribution")
         return
