@@ -223,8 +223,7 @@ class Ingest:
                     records = None   # another process changed the file: only a rebuild can be trusted
                 for table in ("blocks", "coinbase_outputs", "miner_outputs", "miner_spend_outputs"):
                     con.execute(f"DELETE FROM {table} WHERE height > ?", [height])  # noqa: S608 (fixed names)
-                con.execute("UPDATE miner_outputs SET spent_height = NULL, spent_txid = NULL WHERE spent_height > ?",
-                            [height])
+                _unspend_above(con, height)
                 # The payloads of exactly the scripts deleted next: an anti-join of the whole payload
                 # table against the whole script table (as before) grows with the cohorts.
                 con.execute("DELETE FROM miner_script_payloads WHERE script_id IN (SELECT script_id FROM miner_scripts "
@@ -252,6 +251,19 @@ class Ingest:
         self._load_tip()
         self._state_ok = True
         self.last_rollback = "undo"
+
+
+def _unspend_above(con: duckdb.DuckDBPyConnection, height: int) -> None:
+    """Make the cohort outputs spent above `height` unspent again."""
+    # spent_height is indexed (migration 210), and DuckDB updates an indexed column as a delete and
+    # an insert of the whole row: with the demo's miner tables grown ×30, a 6-block reorg's 9,960
+    # unspent outputs took 0.7-1.4 s as an UPDATE and 0.25 s as one DELETE and one INSERT.
+    cols = "txid, vout, height, tx_index, value_sat, script_id, is_coinbase"
+    con.execute(f"CREATE TEMP TABLE _unspent AS SELECT {cols} FROM miner_outputs WHERE spent_height > ?",  # noqa: S608
+                [height])
+    con.execute("DELETE FROM miner_outputs WHERE spent_height > ?", [height])
+    con.execute(f"INSERT INTO miner_outputs ({cols}) SELECT {cols} FROM _unspent")  # noqa: S608 (fixed names)
+    con.execute("DROP TABLE _unspent")
 
 
 def _records_match(con: duckdb.DuckDBPyConnection, height: int, records: list[BlockUndo]) -> bool:
