@@ -147,5 +147,6 @@ def add_block_rows(con: duckdb.DuckDBPyConnection, lo: int, hi: int, kinds: Iter
 
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temp tables add_block_rows made (they would otherwise live as long as the connection)."""
     for t in ("_mf_out", "_mf_spent", "_mf_so", "_mf_days", "_mf_ms", "_mf_par", "_mf_m"):
         con.execute(f"DROP TABLE IF EXISTS {t}")  # noqa: S608 (fixed names)

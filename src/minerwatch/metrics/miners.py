@@ -69,7 +69,7 @@ LEFT JOIN rs ON rs.cohort = s.cohort AND rs.day = days.day
 """
 
 
-def _first_changed_day(con: duckdb.DuckDBPyConnection, start: int, kinds: str) -> date | None:
+def _first_changed_day(con: duckdb.DuckDBPyConnection, start: int, kinds: str) -> date:
     """The first UTC day whose rows can change when heights ≥ `start` change: the days of the blocks
     now there (from 11 blocks lower: header times may run up to ~2 h backwards, so a later block can
     belong to an earlier day) and of the block rows stored for the heights being replaced."""
@@ -78,9 +78,10 @@ def _first_changed_day(con: duckdb.DuckDBPyConnection, start: int, kinds: str) -
         days.append(con.execute(f"SELECT min(day) FROM {table} WHERE height >= ? AND {kinds}",  # noqa: S608
                                 [start]).fetchone()[0])
     found = [d for d in days if d is not None]
+    # No block at or above `start` and none replaced: the last day with a block is done again.
     first = min(found) if found else con.execute(f"SELECT max({_DAY}) FROM blocks").fetchone()[0]  # noqa: S608
     last_kept = con.execute(f"SELECT max(day) FROM daily_miner_flows WHERE {kinds}").fetchone()[0]  # noqa: S608
-    if first is not None and last_kept is not None and last_kept < first:
+    if last_kept is not None and last_kept < first:
         first = last_kept
     return first
 
