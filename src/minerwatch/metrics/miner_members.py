@@ -19,6 +19,8 @@ from collections.abc import Iterable
 
 import duckdb
 
+from minerwatch.errors import UsageError
+
 # A cohort kind names a family of cohorts that is recomputed together: a new pool list changes the
 # pool cohorts only; labels change the label cohorts and every cohort's flow to exchanges.
 KINDS = ("fixed", "pool", "label")
@@ -34,6 +36,12 @@ KIND_PREDICATES = {"fixed": "cohort IN ('0hop', '1hop')", "pool": "cohort LIKE '
 # mainnet's tens of millions of scripts. Larger sets (a recompute from height 0) take the scan.
 INDEX_LOOKUP_MAX_KEYS = 2048
 _LOOKUP_CHUNK = 512
+
+
+def check_cohort_name(cohort: str) -> None:
+    """UsageError unless `cohort` names a cohort: 0hop, 1hop, pool:<slug> or label:<entity>."""
+    if cohort not in FIXED_COHORTS and not cohort.startswith(("pool:", "label:")):
+        raise UsageError(f"unknown cohort {cohort!r}", "use 0hop, 1hop, pool:<slug> or label:<entity>")
 
 
 def kinds_predicate(kinds: Iterable[str]) -> str:

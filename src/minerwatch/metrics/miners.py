@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 import duckdb
 
 from minerwatch.metrics.miner_blocks import add_block_rows, chunks, drop_temp_tables
-from minerwatch.metrics.miner_members import FIXED_COHORTS, KINDS, kinds_predicate
+from minerwatch.metrics.miner_members import FIXED_COHORTS, KINDS, check_cohort_name, kinds_predicate
 from minerwatch.metrics.registry import Query, SeriesFn, metric, refresher
 from minerwatch.store import get_meta, set_meta
 
@@ -164,6 +164,7 @@ def cohort_days(con: duckdb.DuckDBPyConnection, cohort: str, start: date | None 
 
     A day before the cohort's first row is all zeros (to_exchange None, as 1hop's, without
     exchange labels); a cohort nobody belongs to is all zeros."""
+    check_cohort_name(cohort)
     return con.execute("""
         SELECT d.day, coalesce(c.reserve_sat, 0), coalesce(c.inflow_sat, 0), coalesce(c.outflow_sat, 0),
                coalesce(c.internal_sat, 0), coalesce(c.outflow_tx_count, 0), coalesce(c.largest_outflow_sat, 0),
@@ -220,6 +221,7 @@ miner_to_exchange_btc = _column_metric(
 
 def _era_series(con: duckdb.DuckDBPyConnection, q: Query, early: bool) -> list[tuple[date, float | None]]:
     """Reserve held in outputs created in 2009–2010 (early) or from 2011 on, per UTC day."""
+    check_cohort_name(q.cohort)
     # Every day with a block (1hop has a row on each); a day without era rows holds nothing.
     rows = con.execute(
         "SELECT d.day, coalesce(sum(e.reserve_sat) FILTER (WHERE (e.era_year <= 2010) = ?), 0) "
