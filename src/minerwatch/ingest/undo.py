@@ -2,8 +2,8 @@
 point by what each abandoned block changed, not by rebuilding the tracker from the database.
 
 A rebuild reads every cohort script and every unspent cohort output (with the demo's miner tables
-grown ×30 — 135,000 scripts, 534,000 unspent of 9.8 M outputs — 1.2 s; at mainnet's cohort sizes,
-tens of seconds), whereas a block's record holds only the outputs it created and spent and the
+grown ×30 — 135,000 scripts, 534,000 unspent of 9.8 M outputs — 1.2–2.1 s; at mainnet's cohort sizes,
+a minute or more: docs/benchmarks.md), whereas a block's record holds only the outputs it created and spent and the
 members it changed. Records are kept for the last `UNDO_BLOCKS` blocks; a deeper rollback rebuilds.
 They are made as blocks are applied, and on start (and after any rebuild) from the stored rows, so
 a reorg right after a restart needs no rebuild either.
