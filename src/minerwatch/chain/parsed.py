@@ -3,14 +3,15 @@ and the columns the cohort tracker reads — packed into a few flat buffers to c
 
 What a block's facts need is the block, its height and the network, never an earlier block, so the
 parser's worker processes compute them; the ingest is left with what is sequential (median time
-past, chainwork, the cohort tracker). Pickling a parsed `Block` cost its worker 0.44 CPU-s and the
-parent 0.72 CPU-s per 200 MB of blocks (a pickle memo entry and an object per txid, outpoint and
-payload); a `PackedBlock` pickles as a dozen buffers, and the parent rebuilds only the per-row
-objects the tracker looks at (txids, outpoints, payloads), each in one C call.
+past, chainwork, the cohort tracker). A pickled `Block` costs a pickle memo entry and an object per
+txid, outpoint, payload and number on both sides; a `PackedBlock` pickles as a dozen buffers, and
+the parent rebuilds only the per-row objects the tracker looks at (txids, outpoints, payloads), each
+column in one C call (benchmarks/bench_handoff.py has the costs).
 """
 
 from __future__ import annotations
 
+import marshal
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -26,9 +27,6 @@ from minerwatch.networks import Network
 
 # Unsigned 32-bit columns (vouts, transaction indexes): "I" is 4 bytes wherever CPython runs.
 _U32 = "I" if array("I").itemsize == 4 else "L"
-# "20s" for a 20-byte payload: the struct format that splits a packed payload column, per length.
-_FORMATS = tuple(f"{n}s" for n in range(256))
-_format_of = _FORMATS.__getitem__
 
 
 class Columns(Protocol):
@@ -117,7 +115,7 @@ class TrackerColumns:
     out_vout: array[int]
     out_value_sat: array[int]
     out_type: bytes
-    out_payload: tuple[bytes, ...]
+    out_payload: list[bytes]
     in_tx: list[int]
     in_prev_txid: tuple[bytes, ...]
     in_prev_vout: list[int]
@@ -146,15 +144,9 @@ class ParsedBlock:
     def packed(self) -> PackedBlock:
         """The columns in flat buffers, for sending to another process."""
         c = self.columns
-        payloads = c.out_payload
-        lengths = list(map(len, payloads))
-        if lengths and max(lengths) >= len(_FORMATS):
-            payload_format = "".join(f"{n}s" for n in lengths)   # a non-standard script of 256+ bytes
-        else:
-            payload_format = "".join(map(_format_of, lengths))
         return PackedBlock(
             self.facts, c.tx_count, b"".join(c.txids), array(_U32, c.out_tx), array(_U32, c.out_vout),
-            array("q", c.out_value_sat), bytes(c.out_type), b"".join(payloads), payload_format,
+            array("q", c.out_value_sat), bytes(c.out_type), marshal.dumps(list(c.out_payload)),
             array(_U32, c.in_tx), b"".join(c.in_prev_txid), array(_U32, c.in_prev_vout),
         )
 
@@ -172,10 +164,10 @@ class PackedBlock:
     out_vout: array[int]
     out_value_sat: array[int]
     out_type: bytes           # one ScriptType byte per output
-    out_payload: bytes        # every output's payload, end to end
-    # Their lengths as a struct format ("20s32s0s…"), so that one C call splits them again: built
-    # here, in the worker, it saves the parent ~40 % of the unpacking.
-    out_payload_format: str
+    # The list of every output's payload in marshal's format: the two processes run the same
+    # interpreter, and on 200 MB of blocks (~1 million payloads) it writes and reads them in
+    # 0.1 CPU-s where concatenating them beside a struct format of their lengths took 0.27.
+    out_payload: bytes
     in_tx: array[int]
     in_prev_txid: bytes       # 32 bytes per non-coinbase input
     in_prev_vout: array[int]
@@ -184,7 +176,7 @@ class PackedBlock:
         """The `ParsedBlock` again, with the per-row objects the tracker needs rebuilt."""
         columns = TrackerColumns(
             self.tx_count, _split32(self.txids), self.out_tx.tolist(), self.out_vout, self.out_value_sat,
-            self.out_type, Struct(self.out_payload_format).unpack(self.out_payload), self.in_tx.tolist(),
+            self.out_type, marshal.loads(self.out_payload), self.in_tx.tolist(),
             _split32(self.in_prev_txid), self.in_prev_vout.tolist(),
         )
         return ParsedBlock(self.facts, columns)
