@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crash_support import crash_at_every_commit, kill_at_random_moments
-from db_dump import dump
+from db_dump import differences, dump
 from minerwatch.chain.blkfiles import write_blk_files
 from minerwatch.chain.builder import ChainBuilder, h20, key65, p2pk, p2wpkh
 from minerwatch.cli import main
@@ -105,3 +105,23 @@ def test_reorganising_blocks_dir_sync_resumes_from_kills_at_random_moments(
     landed = kill_at_random_moments(lambda db: _sync_args(branch_b, db, 2, "regtest"), on_a, tmp_path, expected,
                                     seed=20261128, kills=4)
     assert landed == 4, "the kills must land while the sync is running"
+
+
+def test_a_rollback_with_no_new_block_leaves_no_derived_row_above_the_tip(
+        reorg: tuple[Path, Path, dict], tmp_path: Path) -> None:
+    from minerwatch.store import connect
+    from minerwatch.sync import Syncer
+
+    branch_b, on_a, _ = reorg
+    db = tmp_path / "rolled.duckdb"
+    shutil.copy(on_a, db)
+    con = connect(db)
+    syncer = Syncer(con, REGTEST)
+    syncer.rollback_to(40)          # a reorg whose new branch has not arrived yet
+    syncer.refresh_metrics()
+    con.close()
+    # Heights 0–40 are branch A's and branch B's alike: a sync that stopped at 40 is the expectation.
+    reference = tmp_path / "to-40.duckdb"
+    assert main(_sync_args(branch_b.parent / "a", reference, 5, "regtest") + ["--stop-height", "40"]) == 0
+    ignore = ("blocks_dir_report",)
+    assert not differences(dump(db, ignore_meta=ignore), dump(reference, ignore_meta=ignore))

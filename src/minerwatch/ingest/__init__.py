@@ -207,7 +207,7 @@ class Ingest:
     def rollback_to(self, height: int) -> None:
         """Forget every block above `height` (a reorg's fork point), atomically.
 
-        The mark of derived metrics moves back to `height` in the same transaction: were it a
+        The mark of derived metrics moves back below `height` in the same transaction: were it a
         separate write, a crash between the two would leave the abandoned branch's derived rows
         (block_network, block_pools, …) in place for good, since the next refresh starts at the mark.
         Memory follows once the transaction is committed: the abandoned blocks are undone from
@@ -234,7 +234,10 @@ class Ingest:
                 con.execute("UPDATE miner_scripts SET zero_hop_height = NULL WHERE zero_hop_height > ?", [height])
                 con.execute("UPDATE miner_scripts SET one_hop_height = NULL, parent_script_id = NULL "
                             "WHERE one_hop_height > ?", [height])
-                lower_metrics_mark(con, height)
+                # One below the fork: the next refresh then starts AT the fork block, which exists,
+                # so it runs (deleting every derived row above the new tip) even when no block
+                # follows the rollback; a mark at the fork would skip it and keep those rows.
+                lower_metrics_mark(con, max(height - 1, -1))
         except BaseException:
             # Rolled back, so memory still equals the database; unless the error came after the
             # COMMIT, which only a rebuild can tell apart.
