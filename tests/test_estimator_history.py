@@ -8,6 +8,8 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 import pytest
 from fastapi.testclient import TestClient
 from metrics_helpers import day_of_blocks, insert_facts, open_db
@@ -86,14 +88,19 @@ def test_the_api_series_carries_the_warning_for_the_days_it_concerns(from_height
     assert "not at genesis" in chart["note"]
 
 
-def test_each_kind_of_history_on_a_chain_that_starts_at_840000(tmp_path: Path) -> None:
+def _ten_days_from_840000(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """Ten days of 144 blocks 600 s apart from height 840,000 (2024-01-01 00:00 UTC), refreshed."""
     con = open_db(tmp_path)
-    # Ten days of 144 blocks 600 s apart from height 840,000 (2024-01-01 00:00 UTC).
     facts = []
     for day in range(10):
         facts += day_of_blocks(840_000 + 144 * day, day, 144, 1e14)
     insert_facts(con, facts)
     network.refresh_network(con, 0)
+    return con
+
+
+def test_each_kind_of_history_on_a_chain_that_starts_at_840000(tmp_path: Path) -> None:
+    con = _ten_days_from_840000(tmp_path)
 
     def warning(name: str) -> str:
         [w] = registry.read(con, name, Query()).warnings
@@ -124,12 +131,7 @@ def test_the_brief_and_the_headline_carry_the_warning(tmp_path: Path) -> None:
     from minerwatch.report.brief import build_brief
     from minerwatch.report.render import as_text
 
-    con = open_db(tmp_path)
-    facts = []
-    for day in range(10):
-        facts += day_of_blocks(840_000 + 144 * day, day, 144, 1e14)
-    insert_facts(con, facts)
-    network.refresh_network(con, 0)
+    con = _ten_days_from_840000(tmp_path)
     # As of 2024-01-07 the brief's 7-day hashrate averages the first stored day (2024-01-01 … 07).
     brief = build_brief(con, date(2024, 1, 7))
     hashrate = next(f for f in brief.figures if f.key == "hashrate")
