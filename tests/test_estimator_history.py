@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-
 import pytest
 from fastapi.testclient import TestClient
 from metrics_helpers import day_of_blocks, insert_facts, open_db
