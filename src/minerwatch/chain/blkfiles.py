@@ -148,7 +148,7 @@ class ParserPool:
     """The worker processes of one parallel read, started ahead of it in the background.
 
     Starting them takes ~0.3 s (a fork server that imports the parser, then a fork per worker): a
-    sync spends that time scanning the blocks directory instead of waiting, which is ~4 % of a
+    sync spends that time scanning the blocks directory instead of waiting, which is ~3 % of a
     2-worker sync of 600 MB.
     """
 
@@ -227,7 +227,7 @@ def _iter_parallel(
     to_workers = workers * (_IN_FLIGHT_PER_WORKER if facts_of is None else _IN_FLIGHT_PER_WORKER_PACKED)
     # The oldest chunks go to the workers; `workers` more are read ahead for this process to parse
     # when it would otherwise wait for the next chunk in order. What it parses itself needs no
-    # packing, pickling or rebuilding (~12 % of the parse time, benchmarks/bench_handoff.py).
+    # packing, pickling or rebuilding (~13 % of the read and parse, benchmarks/bench_handoff.py).
     ahead = to_workers + workers
     window: deque[_Chunk] = deque()
 
