@@ -18,8 +18,9 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+    # Another install may hold apt's locks (unattended-upgrades, a second run): wait for it.
+    scripts/apt-get-wait.sh update -qq
+    DEBIAN_FRONTEND=noninteractive scripts/apt-get-wait.sh install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   else
     echo "note: ${need_apt[*]} missing and not root: browser/promtool tests will be skipped" >&2
   fi
