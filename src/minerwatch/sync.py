@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from minerwatch.chain.block import Block, hash_hex, parse_block
+from minerwatch.chain.block import HEADER_SIZE, Block, hash_hex, parse_block
+from minerwatch.chain.headers import HeaderRow, header_rows
 from minerwatch.chain.parsed import ParsedBlock
 from minerwatch.chain.rpc import RPC_INVALID_PARAMETER, RpcCallError
 from minerwatch.consensus import work_from_bits
 from minerwatch.errors import MinerwatchError, NodeError
 from minerwatch.ingest import Ingest, Tip
+from minerwatch.ingest.headers import chain_top, hash_at, parent_at, rollback_headers, store_headers, time_at
 from minerwatch.metrics.registry import refresh_all
 from minerwatch.networks import Network
 from minerwatch.store import get_meta, set_meta, transaction
@@ -36,6 +38,10 @@ DEFAULT_BATCH_BLOCKS = 500
 # reorganises while it is read settles within seconds; after 15 s of waits the sync gives up.
 NOT_CONNECTING_ATTEMPTS = 5
 NOT_CONNECTING_BACKOFF_S = 1.0
+# Headers: 2,000 per node request (Bitcoin Core's REST and P2P limit; 2,000 getblockhash and
+# getblockheader calls are 0.3 MB of JSON), and 100,000 (8 MB) per transaction from a file.
+HEADERS_PER_REQUEST = 2_000
+HEADERS_PER_COMMIT = 100_000
 # A batch also closes at this much block data, so memory stays bounded on 4 MB mainnet blocks.
 DEFAULT_BATCH_BYTES = 64 << 20
 
@@ -97,18 +103,90 @@ class Syncer:
         self.progress.reorgs += 1
 
     def refresh_metrics(self) -> None:
-        """Recompute derived series for every height not yet covered, in one transaction."""
-        tip = self.ingest.tip
-        if tip is None:
+        """Recompute derived series for every height not yet covered, in one transaction.
+
+        Headers may run ahead of the blocks (headers first, a pruned node): the mark then covers the
+        headers, and a second mark (metrics_blocks_through_height) the blocks whose coinbase figures
+        the derived rows hold, so that blocks stored below the headers' tip are refreshed too."""
+        top = chain_top(self.con)
+        if top is None:
             return
         through = get_meta(self.con, "metrics_through_height")
         start = int(through) + 1 if through is not None else 0
-        if start > tip.height:
+        tip = self.ingest.tip
+        blocks_through = get_meta(self.con, "metrics_blocks_through_height")
+        if tip is not None and blocks_through is not None and tip.height > int(blocks_through):
+            start = min(start, int(blocks_through) + 1)
+        if start > top:
             return
         with transaction(self.con):
             refresh_all(self.con, start)
-            set_meta(self.con, "metrics_through_height", str(tip.height))
+            set_meta(self.con, "metrics_through_height", str(top))
+            set_meta(self.con, "metrics_blocks_through_height", str(tip.height if tip is not None else -1))
         self.on_commit()
+
+    # -- headers ------------------------------------------------------------------------------
+
+    def sync_headers_file(self, path: Path, first_height: int | None = None) -> int:
+        """Store the raw 80-byte headers of `path` (height order, the first at `first_height`,
+        default genesis), checked, then compute the header-only series; returns how many."""
+        try:
+            size = path.stat().st_size
+            f = path.open("rb")
+        except OSError as e:
+            raise MinerwatchError(f"cannot read the headers file {path}: {e.strerror}",
+                                  "give --headers-file the path of a file of raw 80-byte headers") from e
+        if size == 0 or size % HEADER_SIZE:
+            raise MinerwatchError(
+                f"{path} holds {size:,} bytes, not a whole number of 80-byte headers"
+                + (f" ({size // HEADER_SIZE:,} headers and {size % HEADER_SIZE} bytes over)" if size else ""),
+                "give raw 80-byte headers back to back in height order (the file is cut short or not headers)")
+        start = 0 if first_height is None else first_height
+        top = chain_top(self.con)
+        if start > 0 and top is not None and top < start - 1:
+            raise MinerwatchError(f"{path} starts at height {start:,} but the database ends at {top:,}",
+                                  f"load the headers from height {top + 1:,} first: the chain must have no gap")
+        p = self.progress
+        p.start_height, p.target_height = start, start + size // HEADER_SIZE - 1
+        stored = 0
+        with f:
+            height = start
+            while chunk := f.read(HEADERS_PER_COMMIT * HEADER_SIZE):
+                stored += self._store_header_bytes(chunk, height, str(path))
+                height += len(chunk) // HEADER_SIZE
+        self.refresh_metrics()
+        return stored
+
+    def _store_header_bytes(self, data: bytes, height: int, source: str) -> int:
+        """Check and store consecutive headers from `height`, linked to what is stored below them."""
+        parent = parent_at(self.con, height - 1) if height > 0 else None
+        rows = header_rows(data, height, self.network, parent, lambda h: time_at(self.con, h), source)
+        _check_stored_blocks(self.con, rows, source)
+        store_headers(self.con, rows)
+        self.on_commit()
+        p = self.progress
+        if rows:
+            p.height = rows[-1].height
+            self.on_progress(p)
+        return len(rows)
+
+    def sync_headers_rpc(self, client: "RpcLike", node_height: int) -> int:
+        """Every header of the node's chain above what is stored (blocks or headers), checked and
+        stored in batches; a header chain that left the node's is cut back to the fork first."""
+        top = chain_top(self.con)
+        if top is not None and (top > node_height or client.block_hashes([top])[0] != hash_at(self.con, top)):
+            fork = self.find_fork(client, top, lambda h: hash_at(self.con, h))
+            self.progress.note = f"reorg: the node's headers left ours after height {fork}"
+            rollback_headers(self.con, fork)
+            self.on_commit()
+            top = fork
+        start = 0 if top is None else top + 1
+        stored = 0
+        for lo in range(start, node_height + 1, HEADERS_PER_REQUEST):
+            heights = list(range(lo, min(lo + HEADERS_PER_REQUEST - 1, node_height) + 1))
+            raw = b"".join(client.raw_headers(client.block_hashes(heights)))
+            stored += self._store_header_bytes(raw, lo, f"the node's headers {heights[0]:,}–{heights[-1]:,}")
+        return stored
 
     def ingest_stream(self, blocks: Iterator[tuple[int, Block | ParsedBlock]],
                       chainwork_before: int | None = None) -> int:
@@ -221,25 +299,30 @@ class Syncer:
 
     # -- a node over JSON-RPC -----------------------------------------------------------------
 
-    def find_fork(self, client: "RpcLike") -> int:
-        """Highest height where the stored hash equals the node's (walking down from our tip)."""
-        tip = self.ingest.tip
-        assert tip is not None
-        height = tip.height
+    def find_fork(self, client: "RpcLike", top: int | None = None,
+                  stored_hash: Callable[[int], str | None] | None = None) -> int:
+        """Highest height where the stored hash equals the node's (walking down from our tip, or
+        from `top` with `stored_hash` for the headers)."""
+        if top is None:
+            tip = self.ingest.tip
+            assert tip is not None
+            top = tip.height
+        stored = stored_hash or self.stored_hash
+        height = top
         step = 16
         while height >= 0:
             lo = max(height - step + 1, 0)
             heights = list(range(height, lo - 1, -1))
             node_hashes = client.block_hashes(heights)
             for h, node_hash in zip(heights, node_hashes):
-                if self.stored_hash(h) == node_hash:
+                if stored(h) == node_hash:
                     return h
             height = lo - 1
             step *= 2
         # No height agrees, not even the genesis block (which check_network compared with the
         # network's): the database holds another chain, and rolling it all back would hide that.
         raise NodeError(
-            f"the node's chain shares no block with the database (stored genesis {self.stored_hash(0)}, "
+            f"the node's chain shares no block with the database (stored genesis {stored(0)}, "
             f"the node's {client.block_hashes([0])[0]})",
             f"the database holds another chain than the node's {self.network.name}: sync into a new --db",
         )
@@ -370,6 +453,21 @@ class Syncer:
         self.con = self.ingest.con = con
 
 
+def _check_stored_blocks(con: duckdb.DuckDBPyConnection, rows: list[HeaderRow], source: str) -> None:
+    """MinerwatchError when a header differs from the stored block at its height: headers of
+    another chain (or a stale branch) must not sit beside the stored blocks."""
+    if not rows:
+        return
+    stored = dict(con.execute("SELECT height, hash FROM blocks WHERE height BETWEEN ? AND ?",
+                              [rows[0].height, rows[-1].height]).fetchall())
+    for r in rows:
+        if r.height in stored and stored[r.height] != r.hash:
+            raise MinerwatchError(f"{source}: the header at height {r.height:,} is {r.hash}, but the stored "
+                                  f"block there is {stored[r.height]}",
+                                  "the headers belong to another chain than the database's: check the file "
+                                  "and --first-height, or load them into a new --db")
+
+
 def _nap(seconds: float, should_stop: Callable[[], bool]) -> None:
     """Sleep `seconds` in short naps, so that a stop request is seen within 0.2 s."""
     until = time.monotonic() + seconds
@@ -383,4 +481,5 @@ class RpcLike:  # pragma: no cover - the interface minerwatch.chain.rpc.RpcClien
     def block_count(self) -> int: ...
     def block_hashes(self, heights: list[int]) -> list[str]: ...
     def raw_blocks(self, hashes: list[str]) -> list[bytes]: ...
+    def raw_headers(self, hashes: list[str]) -> list[bytes]: ...
     def best_block_hash(self) -> str: ...

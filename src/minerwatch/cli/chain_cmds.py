@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from minerwatch.chain.rpc import DEFAULT_TIMEOUT_S as RPC_TIMEOUT_S
 from minerwatch.cli.common import add_db_arg, add_network_arg, db_path, print_json
 from minerwatch.errors import UsageError
+from minerwatch.ingest.headers import header_range
 from minerwatch.networks import Network, get_network
 from minerwatch.queries import chain as chain_queries
 from minerwatch.store import bind_network, connect, get_meta
@@ -73,6 +74,11 @@ EXIT_DAMAGED_FILES = 3
 def add_source_args(p: argparse.ArgumentParser, follow_help: str) -> None:
     """Where blocks come from and how they are stored: the options of `sync` (and `serve --follow`)."""
     p.add_argument("--blocks-dir", type=Path, help="Bitcoin Core's blocks directory (blk*.dat, xor.dat)")
+    p.add_argument("--headers-file", type=Path, metavar="FILE",
+                   help="raw 80-byte block headers back to back, in height order (no node needed): "
+                        "difficulty, hashrate and the other header-only series for the heights they cover")
+    p.add_argument("--first-height", type=_at_least(0), metavar="N",
+                   help="the height of the first header in --headers-file when it is not the genesis block")
     p.add_argument("--rpc", metavar="URL", help="the node's JSON-RPC URL (default port by network)")
     p.add_argument("--datadir", type=Path, help="the node's datadir (for the .cookie file)")
     p.add_argument("--rpc-user", help="RPC user (otherwise the cookie file)")
@@ -97,8 +103,12 @@ def _cores() -> int:
 
 def check_sources(args: argparse.Namespace) -> None:
     """UsageError when the source options name nothing to sync from, or --follow has no node."""
-    if not args.blocks_dir and not args.rpc and not args.datadir:
-        raise UsageError("nothing to sync from", "give --blocks-dir ~/.bitcoin/blocks, or --rpc http://127.0.0.1:8332")
+    if not args.blocks_dir and not args.rpc and not args.datadir and not getattr(args, "headers_file", None):
+        raise UsageError("nothing to sync from", "give --blocks-dir ~/.bitcoin/blocks, or --rpc http://127.0.0.1:8332, "
+                                                 "or --headers-file FILE")
+    if getattr(args, "first_height", None) is not None and not getattr(args, "headers_file", None):
+        raise UsageError("--first-height is the height of the first header in --headers-file",
+                         "add --headers-file FILE, or leave --first-height out")
     if args.follow and not (args.rpc or args.datadir):
         raise UsageError("--follow needs a node", "add --rpc URL (and --datadir or --rpc-cookie for credentials)")
 
@@ -112,6 +122,14 @@ def rpc_client(args: argparse.Namespace, network: Network, on_wait: Callable[[st
     return RpcClient(args.rpc, network, datadir=args.datadir, user=args.rpc_user,
                      password=os.environ.get(PASSWORD_ENV), cookie_file=args.rpc_cookie,
                      timeout_s=args.rpc_timeout, on_wait=lambda event: on_wait(event.message))
+
+
+def sync_files(syncer: Syncer, args: argparse.Namespace, client: RpcClient | None) -> None:
+    """What a sync reads from files: --headers-file (headers stored, the header-only series
+    computed), then --blocks-dir."""
+    if getattr(args, "headers_file", None):
+        syncer.sync_headers_file(args.headers_file, args.first_height)
+    sync_blocks_dir(syncer, args, client)
 
 
 def sync_blocks_dir(syncer: Syncer, args: argparse.Namespace, client: RpcClient | None) -> None:
@@ -153,7 +171,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     syncer = Syncer(con, network, batch_blocks=args.batch_blocks, on_progress=display,
                     reopen=(lambda: connect(path)) if args.follow else None)
     client = rpc_client(args, network, on_wait=lambda message: print(message, file=sys.stderr))
-    sync_blocks_dir(syncer, args, client)
+    sync_files(syncer, args, client)
     if client is not None:
         stop = threading.Event()
         if args.follow:
@@ -166,8 +184,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print("stopped on request", file=sys.stderr)
     display.done(syncer.progress)
     tip = syncer.ingest.tip
-    print(f"synced {syncer.progress.blocks} blocks; tip {tip.height} {tip.hash}" if tip else "nothing stored",
+    print(f"synced {syncer.progress.blocks} blocks; tip {tip.height} {tip.hash}" if tip else "no blocks stored",
           file=sys.stderr)
+    headers = header_range(syncer.con)
+    if headers is not None:
+        print(f"headers {headers[0]:,}–{headers[1]:,} stored; `minerwatch status` says which series they complete",
+              file=sys.stderr)
     report = syncer.files_report
     if report is not None and (report.damaged or report.skipped or report.stale or report.duplicates):
         print(f"blocks directory: {report.summary()}", file=sys.stderr)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from minerwatch.cli.chain_cmds import (add_source_args, check_sources, network_for, rpc_client, sync_blocks_dir,
+from minerwatch.cli.chain_cmds import (add_source_args, check_sources, network_for, rpc_client, sync_files,
                                        sync_node)
 from minerwatch.cli.common import add_db_arg, add_network_arg, db_path
 from minerwatch.errors import MinerwatchError, UsageError
@@ -91,7 +91,7 @@ def _follower(args: argparse.Namespace, path: Path) -> Follower:
     except BaseException:
         con.close()
         raise
-    follower = Follower(path, con, network, bulk=lambda syncer: sync_blocks_dir(syncer, args, client),
+    follower = Follower(path, con, network, bulk=lambda syncer: sync_files(syncer, args, client),
                         follow=lambda syncer, should_stop: sync_node(syncer, args, client, should_stop),
                         batch_blocks=args.batch_blocks, node=client.where)
     # From now on a stop request also ends the client's waits (between retries, while the node is in

@@ -29,7 +29,7 @@ class StoredBlock:
 class Tip:
     block: StoredBlock
     network: Network
-    first_height: int             # the lowest stored height (0 unless the node was pruned or the file cut)
+    first_height: int             # the lowest stored height, block or header (0 unless pruned or cut)
 
     @property
     def height(self) -> int:
@@ -53,17 +53,17 @@ def database_network(con: duckdb.DuckDBPyConnection) -> Network:
 
 
 def stored_block(con: duckdb.DuckDBPyConnection, height: int) -> StoredBlock | None:
-    """Time, bits and difficulty of the stored block at `height`, or None."""
-    row = first_row(con.execute("SELECT height, time_s, bits, difficulty FROM blocks WHERE height = ?",
+    """Time, bits and difficulty of the stored block (or, without one, header) at `height`, or None."""
+    row = first_row(con.execute("SELECT height, time_s, bits, difficulty FROM chain_facts WHERE height = ?",
                                 [height]).fetchall())
     return None if row is None else StoredBlock(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
 
 def tip(con: duckdb.DuckDBPyConnection) -> Tip:
-    """The stored tip with its network; StoreError for a database without blocks."""
-    row = first_row(con.execute("SELECT max(height), min(height) FROM blocks").fetchall())
+    """The stored tip (block or header) with its network; StoreError for a database without either."""
+    row = first_row(con.execute("SELECT max(height), min(height) FROM chain_facts").fetchall())
     if row is None or row[0] is None:
-        raise StoreError("no blocks stored", "run `minerwatch sync` (or `minerwatch demo`) first")
+        raise StoreError("no blocks or headers stored", "run `minerwatch sync` (or `minerwatch demo`) first")
     block = stored_block(con, int(row[0]))
     assert block is not None  # max(height) is stored
     return Tip(block, database_network(con), int(row[1]))

@@ -79,8 +79,8 @@ def next_halving(con: duckdb.DuckDBPyConnection) -> Halving:
 def retarget_forecast_pct(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, float | None]]:
     rows = con.execute(
         "SELECT d.day, d.last_height % 2016, t.time_s - e.time_s "
-        "FROM daily_network d JOIN blocks t ON t.height = d.last_height "
-        "LEFT JOIN blocks e ON e.height = d.last_height - d.last_height % 2016 "
+        "FROM daily_network d JOIN chain_facts t ON t.height = d.last_height "
+        "LEFT JOIN chain_facts e ON e.height = d.last_height - d.last_height % 2016 "
         "WHERE d.day >= coalesce(?, DATE '0001-01-01') AND d.day <= coalesce(?, DATE '9999-12-31') ORDER BY d.day",
         [q.start, q.end]).fetchall()
     # A day whose epoch began before the first stored block has no pace to measure: a gap.

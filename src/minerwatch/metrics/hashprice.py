@@ -111,6 +111,14 @@ _SERIES = (
     ("hashvalue_brk_btc_per_ph_day", "BTC/PH/day",
      "BRK: coinbase value of the trailing 24 h's blocks / trailing-24 h hashrate; daily close",
      "hashvalue_brk_btc_per_ph_day", TRAILING_24H_HISTORY),
+    # The Hashrate Index formula without fees: all a header gives, so it covers heights whose block
+    # is not stored (headers first, a pruned node) and reads below the full index by the fee share.
+    ("hashprice_subsidy_usd_per_ph_day", "USD/PH/day",
+     "Hashrate Index formula with the subsidy alone: subsidy × 86,400 × 1e15 / (difficulty × 2^32) × price; daily close",
+     "hashprice_subsidy_usd_per_ph_day", None),
+    ("hashvalue_subsidy_btc_per_ph_day", "BTC/PH/day",
+     "Hashrate Index formula with the subsidy alone: subsidy × 86,400 × 1e15 / (difficulty × 2^32); daily close",
+     "hashvalue_subsidy_btc_per_ph_day", None),
     # Revenue and hashrate of the same (possibly partial) day: the ratio lacks nothing.
     ("hashprice_cm_usd_per_ph_day", "USD/PH/day",
      "Coin Metrics RevHashRateUSD: USD revenue of the UTC day / the day's block-count hashrate",

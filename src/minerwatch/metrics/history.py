@@ -35,7 +35,7 @@ class History:
             sql, args = "SELECT max(day) FROM daily_network WHERE last_height < ?", [first_height + self.blocks]
         elif self.seconds:
             sql = ("SELECT max(d.day) FROM daily_network d JOIN block_network b ON b.height = d.last_height "
-                   "WHERE b.clock_s - ? < (SELECT time_s FROM blocks WHERE height = ?)")
+                   "WHERE b.clock_s - ? < (SELECT time_s FROM chain_facts WHERE height = ?)")
             args = [self.seconds, first_height]
         else:
             sql, args = "SELECT max(day) FROM daily_network WHERE last_height - last_height % 2016 < ?", [first_height]
@@ -47,7 +47,7 @@ def lacking_warning(con: duckdb.DuckDBPyConnection, name: str, history: History,
     """A sentence when values of `name` in [start, end] reach below the first stored block; None
     when the database starts at genesis or no such value is in the range."""
     try:
-        first = con.execute("SELECT min(height) FROM blocks").fetchall()[0][0]
+        first = con.execute("SELECT min(height) FROM chain_facts").fetchall()[0][0]
         if not first:                         # None: no blocks; 0: genesis, nothing is lacking
             return None
         last = history.last_day_lacking(con, int(first))

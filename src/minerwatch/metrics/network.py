@@ -2,7 +2,8 @@
 
 block_network holds what is defined per block (BRK's trailing-24 h estimate, Core's
 getnetworkhashps(120), the Hashrate Index hashprice); daily_network aggregates per UTC day of the
-header time. One refresher keeps both (and daily_signals) in step with `blocks`, from a height on.
+header time. One refresher keeps both (and daily_signals) in step with `chain_facts` — the stored
+blocks, and the stored headers where no block is — from a height on.
 """
 
 from __future__ import annotations
@@ -33,26 +34,34 @@ WITH b AS (
            greatest(coalesce($seed_clock, 0),
                     max(time_s) OVER (ORDER BY height ROWS UNBOUNDED PRECEDING)) AS clock_s,
            sum(coinbase_value_sat) OVER (ORDER BY height ROWS UNBOUNDED PRECEDING) AS cum_rev_sat,
-           avg(fees_sat) OVER (ORDER BY height ROWS 143 PRECEDING) AS fees_sma144_sat,
+           -- heights known from their header alone: a window holding one has no revenue figure
+           sum(CASE WHEN coinbase_value_sat IS NULL THEN 1 ELSE 0 END)
+               OVER (ORDER BY height ROWS UNBOUNDED PRECEDING) AS cum_bodiless,
+           CASE WHEN count(fees_sat) OVER w144 = count(*) OVER w144 THEN avg(fees_sat) OVER w144 END
+               AS fees_sma144_sat,
            first_value(chainwork) OVER w120 AS chainwork_start,
            min(time_s) OVER w120 AS min_time_s,
            max(time_s) OVER w120 AS max_time_s
-    FROM blocks WHERE height >= $ctx
-    WINDOW w120 AS (ORDER BY height ROWS 120 PRECEDING)
+    FROM chain_facts WHERE height >= $ctx
+    WINDOW w120 AS (ORDER BY height ROWS 120 PRECEDING), w144 AS (ORDER BY height ROWS 143 PRECEDING)
 ),
 steps AS (
-    SELECT clock_s, max(height) AS last_height, max(cum_rev_sat) AS cum_rev_sat FROM b GROUP BY clock_s
+    SELECT clock_s, max(height) AS last_height, max(cum_rev_sat) AS cum_rev_sat,
+           max(cum_bodiless) AS cum_bodiless FROM b GROUP BY clock_s
 ),
 j AS (
-    SELECT b.*, coalesce(s.last_height, $ctx - 1) AS start_height, coalesce(s.cum_rev_sat, 0) AS start_cum_sat
+    SELECT b.*, coalesce(s.last_height, $ctx - 1) AS start_height, coalesce(s.cum_rev_sat, 0) AS start_cum_sat,
+           coalesce(s.cum_bodiless, 0) AS start_bodiless
     FROM b ASOF LEFT JOIN steps s ON b.clock_s - 86400 >= s.clock_s
 ),
 k AS (
     SELECT j.*, height - start_height AS blocks_24h,
-           CAST(cum_rev_sat - start_cum_sat AS BIGINT) AS revenue_24h_sat,
+           CASE WHEN cum_bodiless = start_bodiless THEN CAST(cum_rev_sat - start_cum_sat AS BIGINT) END
+               AS revenue_24h_sat,
            (height - start_height) / 144.0 * difficulty * 4294967296.0 / 600.0 / 1e18 AS hashrate_24h_ehs,
            (subsidy_sat + fees_sma144_sat) / 1e8 * 86400.0 * 1e15 / (difficulty * 4294967296.0)
                AS hashvalue_btc_per_ph_day,
+           subsidy_sat / 1e8 * 86400.0 * 1e15 / (difficulty * 4294967296.0) AS hashvalue_subsidy_btc_per_ph_day,
            p.price_usd
     FROM j LEFT JOIN prices p ON p.date = j.day
     WHERE height >= $from
@@ -64,7 +73,9 @@ SELECT height, day, clock_s, blocks_24h, revenue_24h_sat, hashrate_24h_ehs,
        hashvalue_btc_per_ph_day,
        hashvalue_btc_per_ph_day * price_usd,
        revenue_24h_sat / 1e8 / (hashrate_24h_ehs * 1000.0),
-       revenue_24h_sat / 1e8 / (hashrate_24h_ehs * 1000.0) * price_usd
+       revenue_24h_sat / 1e8 / (hashrate_24h_ehs * 1000.0) * price_usd,
+       hashvalue_subsidy_btc_per_ph_day,
+       hashvalue_subsidy_btc_per_ph_day * price_usd
 FROM k ORDER BY height
 """
 
@@ -73,11 +84,14 @@ INSERT INTO daily_network
 WITH fresh AS (
     SELECT day, count(*) AS blocks, min(height) AS first_height, max(height) AS last_height,
            avg(difficulty) AS difficulty_mean, arg_max(difficulty, height) AS difficulty_close,
-           sum(subsidy_sat) AS subsidy_sat, sum(fees_sat) AS fees_sat,
-           sum(unclaimed_sat) AS unclaimed_sat, sum(coinbase_value_sat) AS revenue_sat,
+           sum(subsidy_sat) AS subsidy_sat,
+           -- a day with a height known from its header alone has no fee or revenue total
+           CASE WHEN count(fees_sat) = count(*) THEN sum(fees_sat) END AS fees_sat,
+           CASE WHEN count(unclaimed_sat) = count(*) THEN sum(unclaimed_sat) END AS unclaimed_sat,
+           CASE WHEN count(coinbase_value_sat) = count(*) THEN sum(coinbase_value_sat) END AS revenue_sat,
            sum(difficulty) * 4294967296.0 / 86400.0 / 1e18 AS hashrate_ehs
     FROM (SELECT *, DATE '1970-01-01' + CAST(time_s // 86400 AS INTEGER) AS day
-          FROM blocks WHERE time_s >= $start_s)
+          FROM chain_facts WHERE time_s >= $start_s)
     GROUP BY day
 ),
 base AS (
@@ -109,7 +123,8 @@ SELECT f.day, f.blocks, f.first_height, f.last_height, f.difficulty_mean, f.diff
        bn.hashvalue_btc_per_ph_day, bn.hashprice_usd_per_ph_day,
        bn.hashvalue_brk_btc_per_ph_day, bn.hashprice_brk_usd_per_ph_day,
        f.revenue_sat / 1e8 / (f.hashrate_ehs * 1000.0),
-       f.revenue_sat / 1e8 / (f.hashrate_ehs * 1000.0) * p.price_usd
+       f.revenue_sat / 1e8 / (f.hashrate_ehs * 1000.0) * p.price_usd,
+       bn.hashvalue_subsidy_btc_per_ph_day, bn.hashprice_subsidy_usd_per_ph_day
 FROM fresh f
 JOIN win w ON w.day = f.day AND w.is_new
 JOIN block_network bn ON bn.height = f.last_height
@@ -138,7 +153,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | Non
 def refresh_blocks(con: duckdb.DuckDBPyConnection, from_height: int) -> date | None:
     """Recompute block_network from `from_height` on; returns the earliest UTC day touched."""
     stored_end = _scalar(con, "SELECT max(height) + 1 FROM block_network")
-    first_height = _scalar(con, "SELECT min(height) FROM blocks")
+    first_height = _scalar(con, "SELECT min(height) FROM chain_facts")
     if stored_end is not None:
         start = min(from_height, int(stored_end))  # never leave a hole if the table lags behind
     else:
@@ -289,5 +304,5 @@ _register_column("blocks", "blocks", "blocks whose header time falls in the UTC 
 
 def first_height_on_or_after(con: duckdb.DuckDBPyConnection, day: date) -> int | None:
     """The lowest height of a block whose UTC day is `day` or later (header times are not monotone)."""
-    v = _scalar(con, "SELECT min(height) FROM blocks WHERE time_s >= ?", [(day - EPOCH).days * 86400])
+    v = _scalar(con, "SELECT min(height) FROM chain_facts WHERE time_s >= ?", [(day - EPOCH).days * 86400])
     return None if v is None else int(v)

@@ -229,7 +229,7 @@ def mempool_adjustment(da_time_s: int, quarter_epoch_time_s: int | None, now_s: 
 def _previous_epoch_bits(con: duckdb.DuckDBPyConnection, start: int, network: Network) -> int:
     """Bits of the previous epoch (mempool reads its first block). Outside the testnets every block of
     an epoch has the same bits, so any stored block of it will do."""
-    row = first_row(con.execute("SELECT height, bits FROM blocks WHERE height BETWEEN ? AND ? ORDER BY height LIMIT 1",
+    row = first_row(con.execute("SELECT height, bits FROM chain_facts WHERE height BETWEEN ? AND ? ORDER BY height LIMIT 1",
                                 [start - RETARGET_INTERVAL_BLOCKS, start - 1]).fetchall())
     exact = network.name in MIN_DIFFICULTY_NETWORKS
     if row is None or (exact and int(row[0]) != start - RETARGET_INTERVAL_BLOCKS):
