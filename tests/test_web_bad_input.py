@@ -203,4 +203,5 @@ def test_every_interface_shows_the_metrics_capitulation_state(client: TestClient
         assert figure["unit"] == state.state and figure["date"] == (state.as_of.isoformat() if state.as_of else None)
         table = next(t for t in doc["tables"] if t["id"] == "capitulation")
         assert table["title"] == f"Capitulation watch: {state.state}"
-        assert [row[0] for row in table["rows"]] == [s.name for s in state.signals]
+        # The page shows each signal's name in words; its id stays in the document beside it.
+        assert table["row_keys"] == [s.name for s in state.signals]

@@ -3,7 +3,9 @@ finds its charts drawn with data, and sees no console errors."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import web_support as ws  # noqa: E402
+from minerwatch.metrics import registry  # noqa: E402
 from minerwatch.web.pages import PAGES  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -88,4 +91,66 @@ def test_api_docs_work_offline(browser: object, server: ws.LiveServer) -> None:
     page.wait_for_selector(".opblock", timeout=15_000)
     assert any("/api/v1/series/{name}" in o.inner_text() for o in page.query_selector_all(".opblock"))
     assert errors == []
+    page.close()
+
+
+# Every page, and the page of one series, as a person reads it.
+READ_PATHS = [p.path for p in PAGES] + ["/series/hashvalue_btc_per_ph_day", "/series/mpi", "/hashrate?interval=3m"]
+# A metric id in visible text: the ids with an underscore (plain words such as "difficulty" and
+# "blocks" are ids too, and are English) and the one-word acronym "mpi".
+_IDS = re.compile(r"\b(" + "|".join(sorted((n for n in registry.load_all() if "_" in n or n == "mpi"),
+                                             key=len, reverse=True)) + r")\b")
+_E_NOTATION = re.compile(r"\d(\.\d+)?[eE][+-]?\d")
+
+
+@pytest.mark.parametrize("path", READ_PATHS)
+def test_visible_text_has_words_not_ids(browser: object, server: ws.LiveServer, path: str) -> None:
+    page, errors = _load(browser, server.url + path)
+    text = page.inner_text("body")  # type: ignore[attr-defined]
+    assert _IDS.findall(text) == [], "metric ids in the text a person reads"
+    assert _E_NOTATION.findall(text) == [], "e-notation in the text a person reads"
+    assert "12:00" not in text and "am" not in re.findall(r"\d(am|pm)\b", text)
+    # Titles carry no unit in parentheses, let alone two ("… (USD) (USD)").
+    captions = [c.inner_text() for c in page.query_selector_all("figcaption")]  # type: ignore[attr-defined]
+    assert not [c for c in captions if re.search(r"\((USD|BTC|EH/s|%|USD/PH/day)\)", c)]
+    # The id is one hover away for those who take it to the API.
+    labelled = page.query_selector_all(".figure .label[title]")  # type: ignore[attr-defined]
+    if path == "/hashprice":
+        assert [x.get_attribute("title") for x in labelled][0] == "hashprice_usd_per_ph_day"
+        assert labelled[0].inner_text() == "Hashprice"
+    assert errors == []
+    page.close()  # type: ignore[attr-defined]
+
+
+# What the field writes (Hashrate Index, mempool.space, CryptoQuant), each worked out by hand:
+# 1.531e14 difficulty → 153.1 T; 1,070 EH/s = 1.07e21 H/s → 1.07 ZH/s; 34.4912 USD/PH/day to the cent;
+# 4.1512e-4 BTC/PH/day to three significant digits; 57.7877 % to one decimal; a day → its UTC date.
+FORMATTED = [
+    ("value", [1.531e14, "difficulty"], "153.1 T"),
+    ("value", [1070, "EH/s"], "1.07 ZH/s"),
+    ("value", [671.017, "EH/s"], "671 EH/s"),
+    ("value", [34.4912, "USD/PH/day"], "$34.49/PH/day"),
+    ("value", [-3.2, "USD/PH/day"], "\u2212$3.20/PH/day"),
+    ("value", [4.1512e-4, "BTC/PH/day"], "0.000415 BTC/PH/day"),
+    ("value", [4.13, "%"], "4.1 %"),
+    ("value", [57.7877, "%"], "57.8 %"),
+    ("value", [60000, "USD"], "$60,000"),
+    ("value", [1.234e9, "USD"], "$1.234 B"),
+    ("value", [28757.88, "BTC"], "28,758 BTC"),
+    ("value", [452.88, "BTC"], "452.88 BTC"),
+    ("value", [582, "s"], "9 min 42 s"),
+    ("value", [1.531e14, "difficulty", True], "153 T"),
+    ("value", [45.0, "USD/PH/day", True], "$45"),
+    ("plain", [1.0109431995831253], "1.011"),
+    ("plain", [5040], "5,040"),
+    ("date", [1713571200], "20 Apr 2024"),       # 2024-04-20T00:00:00Z
+]
+
+
+def test_one_formatter_writes_numbers_as_the_field_does(browser: object, server: ws.LiveServer) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(server.url + "/static/format.js")
+    page.add_script_tag(url=server.url + "/static/format.js")
+    got = [page.evaluate(f"mwFormat.{fn}(...{json.dumps(args)})") for fn, args, _ in FORMATTED]
+    assert got == [want for _, _, want in FORMATTED]
     page.close()

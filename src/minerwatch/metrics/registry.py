@@ -6,6 +6,7 @@ A metric module declares each series once with @metric; docs/metrics.md must def
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,6 +40,16 @@ class Metric:
     fn: SeriesFn
     cohort: bool = False          # True if the series depends on Query.cohort
     history: History | None = None  # what an estimator reads before each value (None: the day alone)
+
+    @property
+    def label(self) -> str:
+        """The series' name as a person reads it (the id stays in the API, the CLI and tooltips)."""
+        return LABELS.get(self.name, self.name)
+
+    @property
+    def short_unit(self) -> str:
+        """The unit as written after a number ("" for a pure number such as difficulty or a ratio)."""
+        return SHORT_UNITS.get(self.unit, self.unit)
 
 
 METRICS: dict[str, Metric] = {}
@@ -161,3 +172,98 @@ def get(name: str) -> Metric:
 
 def rows_as_dicts(rows: list[tuple[date, float | None]]) -> list[dict[str, Any]]:
     return [{"date": d.isoformat(), "value": v} for d, v in rows]
+
+
+# ---- words for people -------------------------------------------------------------------------
+# Every registered series has a name here (tests/test_metric_labels.py fails otherwise): the
+# dashboard, the charts' text alternatives and the figures show these, never the ids.
+LABELS: dict[str, str] = {
+    "capitulation_signals_on": "Capitulation signals on",
+    "puell_multiple": "Puell Multiple",
+    "puell_multiple_with_fees": "Puell Multiple with fees",
+    "thermocap_usd": "Thermocap",
+    "thermocap_with_fees_usd": "Thermocap with fees",
+    "price_sma10_usd": "BTC price, 10-day average",
+    "price_sma20_usd": "BTC price, 20-day average",
+    "hash_ribbon_spread_pct": "Hash ribbon spread (30-day over 60-day)",
+    "hashrate_ehs": "Hashrate, 1-day",
+    "hashrate_ehs_7d": "Hashrate, 7-day",
+    "hashrate_ehs_30d": "Hashrate, 30-day",
+    "hashrate_ehs_60d": "Hashrate, 60-day",
+    "hashrate_ehs_low95": "Hashrate, 1-day, 95 % low",
+    "hashrate_ehs_high95": "Hashrate, 1-day, 95 % high",
+    "hashrate_ehs_7d_low95": "Hashrate, 7-day, 95 % low",
+    "hashrate_ehs_7d_high95": "Hashrate, 7-day, 95 % high",
+    "hashrate_ehs_30d_low95": "Hashrate, 30-day, 95 % low",
+    "hashrate_ehs_30d_high95": "Hashrate, 30-day, 95 % high",
+    "hashrate_ehs_60d_low95": "Hashrate, 60-day, 95 % low",
+    "hashrate_ehs_60d_high95": "Hashrate, 60-day, 95 % high",
+    "hashrate_brk_ehs": "Hashrate, trailing 24 h (BRK)",
+    "hashrate_chainwork_ehs": "Hashrate, last 120 blocks (Bitcoin Core)",
+    "blocks": "Blocks per day",
+    "difficulty": "Difficulty",
+    "difficulty_close": "Difficulty at day's end",
+    "difficulty_sma14": "Difficulty, 14-day average",
+    "difficulty_sma25": "Difficulty, 25-day average",
+    "difficulty_sma40": "Difficulty, 40-day average",
+    "difficulty_sma60": "Difficulty, 60-day average",
+    "difficulty_sma90": "Difficulty, 90-day average",
+    "difficulty_sma128": "Difficulty, 128-day average",
+    "difficulty_sma200": "Difficulty, 200-day average",
+    "difficulty_ribbon_compression": "Difficulty ribbon compression",
+    "retarget_forecast_pct": "Next difficulty adjustment forecast",
+    "hashprice_usd_per_ph_day": "Hashprice",
+    "hashvalue_btc_per_ph_day": "Hashvalue",
+    "hashprice_usd_per_th_day": "Hashprice per TH/s",
+    "hashvalue_sat_per_th_day": "Hashvalue per TH/s",
+    "hashprice_brk_usd_per_ph_day": "Hashprice (BRK)",
+    "hashvalue_brk_btc_per_ph_day": "Hashvalue (BRK)",
+    "hashprice_cm_usd_per_ph_day": "Hashprice (Coin Metrics)",
+    "hashprice_subsidy_usd_per_ph_day": "Hashprice, subsidy only",
+    "hashvalue_subsidy_btc_per_ph_day": "Hashvalue, subsidy only",
+    "hashvalue_cm_btc_per_ph_day": "Hashvalue (Coin Metrics)",
+    "miner_reserve_btc": "Miner reserve",
+    "miner_inflow_btc": "Miner inflow",
+    "miner_outflow_btc": "Miner outflow",
+    "miner_netflow_btc": "Miner netflow",
+    "miner_internal_btc": "Moved between miners' own scripts",
+    "miner_outflow_tx_count": "Outflow transactions",
+    "miner_largest_outflow_btc": "Largest single outflow",
+    "miner_to_exchange_btc": "Miner to exchange",
+    "miner_reserve_2009_2010_btc": "Miner reserve mined 2009–2010",
+    "miner_reserve_since_2011_btc": "Miner reserve mined from 2011",
+    "mpi": "Miner Position Index",
+    "mpi_zscore": "Miner Position Index (z-score)",
+    "miner_outflow_multiple": "Miner Outflow Multiple",
+    "miner_outflow_usd": "Miner outflow in USD",
+    "miner_rolling_inventory": "Miner Rolling Inventory",
+    "miner_supply_ratio": "Miner supply ratio",
+    "pool_blocks": "Pool blocks",
+    "pool_share_pct": "Pool share of blocks",
+    "pool_hashrate_ehs": "Pool hashrate",
+    "price_usd": "BTC price",
+    "revenue_btc": "Miner revenue",
+    "subsidy_btc": "Subsidy",
+    "fees_btc": "Fees",
+    "unclaimed_btc": "Unclaimed reward",
+    "revenue_usd": "Miner revenue in USD",
+    "fees_usd": "Fees in USD",
+    "fee_share_pct": "Fee share of revenue",
+}
+
+# A unit as written after a number: difficulty and ratios are pure numbers ("153.1 T", "1.8").
+SHORT_UNITS: dict[str, str] = {"difficulty": "", "ratio": "", "count": "", "z": "σ", "transactions": "tx"}
+
+
+def label(name: str) -> str:
+    """The display name of series `name` (the id itself for a name not registered)."""
+    return LABELS.get(name, name)
+
+
+_ID = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\bmpi\b")
+
+
+def in_words(text: str) -> str:
+    """`text` with every registered series id in it replaced by the series' display name (for notes
+    and rules written for the CLI, which name series by id)."""
+    return _ID.sub(lambda m: LABELS.get(m.group(0), m.group(0)), text)

@@ -10,6 +10,7 @@ import duckdb
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.metrics import registry, series_stats
 from minerwatch.metrics.history import lacking_warning
+from minerwatch.metrics.registry import in_words as in_words, label as label  # re-exported: the words pages show
 from minerwatch.metrics.miner_questions import check_cohort as check_cohort  # re-exported: pages check a cohort before sending their frame
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, Point, downsample, parse_interval, window_start
 
@@ -21,6 +22,8 @@ class MetricInfo:
     definition: str
     family: str
     cohort: bool
+    label: str = ""               # the name a person reads (the dashboard shows it; the id stays here)
+    short_unit: str = ""          # the unit as written after a number ("" for difficulty, ratios)
 
 
 # (day, value) of a latest value or a record: the network metrics' own type, so that every interface
@@ -47,7 +50,7 @@ class Series:
 def catalog() -> list[MetricInfo]:
     """Every registered metric, sorted by family then name."""
     metrics = registry.load_all()
-    infos = [MetricInfo(m.name, m.unit, m.definition, m.family, m.cohort) for m in metrics.values()]
+    infos = [MetricInfo(m.name, m.unit, m.definition, m.family, m.cohort, m.label, m.short_unit) for m in metrics.values()]
     return sorted(infos, key=lambda i: (i.family, i.name))
 
 
@@ -124,7 +127,8 @@ def read_series(con: duckdb.DuckDBPyConnection, name: str, interval: str = "1y",
     latest, low, high = _extremes(points)
     in_window = window(points, interval, end)
     sampled, step = downsample(in_window, max_points)
-    info = MetricInfo(metric.name, metric.unit, metric.definition, metric.family, metric.cohort)
+    info = MetricInfo(metric.name, metric.unit, metric.definition, metric.family, metric.cohort,
+                      metric.label, metric.short_unit)
     warning = lacking_warning(con, name, metric.history, in_window[0][0], in_window[-1][0]) \
         if metric.history and in_window else None
     return Series(info, interval, effective_cohort, sampled, step, len(in_window), latest, low, high,

@@ -7,6 +7,7 @@ static/app.js hands to the charting library.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -17,6 +18,16 @@ from minerwatch.errors import StoreError
 from minerwatch.queries import series
 from minerwatch.queries.db import DbState
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, MAX_POINTS_LIMIT, Point, downsample, window_start
+
+
+_POWER_OF_TEN = re.compile(r"\b1e(\d+)\b")
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def words(text: str) -> str:
+    """Text written for the CLI (definitions, rules, warnings) as a page shows it: series by name,
+    not id, and powers of ten as 10¹⁵, not 1e15."""
+    return _POWER_OF_TEN.sub(lambda m: "10" + m.group(1).translate(_SUPERSCRIPT), series.in_words(text))
 
 
 def day_s(d: date) -> int:
@@ -81,14 +92,15 @@ def aligned(columns: list[list[Point]], max_points: int = MAX_POINTS_DEFAULT) ->
 
 def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], labels: dict[str, str] | None = None,
                cohort: str | None = None, record_low: bool = False, thresholds: list[dict[str, Any]] | None = None,
-               extra: list[tuple[str, str, list[Point]]] | None = None, note: str = "") -> dict[str, Any] | None:
-    """A daily chart of the metrics in `names` that exist (plus `extra` computed columns); None when
-    nothing has data."""
+               extra: list[tuple[str, str, list[Point]]] | None = None, note: str = "",
+               unit: str = "") -> dict[str, Any] | None:
+    """A daily chart of the metrics in `names` that exist (plus `extra` computed columns, in `unit`);
+    None when nothing has data."""
     found: list[series.Series] = [s for s in (read(ctx, n, cohort) for n in names) if s is not None]
     # One y axis per chart: series in another unit get a chart of their own (via more_series).
     found = [s for s in found if s.info.unit == found[0].info.unit]
     cols: list[list[Point]] = [s.points for s in found]
-    meta: list[tuple[str, str]] = [(s.info.name, (labels or {}).get(s.info.name, s.info.name)) for s in found]
+    meta: list[tuple[str, str]] = [(s.info.name, (labels or {}).get(s.info.name, s.info.label)) for s in found]
     for metric, label, pts in extra or []:
         cols.append(pts)
         meta.append((metric, label))
@@ -97,26 +109,23 @@ def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], la
     x, values = aligned(cols)
     chart: dict[str, Any] = {
         "id": chart_id, "title": title, "x_kind": "time",
-        "unit": found[0].info.unit if found else "",
-        "definition": found[0].info.definition if found else "",
+        "unit": found[0].info.unit if found else unit,
+        "definition": words(found[0].info.definition) if found else "",
         "x": x, "series": [{"metric": m, "label": lab, "values": v} for (m, lab), v in zip(meta, values)],
         "markers": [], "thresholds": thresholds or [], "note": note,
     }
     for s in found:
         ctx.shown.add(s.info.name)
-    warnings = list(dict.fromkeys(w for s in found for w in s.warnings))
+    warnings = list(dict.fromkeys(words(w) for s in found for w in s.warnings))
     if warnings:   # an estimator whose window reaches below the first stored block says so on the chart
         chart["note"] = " ".join([chart["note"], *warnings]).strip()
     if record_low and found and found[0].record_low is not None:
         low = found[0].record_low
         start = window_start(ctx.interval, ctx.end) if ctx.end else None
         inside = (start is None or low.day >= start) and (ctx.end is None or low.day <= ctx.end)
-        if inside:
-            chart["markers"].append({"x": day_s(low.day), "y": low.value,
-                                     "label": f"record low {low.value:.6g} ({low.day.isoformat()})"})
-        else:
-            chart["note"] = (note + " " if note else "") + \
-                f"Record low {low.value:.6g} on {low.day.isoformat()} (before this interval)."
+        # The browser writes the value in the field's notation (static/app.js: one formatter).
+        mark = {"x": day_s(low.day), "y": low.value, "label": "record low", "day": low.day.isoformat()}
+        chart["markers" if inside else "earlier_markers"] = [mark]
     ctx.charts.append(chart)
     return chart
 
@@ -132,7 +141,7 @@ def more_series(ctx: PageContext, prefixes: tuple[str, ...], limit: int = 8) -> 
             break
         if info.name in ctx.shown or not info.name.startswith(prefixes):
             continue
-        if time_chart(ctx, f"more-{info.name}", info.name, [info.name], cohort=ctx.params.get("cohort")):
+        if time_chart(ctx, f"more-{info.name}", info.label, [info.name], cohort=ctx.params.get("cohort")):
             count += 1
 
 

@@ -13,7 +13,7 @@ from minerwatch.queries import headline, mining, series, signals
 from minerwatch.queries.breakeven import surface
 from minerwatch.queries.reserve import reserve_by_era
 from minerwatch.queries.intervals import Point, window_start
-from minerwatch.web.charts import PageContext, figure_doc, more_series, time_chart
+from minerwatch.web.charts import PageContext, figure_doc, more_series, time_chart, words
 
 
 def _fig(f: headline.Figure) -> dict[str, Any]:
@@ -25,8 +25,21 @@ def _fig(f: headline.Figure) -> dict[str, Any]:
     elif f.near_record_low:
         note.append("near its record low")
     note += list(f.warnings)
-    return figure_doc(f.key, f.latest.value if f.latest else None, f.unit, f.key,
+    return figure_doc(series.label(f.key), f.latest.value if f.latest else None, f.unit, f.key,
                       f.latest.day if f.latest else None, ", ".join(note))
+
+
+# The capitulation watch names its signals by id (the CLI and the API keep them); a page shows words.
+SIGNAL_LABELS = {
+    "hash_ribbons": "Hash ribbons", "miner_position_index": "Miner Position Index",
+    "reserve_near_record_low": "Miner reserve near its low", "hashprice_below_breakeven": "Hashprice below breakeven",
+    "negative_retarget_forecast": "Difficulty forecast to fall", "difficulty_ribbon_compressed": "Difficulty ribbon compressed",
+}
+
+
+def signal_label(name: str) -> str:
+    """A capitulation signal's name in words (a signal added later reads as its id in words)."""
+    return SIGNAL_LABELS.get(name) or series.label(name).replace("_", " ").capitalize()
 
 
 def capitulation_table(ctx: PageContext, with_episodes: bool = False) -> None:
@@ -37,8 +50,10 @@ def capitulation_table(ctx: PageContext, with_episodes: bool = False) -> None:
                                   note=f"{cs.signals_on} of {cs.signals_with_data} signals with data on"))
     ctx.tables.append({"id": "capitulation", "title": f"Capitulation watch: {cs.state}",
                        "columns": ["signal", "on", "value", "threshold", "since", "rule"],
-                       "rows": [[s.name, "missing" if s.on is None else ("yes" if s.on else "no"), s.value,
-                                 s.threshold, s.since.isoformat() if s.since else None, s.missing or s.rule]
+                       "row_keys": [s.name for s in cs.signals],
+                       "rows": [[signal_label(s.name), "missing" if s.on is None else ("yes" if s.on else "no"),
+                                 s.value, s.threshold, s.since.isoformat() if s.since else None,
+                                 words(s.missing or s.rule)]
                                 for s in cs.signals]})
     if w is not None:
         ctx.tables.append({"id": "episodes", "title": "Past capitulation episodes",
@@ -54,10 +69,11 @@ def overview(ctx: PageContext) -> None:
     time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"], record_low=True)
     time_chart(ctx, "hashrate", "Network hashrate", ["hashrate_ehs"])
     time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], record_low=True)
+    catalog = series.catalog()
     ctx.tables.append({"id": "all-series", "title": "Every series",
-                       "columns": ["metric", "unit", "family", "definition"],
-                       "links": {"metric": "/series/"},
-                       "rows": [[m.name, m.unit, m.family, m.definition] for m in series.catalog()]})
+                       "columns": ["series", "unit", "family", "definition"],
+                       "links": {"series": "/series/"}, "link_keys": [m.name for m in catalog],
+                       "rows": [[m.label, m.unit, m.family, words(m.definition)] for m in catalog]})
 
 
 def _cohort_choice(ctx: PageContext) -> str | None:
@@ -84,7 +100,7 @@ def reserve(ctx: PageContext) -> None:
             for d, v in pts:
                 acc[d] = acc.get(d, 0.0) + (v or 0.0)
         if groups:
-            time_chart(ctx, "reserve-by-era", "Miner reserve by era in which the coins were mined", [],
+            time_chart(ctx, "reserve-by-era", "Miner reserve by era in which the coins were mined", [], unit="BTC",
                        extra=[("miner_reserve_era_btc", label, sorted(groups[label].items()))
                               for label in sorted(groups)])
     f = headline.figure(ctx.con, "miner_reserve_btc") if ctx.con is not None else None
@@ -145,7 +161,7 @@ def outflows(ctx: PageContext) -> None:
                 total_usd += v * p
         cum.append((d, total_btc))
     label = f"since {since.isoformat()}" if since else "since the first stored day"
-    time_chart(ctx, "cumulative", f"Cumulative miner outflow {label}", [],
+    time_chart(ctx, "cumulative", f"Cumulative miner outflow {label}", [], unit="BTC",
                extra=[("miner_outflow_btc", f"cumulative outflow {label}", cum)])
     ctx.figures.append(figure_doc(f"outflow {label}", total_btc, "BTC", "miner_outflow_btc"))
     ctx.figures.append(figure_doc(f"worth at each day's price {label}", total_usd if price else None, "USD",
@@ -202,12 +218,13 @@ def hashrate(ctx: PageContext) -> None:
     if chosen not in estimators:
         raise UsageError(f"unknown estimator {chosen!r}",
                          "choose one of: " + (", ".join(estimators) or "(none computed yet)"))
-    ctx.choices.append({"param": "estimator", "label": "estimator", "options": estimators, "current": chosen})
+    ctx.choices.append({"param": "estimator", "label": "estimator", "options": estimators,
+                        "option_labels": [series.label(n) for n in estimators], "current": chosen})
     # The 95 % band is the estimator's own registered interval series (Byar's Poisson bounds), when it has one.
     band = [n for n in (f"{chosen}_low95", f"{chosen}_high95") if n in names]
     if len(band) < 2:
         band = []
-    time_chart(ctx, "hashrate", f"Network hashrate ({chosen})", [chosen] + band,
+    time_chart(ctx, "hashrate", f"Network hashrate: {series.label(chosen).removeprefix('Hashrate, ')}", [chosen] + band,
                note="dashed: 95 % interval (Poisson, from the window's block count)" if band else "")
     time_chart(ctx, "difficulty", "Difficulty", ["difficulty"])
     if ctx.con is not None and ctx.state.tip_height is not None:
@@ -230,13 +247,14 @@ def revenue(ctx: PageContext) -> None:
     time_chart(ctx, "revenue", "Miner revenue per day", ["revenue_btc", "fees_btc"])
     usd = [m.name for m in series.catalog() if m.name.startswith(("revenue_", "fees_")) and m.name.endswith("usd")]
     if usd:
-        time_chart(ctx, "revenue-usd", "Miner revenue per day (USD)", usd)
+        time_chart(ctx, "revenue-usd", "Miner revenue per day in USD", usd)
     rev = series.read_series(ctx.con, "revenue_btc", ctx.interval, None, 10_000, ctx.end) \
         if ctx.con is not None and series.has_metric("revenue_btc") and series.has_metric("fees_btc") else None
     if rev is not None:
         fees = dict(series.read_series(ctx.con, "fees_btc", ctx.interval, None, 10_000, ctx.end).points)
         share = [(d, (fees.get(d) or 0.0) / v * 100 if v else None) for d, v in rev.points]
-        time_chart(ctx, "fee-share", "Fee share of revenue", [], extra=[("fee_share_pct", "fees / revenue (%)", share)])
+        time_chart(ctx, "fee-share", "Fee share of revenue", [], unit="%",
+                   extra=[("fee_share_pct", "fees / revenue", share)])
     more_series(ctx, ("revenue", "fees", "fee_", "subsidy", "thermocap"))
 
 
@@ -249,13 +267,13 @@ def pools(ctx: PageContext) -> None:
         return
     ctx.figures.append(figure_doc(f"blocks in {ctx.interval}", float(shares.blocks), "blocks"))
     ctx.tables.append({"id": "pools", "title": f"Pools by blocks mined, {ctx.interval}",
-                       "columns": ["rank", "pool", "blocks", "share %", "empty blocks"],
+                       "columns": ["rank", "pool", "blocks", "share", "empty blocks"], "units": [None, None, None, "%", None],
                        "rows": [[i, p.name, p.blocks, round(p.share_pct, 2), p.empty_blocks]
                                 for i, p in enumerate(shares.pools, start=1)]})
     top = shares.pools[:20]
-    ctx.charts.append({"id": "pool-shares", "title": "Share of blocks by pool (rank on the x axis)", "x_kind": "rank",
+    ctx.charts.append({"id": "pool-shares", "title": "Share of blocks by pool", "x_kind": "rank",
                        "unit": "%", "x": list(range(1, len(top) + 1)), "x_labels": [p.name for p in top],
-                       "series": [{"metric": "pool_share_pct", "label": "share of blocks (%)",
+                       "series": [{"metric": "pool_share_pct", "label": "share of blocks",
                                    "values": [p.share_pct for p in top]}],
                        "markers": [], "thresholds": [], "note": "", "definition": "blocks of the pool / all blocks"})
 
@@ -291,7 +309,8 @@ def breakeven(ctx: PageContext) -> None:
                        "columns": ["efficiency"] + [f"{p:g} USD/kWh" for p in s.power_prices_usd_per_kwh],
                        "rows": rows, "signed": True})
     ctx.charts.append({"id": "surface", "title": "Margin by machine class over power price", "x_kind": "number",
-                       "x_label": "power price (USD/kWh)", "unit": "USD/PH/day", "x": list(s.power_prices_usd_per_kwh),
+                       "x_label": "power price", "x_unit": "USD/kWh", "unit": "USD/PH/day",
+                       "x": list(s.power_prices_usd_per_kwh),
                        "series": series_out, "markers": [], "thresholds": [{"y": 0.0, "label": "breakeven"}],
                        "note": "", "definition": "hashprice × (1 − pool fee) − E × 24 × power price × PUE"})
 
@@ -313,7 +332,7 @@ def one_series(ctx: PageContext) -> None:
     name = ctx.params["name"]
     if ctx.con is not None and not series.has_metric(name):
         raise UsageError(f"no metric named {name!r}", "see /api/v1/metrics for the list")
-    time_chart(ctx, "series", name, [name], cohort=ctx.params.get("cohort"), record_low=True)
+    time_chart(ctx, "series", series.label(name), [name], cohort=ctx.params.get("cohort"), record_low=True)
     f = headline.figure(ctx.con, name) if ctx.con is not None else None
     if f is not None:
         ctx.figures.append(_fig(f))

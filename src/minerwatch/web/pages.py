@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from minerwatch.errors import UsageError
-from minerwatch.queries import db
+from minerwatch.queries import db, series
 from minerwatch.queries.intervals import INTERVALS, parse_interval
 from minerwatch.queries.mining import last_block_day
 from minerwatch.web import page_builders as b
@@ -85,7 +85,7 @@ def page_document(con: duckdb.DuckDBPyConnection | None, page: Page, params: dic
         "params": {k: v for k, v in params.items() if k in page.params or k == "name"},
         "figures": ctx.figures, "charts": ctx.charts, "tables": ctx.tables, "notes": ctx.notes,
         "choices": ctx.choices, "inputs": ctx.inputs,
-        "missing": ctx.missing,
+        "missing": ctx.missing, "missing_words": [series.label(m) for m in ctx.missing],
     }
 
 
@@ -112,6 +112,7 @@ def render_html(con: duckdb.DuckDBPyConnection | None, page: Page, params: dict[
     query = urlencode({**others, "interval": interval})
     html = _templates.get_template("page.html").render(
         page=page, pages=PAGES, state=state, interval=interval, interval_links=links,
+        heading=series.label(params["name"]) if "name" in params else page.title,
         json_url=f"{json_path}?{query}", sync_hint=db.SYNC_HINT)
     return html.encode()
 

@@ -12,31 +12,17 @@
     return e;
   }
 
-  function fmt(v) {
-    if (v === null || v === undefined) return "–";
-    if (typeof v !== "number") return String(v);
-    const a = Math.abs(v);
-    if (a !== 0 && (a >= 1e7 || a < 1e-3)) return v.toExponential(3);
-    return v.toLocaleString("en-US", { maximumFractionDigits: a >= 100 ? 1 : 4 });
-  }
-
-  // Axis ticks: SI prefixes keep large numbers (difficulty ~1e14) inside the axis.
-  function si(v) {
-    if (v === null || v === undefined) return "";
-    const a = Math.abs(v);
-    const units = [[1e18, "E"], [1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
-    for (const [f, s] of units) if (a >= f) return +(v / f).toPrecision(4) + s;
-    return +v.toPrecision(4) + "";
-  }
+  const F = mwFormat;
 
   function figures(doc) {
     if (!doc.figures.length) return;
     const box = el("section", { class: "figures" });
     for (const f of doc.figures) {
       const card = el("div", { class: "figure" });
-      card.append(el("div", { class: "label" }, f.label));
-      card.append(el("div", { class: "value" }, f.value === null ? f.unit : fmt(f.value) + " " + f.unit));
-      const note = [f.date ? "as of " + f.date : "", f.note].filter(Boolean).join(" · ");
+      // The metric id is in the tooltip for those who take it to the API or the CLI.
+      card.append(el("div", f.metric ? { class: "label", title: f.metric } : { class: "label" }, f.label));
+      card.append(el("div", { class: "value" }, f.value === null ? f.unit : F.value(f.value, f.unit)));
+      const note = [f.date ? "as of " + F.isoDate(f.date) : "", f.note].filter(Boolean).join(" · ");
       if (note) card.append(el("div", { class: "note" }, note));
       box.append(card);
     }
@@ -71,7 +57,10 @@
             ctx.beginPath();
             ctx.arc(x, y, 5 * devicePixelRatio, 0, 2 * Math.PI);
             ctx.fill();
-            ctx.fillText(m.label, Math.min(x + 8, u.bbox.left + u.bbox.width - 200 * devicePixelRatio), y + 16);
+            const text = markerText(m, chart.unit);
+            ctx.textAlign = x > u.bbox.left + u.bbox.width / 2 ? "right" : "left";
+            ctx.fillText(text, x + (ctx.textAlign === "right" ? -8 : 8) * devicePixelRatio, y + 16 * devicePixelRatio);
+            ctx.textAlign = "left";
           }
           ctx.restore();
         }],
@@ -79,29 +68,57 @@
     };
   }
 
+  function markerText(m, unit) {
+    return m.label + " " + F.value(m.y, unit) + (m.day ? " (" + F.isoDate(m.day) + ")" : "");
+  }
+
+  // Daily x axes: ticks on whole days and written as dates (never "12:00am").
+  const DAY_S = 86400;
+  const DAY_INCRS = [1, 2, 3, 7, 14, 28, 61, 91, 182, 365, 730, 1461].map((d) => d * DAY_S);
+  function dayAxis() {
+    return {
+      incrs: DAY_INCRS, space: 70,
+      values: (u, splits) => {
+        const span = u.scales.x.max - u.scales.x.min;
+        return splits.map((v) => F.dateShort(v, span > 200 * DAY_S));
+      },
+    };
+  }
+  function valueAxis(unit) {
+    return {
+      values: (u, vals) => vals.map((v) => F.value(v, unit, true)),
+      // Room for the longest tick label (12 px sans-serif: ~7.5 px a character) plus tick and gap.
+      size: (u, values) => (values && values.length ? Math.max(40, 22 + 7.5 * Math.max(...values.map((t) => t.length))) : 50),
+    };
+  }
+
   function drawChart(chart) {
     const fig = el("figure", { class: "chart", "data-chart-id": chart.id });
     const points = chart.series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
     fig.setAttribute("data-points", String(points));
-    fig.append(el("figcaption", {}, chart.title + (chart.unit ? " (" + chart.unit + ")" : "")));
+    fig.append(el("figcaption", {}, chart.title));
     root.append(fig);
     const time = chart.x_kind === "time";
     const bars = chart.x_kind === "rank";
-    const series = [{ label: time ? "day" : (chart.x_label || "x"), value: bars && chart.x_labels
-      ? (u, v) => (v === null ? "–" : chart.x_labels[v - 1] || v) : undefined }];
+    const xValue = time ? (u, v) => F.date(v)
+      : bars && chart.x_labels ? (u, v) => (v === null ? "–" : chart.x_labels[v - 1] || v)
+        : (u, v) => F.value(v, chart.x_unit || "");
+    const series = [{ label: time ? "day" : (chart.x_label || "x"), value: xValue }];
     chart.series.forEach((s, i) => {
       const band = /_(low|high)95$/.test(s.metric);
       series.push({
         label: s.label, stroke: band ? "#9ca3af" : COLORS[i % COLORS.length], width: band ? 1 : 2,
         dash: band ? [4, 4] : undefined, spanGaps: false, points: { show: !time },
         paths: bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined,
-        fill: bars ? COLORS[0] + "99" : undefined, value: (u, v) => fmt(v),
+        fill: bars ? COLORS[0] + "99" : undefined, value: (u, v) => F.value(v, chart.unit),
       });
     });
     const opts = {
       width: Math.max(320, Math.min(root.clientWidth || 900, 1100)), height: 300,
       scales: { x: { time: time } }, series: series, plugins: [overlay(chart)],
-      axes: [{}, { size: 60, values: (u, vals) => vals.map(si) }],
+      axes: [time ? dayAxis() : { values: (u, vals) => vals.map((v) => F.value(v, chart.x_unit || "", true)) },
+        valueAxis(chart.unit)],
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     };
     if (chart.thresholds.length || chart.markers.length) {
       const ys = chart.series.flatMap((s) => s.values).filter((v) => v !== null)
@@ -110,7 +127,8 @@
       opts.scales.y = { range: [lo - pad, hi + pad] };
     }
     new uPlot(opts, [chart.x].concat(chart.series.map((s) => s.values)), fig);
-    const note = [chart.definition, chart.note].filter(Boolean).join(" ");
+    const earlier = (chart.earlier_markers || []).map((m) => markerText(m, chart.unit) + ", before this interval.");
+    const note = [chart.definition, chart.note].concat(earlier).filter(Boolean).join(" ");
     if (note) fig.append(el("p", { class: "note" }, note));
   }
 
@@ -121,18 +139,20 @@
     const head = el("tr");
     t.columns.forEach((c) => head.append(el("th", {}, c)));
     tab.append(head);
-    for (const row of t.rows) {
+    t.rows.forEach((row, r) => {
       const tr = el("tr");
       row.forEach((v, i) => {
         const td = el("td", {});
         const link = t.links && t.links[t.columns[i]];
-        if (link) td.append(el("a", { href: link + encodeURIComponent(v) }, v));
-        else td.textContent = fmt(v);
+        // A link's target may be an id (a metric) while the cell shows its name.
+        const key = t.link_keys ? t.link_keys[r] : v;
+        if (link) td.append(el("a", { href: link + encodeURIComponent(key), title: key }, v));
+        else td.textContent = t.units && t.units[i] ? F.value(v, t.units[i]) : F.plain(v);
         if (t.signed && typeof v === "number") td.className = v < 0 ? "neg" : "pos";
         tr.append(td);
       });
       tab.append(tr);
-    }
+    });
     sec.append(tab);
     root.append(sec);
   }
@@ -142,13 +162,13 @@
     for (const c of doc.choices || []) {
       const nav = el("nav", { class: "choices", "aria-label": c.label });
       nav.append(el("span", { class: "label" }, c.label + ": "));
-      for (const o of c.options) {
+      c.options.forEach((o, i) => {
         const q = new URLSearchParams(location.search);
         q.set(c.param, o);
-        const a = el("a", { href: "?" + q.toString() }, o);
+        const a = el("a", { href: "?" + q.toString(), title: o }, c.option_labels ? c.option_labels[i] : o);
         if (o === c.current) a.setAttribute("aria-current", "true");
         nav.append(a);
-      }
+      });
       root.append(nav);
     }
   }
@@ -179,7 +199,8 @@
     for (const n of doc.notes) root.append(el("p", { class: "note" }, n));
     if (doc.missing.length) {
       root.append(el("p", { class: "missing" },
-        "Not computed in this database yet: " + doc.missing.join(", ") + ". Run `minerwatch sync` to compute them."));
+        "Not computed in this database yet: " + (doc.missing_words || doc.missing).join(", ") +
+        ". Run `minerwatch sync` to compute them."));
     }
     if (!doc.figures.length && !doc.charts.length && !doc.tables.length) {
       root.append(el("p", { class: "empty" }, "Nothing to show here yet — run `minerwatch sync`."));
