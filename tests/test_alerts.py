@@ -142,18 +142,45 @@ def test_each_crossing_fires_once(con: duckdb.DuckDBPyConnection, hook: tuple[st
     assert "is 39 on 2024-03-05" in inbox.messages[1].get_payload()
 
 
-def test_failed_delivery_stays_armed(con: duckdb.DuckDBPyConnection, hook: tuple[str, type[_Hook]]) -> None:
+def test_failed_delivery_is_retried_to_that_channel_only(con: duckdb.DuckDBPyConnection,
+                                                          hook: tuple[str, type[_Hook]],
+                                                          smtp: tuple[int, _Inbox]) -> None:
+    url, received = hook
+    port, inbox = smtp
+    rules = parse_rules(tomllib.loads(_rules(url, port)))
+    rules = type(rules)(rules.channels, rules.rules[:1])          # "hashprice under 40": hook and mail
+    received.status = 500
+    # Day 2: 38 < 40 fires. The mail server takes it, the webhook answers 500.
+    outcomes, state, errors = run_rules(con, rules, {}, date(2024, 3, 2))
+    assert errors == ["hashprice under 40 → hook: webhook hook answered HTTP 500"]
+    assert outcomes[0].fired and "not delivered to hook" in outcomes[0].note
+    assert state["hashprice under 40"].undelivered == ("hook",)
+    assert len(inbox.messages) == 1 and len(received.received) == 1
+    received.status = 200
+    # Day 3: 35, still below, so nothing new fires; the webhook gets day 2's alert (38 on
+    # 2024-03-02), and the mail server, which has it already, gets nothing.
+    outcomes, state, errors = run_rules(con, rules, state, date(2024, 3, 3))
+    assert errors == [] and not outcomes[0].fired and "earlier alert delivered to hook" in outcomes[0].note
+    assert [(p["rule"], p["value"], p["day"]) for p in received.received[1:]] == [("hashprice under 40", 38.0, "2024-03-02")]
+    assert len(inbox.messages) == 1
+    assert state["hashprice under 40"].undelivered == () and state["hashprice under 40"].alert is None
+    # Day 4: 45, back above: no one is sent anything.
+    outcomes, state, errors = run_rules(con, rules, state, date(2024, 3, 4))
+    assert errors == [] and len(received.received) == 2 and len(inbox.messages) == 1
+
+
+def test_a_failed_delivery_survives_in_the_state_file(con: duckdb.DuckDBPyConnection, tmp_path: Path,
+                                                      hook: tuple[str, type[_Hook]]) -> None:
     url, received = hook
     rules = parse_rules({"channels": [{"name": "hook", "type": "webhook", "url": url}],
                          "rules": [{"name": "low", "metric": "hashprice_usd_per_ph_day", "below": 40}]})
-    received.status = 500
-    outcomes, state, errors = run_rules(con, rules, {}, date(2024, 3, 2))
-    assert errors == ["low → hook: webhook hook answered HTTP 500"]
-    assert not outcomes[0].fired and "low" not in state
+    received.status = 503
+    _, state, _ = run_rules(con, rules, {}, date(2024, 3, 2))
+    save_state(tmp_path / "s.json", state)
     received.status = 200
-    outcomes, state, errors = run_rules(con, rules, state, date(2024, 3, 3))
-    assert errors == [] and outcomes[0].fired and state["low"].last_fired_day == "2024-03-03"
-    assert len(received.received) == 2          # the refused POST and the accepted one
+    _, state, errors = run_rules(con, rules, load_state(tmp_path / "s.json"), date(2024, 3, 3))
+    assert errors == [] and [p["day"] for p in received.received] == ["2024-03-02", "2024-03-02"]
+    assert state["low"].last_fired_day == "2024-03-02"
 
 
 def test_unreachable_webhook(con: duckdb.DuckDBPyConnection) -> None:
@@ -222,10 +249,15 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
 
 
 def test_cli_alerts_run(con: duckdb.DuckDBPyConnection, tmp_path: Path, hook: tuple[str, type[_Hook]],
-                        capsys: pytest.CaptureFixture[str]) -> None:
+                        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     url, received = hook
     con.close()
-    rules = tmp_path / "rules.toml"
+    data = tmp_path / "data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.delenv("MINERWATCH_DB", raising=False)
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    rules = rules_dir / "rules.toml"
     rules.write_text(f'[[channels]]\nname = "hook"\ntype = "webhook"\nurl = "{url}"\n'
                      '[[rules]]\nname = "low"\nmetric = "hashprice_usd_per_ph_day"\nbelow = 40\n')
     db = str(tmp_path / "t.duckdb")
@@ -234,4 +266,49 @@ def test_cli_alerts_run(con: duckdb.DuckDBPyConnection, tmp_path: Path, hook: tu
     runs = [json.loads(x) for x in capsys.readouterr().out.replace("}\n{", "}\n\x00{").split("\x00")]
     assert [r["outcomes"][0]["fired"] for r in runs] == [True, False]
     assert len(received.received) == 1
-    assert json.loads((tmp_path / "rules.toml.state.json").read_text())["low"]["last_fired_day"] == "2024-03-02"
+    # The state is in the data directory (XDG_DATA_HOME/minerwatch/alerts/), one file for this
+    # rules file on this database; nothing beside the rules.
+    state_file = Path(runs[0]["state_file"])
+    assert state_file.parent == data / "minerwatch" / "alerts" and state_file.name.startswith("rules-")
+    assert sorted(p.name for p in rules_dir.iterdir()) == ["rules.toml"]
+    assert json.loads(state_file.read_text())["low"]["last_fired_day"] == "2024-03-02"
+    # The same rules on another database keep their own state.
+    other = str(tmp_path / "other.duckdb")
+    Path(db).rename(other)
+    assert main(["alerts", "run", str(rules), "--db", other, "--as-of", "2024-03-03", "--json"]) == 0
+    third = json.loads(capsys.readouterr().out)
+    assert third["state_file"] != str(state_file) and third["outcomes"][0]["fired"] is True
+
+
+def test_state_beside_the_rules_is_carried_over(con: duckdb.DuckDBPyConnection, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    con.close()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rules]]\nname = "low"\nmetric = "hashprice_usd_per_ph_day"\nbelow = 40\n')
+    db = str(tmp_path / "t.duckdb")
+    # A state file where earlier versions kept it, saying "low" fired on day 2.
+    fired = parse_rules(tomllib.loads(rules.read_text())).rules[0]
+    save_state(tmp_path / "rules.toml.state.json",
+               {"low": RuleState(fired.fingerprint, True, None, "2024-03-02", 38.0, "2024-03-02")})
+    assert main(["alerts", "run", str(rules), "--db", db, "--as-of", "2024-03-03", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["outcomes"][0]["fired"] is False          # 35 on day 3: still below, fired already
+
+
+def test_the_example_rules_run_as_the_readme_writes_them(con: duckdb.DuckDBPyConnection, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`minerwatch alerts run docs/examples/alerts.toml` delivers to stdout and exits 0: its webhook
+    and mail channels are commented-out examples."""
+    con.close()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    example = Path(__file__).resolve().parents[1] / "docs" / "examples" / "alerts.toml"
+    assert [c.type for c in parse_rules(tomllib.loads(example.read_text())).channels] == ["stdout"]
+    assert "hooks.example.com" in example.read_text()       # still shown, as an example
+    assert main(["alerts", "run", str(example), "--db", str(tmp_path / "t.duckdb"), "--as-of", "2024-03-02"]) == 0
+    # Day 2: hashprice 38 < 40 fires; the price, 110,000, is only the first value of its `crosses` rule.
+    alerts = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("ALERT")]
+    assert alerts == ["ALERT 2024-03-02 hashprice under 40: hashprice_usd_per_ph_day is 38 on 2024-03-02: "
+                      "hashprice_usd_per_ph_day below 40"]

@@ -28,6 +28,10 @@ class Alert:
     def payload(self) -> dict[str, object]:
         return {"source": "minerwatch", **asdict(self)}
 
+    def payload_fields(self) -> dict[str, object]:
+        """The fields, to keep in the state file and build the same alert again (Alert(**fields))."""
+        return asdict(self)
+
 
 class DeliveryError(MinerwatchError):
     """An alert could not be delivered; its rule stays armed and fires again on the next run."""

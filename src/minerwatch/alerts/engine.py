@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import duckdb
 
 from minerwatch.alerts.delivery import Alert, DeliveryError, deliver
-from minerwatch.alerts.rules import Rule, RuleSet
+from minerwatch.alerts.rules import Channel, Rule, RuleSet
 from minerwatch.alerts.state import RuleState
 from minerwatch.errors import MinerwatchError
 from minerwatch.metrics.capitulation import capitulation_state
@@ -53,11 +53,36 @@ def _judge(rule: Rule, value: float | str, prev: RuleState | None) -> tuple[bool
     return holds, None, fires, note
 
 
+def _send(channels: dict[str, Channel], names: tuple[str, ...], alert: Alert, rule: str,
+          errors: list[str]) -> tuple[str, ...]:
+    """Deliver `alert` to each named channel; returns those that did not take it (errors appended)."""
+    failed = []
+    for name in names:
+        try:
+            deliver(channels[name], alert)
+        except DeliveryError as e:
+            failed.append(name)
+            errors.append(f"{rule} → {name}: {e.message}")
+    return tuple(failed)
+
+
+def _retry(channels: dict[str, Channel], rule: Rule, prev: RuleState, errors: list[str]) -> RuleState:
+    """Send the alert some channels did not take on an earlier run to those channels (only those
+    still configured for the rule: one removed from the file is given up)."""
+    if not prev.undelivered or prev.alert is None:
+        return prev
+    names = tuple(n for n in prev.undelivered if n in channels and n in rule.channels)
+    failed = _send(channels, names, Alert(**prev.alert), rule.name, errors)
+    return replace(prev, undelivered=failed, alert=prev.alert if failed else None)
+
+
 def run_rules(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, state: dict[str, RuleState],
               as_of: date | None = None) -> tuple[list[Outcome], dict[str, RuleState], list[str]]:
     """Evaluate every rule, deliver what fires; returns outcomes, the new state and delivery errors.
 
-    A rule whose delivery fails keeps its previous state, so it fires again on the next run."""
+    An alert counts as fired once any channel was tried: the channels that did not take it are
+    remembered and sent that same alert on the next runs until they do; the others are not sent it
+    again."""
     channels = {c.name: c for c in ruleset.channels}
     new_state = dict(state)
     outcomes: list[Outcome] = []
@@ -67,13 +92,19 @@ def run_rules(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, state: dict[str,
         prev = state.get(rule.name)
         if prev is not None and prev.fingerprint != rule.fingerprint:
             prev = None          # the condition was edited: start afresh
+        retried = ()
+        if prev is not None and prev.undelivered:
+            retried = prev.undelivered
+            prev = _retry(channels, rule, prev, errors)
+            new_state[rule.name] = prev
         if rule.op == "capitulation":
             cap = cap or capitulation_state(con, as_of)
             got: tuple[date, float | str] | str = (cap.as_of, cap.state) if cap.as_of else "no capitulation data"
         else:
             got = _latest(con, rule, as_of)
         if isinstance(got, str):
-            outcomes.append(Outcome(rule.name, rule.condition, None, None, None, False, got))
+            outcomes.append(Outcome(rule.name, rule.condition, None, None, None, False,
+                                    got + _retry_note(retried, prev)))
             continue
         day, value = got
         holds, side, fires, note = _judge(rule, value, prev)
@@ -82,25 +113,32 @@ def run_rules(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, state: dict[str,
                       day.isoformat(),
                       f"{rule.metric or 'capitulation state'} is {shown} on {day.isoformat()}: {rule.condition}"
                       + (f" (crossed to {side})" if rule.op == "crosses" else ""))
-        failed = False
+        undelivered, pending = (prev.undelivered, prev.alert) if prev is not None else ((), None)
         if fires:
-            for name in rule.channels:
-                try:
-                    deliver(channels[name], alert)
-                except DeliveryError as e:
-                    failed = True
-                    errors.append(f"{rule.name} → {name}: {e.message}")
-        if failed:
-            outcomes.append(Outcome(rule.name, rule.condition, value, day.isoformat(), holds, False,
-                                    "delivery failed: will fire again on the next run"))
-            continue
+            # A new alert supersedes one a channel still owes: that channel gets the new one.
+            undelivered = _send(channels, rule.channels, alert, rule.name, errors)
+            pending = alert.payload_fields() if undelivered else None
+            if undelivered:
+                note = f"fired; not delivered to {', '.join(undelivered)}: sent to it again on the next run"
         new_state[rule.name] = RuleState(rule.fingerprint, holds, side, day.isoformat(), value,
-                                         day.isoformat() if fires else (prev.last_fired_day if prev else None))
-        outcomes.append(Outcome(rule.name, rule.condition, value, day.isoformat(), holds, fires, note))
+                                         day.isoformat() if fires else (prev.last_fired_day if prev else None),
+                                         undelivered, pending)
+        outcomes.append(Outcome(rule.name, rule.condition, value, day.isoformat(), holds, fires,
+                                note + ("" if fires else _retry_note(retried, prev))))
     return outcomes, new_state, errors
+
+
+def _retry_note(retried: tuple[str, ...], prev: RuleState | None) -> str:
+    """What the retry of an earlier alert did, for the outcome's note ("" when there was none)."""
+    if not retried:
+        return ""
+    left = prev.undelivered if prev is not None else ()
+    done = [n for n in retried if n not in left]
+    return ((f"; earlier alert delivered to {', '.join(done)}" if done else "")
+            + (f"; earlier alert still not delivered to {', '.join(left)}" if left else ""))
 
 
 def raise_if_failed(errors: list[str]) -> None:
     if errors:
         raise MinerwatchError("some alerts could not be delivered: " + "; ".join(errors),
-                              "they stay armed and are sent on the next run once the channel works")
+                              "each is sent again on the next run, to the channels that did not take it only")

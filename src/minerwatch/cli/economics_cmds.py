@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from minerwatch.cli.common import add_db_arg, db_path, print_json
+from minerwatch.cli.common import add_db_arg, db_path, default_db_path, print_json
 from minerwatch.cli.metrics_cmds import finite_float
 from minerwatch.cli.subsidy_args import Subsidy, add_subsidy_args, resolve_subsidy
 from minerwatch.economics.breakeven import Market, Site, breakeven, market_from_chain
@@ -233,13 +233,16 @@ def cmd_capitulation(args: argparse.Namespace) -> int:
 def cmd_alerts_run(args: argparse.Namespace) -> int:
     from minerwatch.alerts.engine import raise_if_failed, run_rules
     from minerwatch.alerts.rules import load_rules
-    from minerwatch.alerts.state import default_state_path, load_state, save_state
+    from minerwatch.alerts.state import beside_rules_path, default_state_path, load_state, save_state
     from minerwatch.queries.db import connect_readonly
 
     ruleset = load_rules(args.rules)
-    state_path = args.state or default_state_path(args.rules)
+    state_path = args.state or default_state_path(args.rules, db_path(args), default_db_path().parent)
+    earlier = beside_rules_path(args.rules)
+    # Earlier versions kept the state beside the rules: carry it over once, so nothing fires twice.
+    state = load_state(earlier if not args.state and not state_path.exists() and earlier.exists() else state_path)
     with connect_readonly(db_path(args)) as con:
-        outcomes, new_state, errors = run_rules(con, ruleset, load_state(state_path), args.as_of)
+        outcomes, new_state, errors = run_rules(con, ruleset, state, args.as_of)
     save_state(state_path, new_state)
     if args.json:
         print_json({"state_file": str(state_path), "outcomes": [asdict(o) for o in outcomes], "errors": errors})
@@ -326,7 +329,8 @@ def register(sub: Any) -> None:
     p = alerts_sub.add_parser("run", help="evaluate the rules once; deliver each crossing once")
     p.add_argument("rules", type=Path, help="rules file (TOML, see docs/economics.md)")
     add_db_arg(p)
-    p.add_argument("--state", type=Path, help="state file (default: RULES.state.json beside the rules)")
+    p.add_argument("--state", type=Path, help="state file (default: one per rules file and database in the "
+                                              "data directory, alerts/RULES-<hash>.state.json beside the default database)")
     p.add_argument("--as-of", type=_iso, help="judge the values of this day (default: the latest)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_alerts_run)
