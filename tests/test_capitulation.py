@@ -26,8 +26,10 @@ def _series() -> dict[str, list[tuple[date, float | None]]]:
     # Reserve falls 1,000 BTC a day (a new low every day) to 1,606,000 on day 394, then sits at
     # 1,630,000: 1,630,000 / 1,606,000 − 1 = 1.4944 % above the trailing year's low, beyond the 1 % band.
     reserve = [2_000_000.0 - 1000 * i if i <= 394 else 1_630_000.0 for i in range(N)]
-    # Hashprice 50, then 18 from day 390: below the default mix's median breakeven of 18.90
-    # (17.5 J/TH × 24 h × 0.045 USD/kWh; see test_economics_surface).
+    # Hashprice 50, then 18 from day 390: below the median machine's breakeven of 31.86 USD/PH/day
+    # (2023-02 less the 18-month adoption lag is 2021-08: the most efficient catalog model released by
+    # then is the S19j Pro of 2021-06, 2,950 W / 100 TH/s = 29.5 J/TH — the S19 Pro's 3,250 W /
+    # 110 TH/s is 29.55 — and 29.5 × 24 h × 0.045 USD/kWh = 31.86).
     hashprice = [50.0 if i < 390 else 18.0 for i in range(N)]
     # Retarget forecast −2 % from day 396 (2023-02-01); ribbon compression 1.5 % (≤ 2 %) from day 397 (02-02).
     retarget = [-2.0 if i >= 396 else 1.0 for i in range(N)]
@@ -56,11 +58,16 @@ def test_state_at_the_last_day(con: duckdb.DuckDBPyConnection) -> None:
     assert r.value == pytest.approx((1_630_000 / 1_606_000 - 1) * 100)      # 1.4944 %
     h = by["hashprice_below_breakeven"]
     assert (h.on, h.value, h.since) == (True, 18.0, date(2023, 1, 26))
-    assert h.threshold == pytest.approx(18.9)
+    assert h.threshold == pytest.approx(31.86)
+    assert h.basis == "Antminer S19j Pro (29.5 J/TH, released 2021-06) at 0.045 USD/kWh"
     assert (by["negative_retarget_forecast"].on, by["negative_retarget_forecast"].since) == (True, date(2023, 2, 1))
     c = by["difficulty_ribbon_compressed"]
-    assert (c.on, c.value, c.threshold, c.since) == (True, 0.015, 0.02, date(2023, 2, 2))
-    assert (st.signals_on, st.signals_with_data, st.state) == (5, 6, "capitulation")
+    # Shown in percent: stddev / mean 0.015 is 1.5 %, the line 2 %.
+    assert (c.on, c.value, c.threshold, c.since) == (True, 1.5, 2.0, date(2023, 2, 2))
+    # Five signals on, but the ribbons, the retarget forecast and the difficulty ribbon are one family
+    # (block arrivals) and MPI is of the miner-coins family with the reserve: block arrivals, miner
+    # coins and revenue are on, 3 of the 3 families with data.
+    assert (st.signals_on, st.signals_with_data, st.state) == (3, 3, "capitulation")
 
 
 def test_missing_series_are_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,25 +109,29 @@ def test_reserve_low_is_of_the_trailing_year(tmp_path: Path, monkeypatch: pytest
 
 
 def test_reserve_needs_a_year(con: duckdb.DuckDBPyConnection) -> None:
+    # The reserve starts on 2022-01-01; its trailing-year low exists 365 days later, 2023-01-01.
     r = {s.name: s for s in capitulation_state(con, date(2022, 6, 1)).signals}["reserve_near_record_low"]
-    assert r.on is None and "less than 365 days" in (r.missing or "")
+    assert (r.on, r.missing, r.warming_up_until) == (None, None, date(2023, 1, 1))
 
 
 def test_backtest_episodes(con: duckdb.DuckDBPyConnection) -> None:
-    # Days 100–104 and 108–109 (ribbons + MPI) are 4 days apart → one episode of 7 days, 2 signals.
-    # Days 380–399: ribbons with the reserve, then MPI and hashprice (4 on during 390–394; from 396
-    # the reserve is off and the retarget forecast on, from 397 the ribbon compression too: 5).
+    # Days 100–104 and 108–109 (ribbons + MPI) are 4 days apart → one episode: 7 days on within a
+    # span of 10 days, 2 families. Days 380–399: ribbons with the reserve, then MPI and hashprice
+    # (block arrivals, miner coins, revenue: 3 families during 390–394); from 396 the retarget
+    # forecast and from 397 the ribbon compression join the ribbons' family: still 3.
     eps = episodes(daily_states(con))
-    assert [(e.start, e.end, e.days, e.max_signals_on) for e in eps] == [
-        (date(2022, 4, 11), date(2022, 4, 20), 7, 2),
-        (date(2023, 1, 16), date(2023, 2, 4), 20, 5),
+    assert [(e.start, e.end, e.days, e.span_days, e.max_signals_on) for e in eps] == [
+        (date(2022, 4, 11), date(2022, 4, 20), 7, 10, 2),
+        (date(2023, 1, 16), date(2023, 2, 4), 20, 20, 3),
     ]
 
 
 def test_registered_series(con: duckdb.DuckDBPyConnection) -> None:
-    rows = dict(get("capitulation_signals_on").fn(con, Query(date(2023, 1, 26), date(2023, 1, 31))))
-    # 01-26: ribbons, MPI, reserve, hashprice; 01-31: the reserve is 1.49 % above its low, off.
-    assert rows[date(2023, 1, 26)] == 4.0 and rows[date(2023, 1, 31)] == 3.0
+    rows = dict(get("capitulation_signals_on").fn(con, Query(date(2023, 1, 16), date(2023, 2, 2))))
+    # 01-16: ribbons and reserve (2 families); 01-26: ribbons, MPI, reserve, hashprice (3 families:
+    # MPI and the reserve are one); 02-02: ribbons, retarget forecast and ribbon compression are one
+    # family, with MPI and hashprice: 3.
+    assert [rows[date(2023, 1, d)] for d in (16, 26)] + [rows[date(2023, 2, 2)]] == [2.0, 3.0, 3.0]
 
 
 def test_empty_database_is_unknown(tmp_path: Path) -> None:

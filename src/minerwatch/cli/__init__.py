@@ -15,7 +15,8 @@ COMMAND_MODULES = [
     "minerwatch.cli.difficulty_cmds", # difficulty
     "minerwatch.cli.miner_cmds",     # labels import, miners outflow|reserve
     "minerwatch.cli.demo_cmds",      # demo
-    "minerwatch.cli.economics_cmds", # calc breakeven/fleet/surface/scenario, capitulation, alerts, brief
+    "minerwatch.cli.economics_cmds", # calc breakeven/fleet/surface/scenario, alerts, brief
+    "minerwatch.cli.capitulation_cmds",  # capitulation
     "minerwatch.cli.metrics_cmds",   # metrics, calc hashprice, prices import|fetch, pools update|list
     "minerwatch.cli.web_cmds",       # serve
 ]

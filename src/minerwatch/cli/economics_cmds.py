@@ -1,4 +1,4 @@
-"""`minerwatch calc breakeven|fleet|surface|scenario`, `capitulation`, `alerts run`, `brief`."""
+"""`minerwatch calc breakeven|fleet|surface|scenario`, `alerts run`, `brief`."""
 
 from __future__ import annotations
 
@@ -201,35 +201,6 @@ def _halving_month(subsidy: Subsidy, start: date, months: int) -> int | None:
     return max(m, 0) if m < months else None
 
 
-def cmd_capitulation(args: argparse.Namespace) -> int:
-    from minerwatch.metrics.capitulation import capitulation_state, daily_states, episodes
-    from minerwatch.queries.db import connect_readonly
-
-    mix = load_mix(args.mix)
-    with connect_readonly(db_path(args)) as con:
-        st = capitulation_state(con, args.as_of, mix)
-        eps = episodes(daily_states(con, args.as_of, mix)) if args.backtest else None
-    if args.json:
-        out = asdict(st)
-        if eps is not None:
-            out["episodes"] = [asdict(e) for e in eps]
-        print_json(out)
-        return 0
-    print(f"capitulation watch: {st.state.upper()} as of {st.as_of or '-'}"
-          f" ({st.signals_on} of {st.signals_with_data} signals with data on)")
-    for s in st.signals:
-        if s.on is None:
-            print(f"  [ missing ] {s.name}: {s.missing}")
-        else:
-            print(f"  [{'  ON   ' if s.on else '  off  '}] {s.name}: {_fmt(s.value)} (threshold {_fmt(s.threshold)};"
-                  f" {'on' if s.on else 'off'} since {s.since}) — {s.rule}")
-    if eps is not None:
-        print(f"past episodes ({len(eps)}):")
-        for e in eps:
-            print(f"  {e.start} … {e.end}: {e.days} days, up to {e.max_signals_on} signals on")
-    return 0
-
-
 def cmd_alerts_run(args: argparse.Namespace) -> int:
     from minerwatch.alerts.engine import raise_if_failed, run_rules
     from minerwatch.alerts.rules import load_rules
@@ -343,11 +314,3 @@ def register(sub: Any) -> None:
                    help="USD/PH/day for the 2021/2022 days-below count (default: today's hashprice)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.set_defaults(func=cmd_brief)
-
-    p = sub.add_parser("capitulation", help="capitulation watch: six signals, one state, past episodes")
-    add_db_arg(p)
-    p.add_argument("--as-of", type=_iso, help="evaluate on this day (default: the latest stored)")
-    p.add_argument("--mix", type=Path, help="network fleet mix CSV for the median breakeven")
-    p.add_argument("--backtest", action="store_true", help="also list past capitulation episodes")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_capitulation)

@@ -9,7 +9,9 @@ from datetime import date
 import duckdb
 
 from minerwatch.metrics import capitulation
-from minerwatch.metrics.capitulation import CapitulationState, Episode
+from minerwatch.metrics.capitulation import CapitulationState, Episode, SignalState
+
+__all__ = ["CapitulationState", "Episode", "SignalState", "Watch", "capitulation_state", "watch"]
 
 
 @dataclass(frozen=True, slots=True)

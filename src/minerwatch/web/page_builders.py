@@ -42,23 +42,29 @@ def signal_label(name: str) -> str:
     return SIGNAL_LABELS.get(name) or series.label(name).replace("_", " ").capitalize()
 
 
+def _signal_on(s: signals.SignalState) -> str:
+    if s.warming_up_until is not None:
+        return f"warming up until {s.warming_up_until.isoformat()}"
+    return "missing" if s.on is None else ("yes" if s.on else "no")
+
+
 def capitulation_table(ctx: PageContext, with_episodes: bool = False) -> None:
     assert ctx.con is not None
     w = signals.watch(ctx.con) if with_episodes else None
     cs = w.state if w is not None else signals.capitulation_state(ctx.con)
     ctx.figures.append(figure_doc("capitulation state", None, cs.state, day=cs.as_of,
-                                  note=f"{cs.signals_on} of {cs.signals_with_data} signals with data on"))
+                                  note=f"{cs.signals_on} of {cs.signals_with_data} signal families with data on"))
     ctx.tables.append({"id": "capitulation", "title": f"Capitulation watch: {cs.state}",
                        "columns": ["signal", "on", "value", "threshold", "since", "rule"],
                        "row_keys": [s.name for s in cs.signals],
-                       "rows": [[signal_label(s.name), "missing" if s.on is None else ("yes" if s.on else "no"),
-                                 s.value, s.threshold, s.since.isoformat() if s.since else None,
-                                 words(s.missing or s.rule)]
+                       "rows": [[signal_label(s.name), _signal_on(s), s.value, s.threshold,
+                                 s.since.isoformat() if s.since else None,
+                                 words(s.missing or (f"{s.rule}; line: {s.basis}" if s.basis else s.rule))]
                                 for s in cs.signals]})
     if w is not None:
         ctx.tables.append({"id": "episodes", "title": "Past capitulation episodes",
-                           "columns": ["start", "end", "days", "most signals on"],
-                           "rows": [[e.start.isoformat(), e.end.isoformat(), e.days, e.max_signals_on]
+                           "columns": ["start", "end", "days on", "span, days", "most signal families on"],
+                           "rows": [[e.start.isoformat(), e.end.isoformat(), e.days, e.span_days, e.max_signals_on]
                                     for e in w.episodes]})
 
 
