@@ -68,7 +68,7 @@ def _print_history(b: Any) -> None:
           f"({b.first_day} … {b.last_day}); hashprice line: {line}")
     rows = [("reported capitulation", "difficulty drop", "hash ribbons on", "capitulation state")]
     for r in b.events:
-        drop = f"{r.event.retarget_pct:+.2f} % on {r.event.retarget_day}".replace("-", "−")
+        drop = f"{_with_unit(r.event.retarget_pct, '%')} on {r.event.retarget_day}"
         rows.append((r.event.name, drop, str(r.ribbons_first or "no"), str(r.watch_first or "no")))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
