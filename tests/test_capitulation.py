@@ -147,3 +147,37 @@ def test_cli_capitulation_json(con: duckdb.DuckDBPyConnection, tmp_path: Path,
     out = json.loads(capsys.readouterr().out)
     assert out["state"] == "capitulation" and out["as_of"] == "2023-02-04"
     assert [e["start"] for e in out["episodes"]] == ["2022-04-11", "2023-01-16"]
+
+
+def test_one_family_counts_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The ribbons, the retarget forecast and the difficulty ribbon all on: three signals, but all
+    # read block arrivals, so one family on and no capitulation without evidence from elsewhere.
+    c = duckdb.connect(str(tmp_path / "f.duckdb"))
+    install(c, monkeypatch, {"hash_ribbon_spread_pct": days(D0, [-0.05] * 3),
+                             "retarget_forecast_pct": days(D0, [-1.0] * 3),
+                             "difficulty_ribbon_compression": days(D0, [0.01] * 3)})
+    st = capitulation_state(c)
+    assert [s.on for s in st.signals if s.family == "block arrivals"] == [True, True, True]
+    assert (st.state, st.signals_on, st.signals_with_data) == ("watch", 1, 1)
+
+
+def test_ribbons_warm_up_for_60_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hashrate from 2022-01-01, no 60-day average yet: its first value comes 59 days later, on
+    # 2022-03-01 (2022-01-01 + 59 days: January has 31, February 28).
+    c = duckdb.connect(str(tmp_path / "w.duckdb"))
+    install(c, monkeypatch, {"hashrate_ehs": days(D0, [100.0] * 20), "hash_ribbon_spread_pct": []})
+    r = {s.name: s for s in capitulation_state(c).signals}["hash_ribbons"]
+    assert (r.on, r.missing, r.warming_up_until) == (None, None, date(2022, 3, 1))
+
+
+def test_cli_capitulation_plain_has_units_and_spans(con: duckdb.DuckDBPyConnection, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    con.close()
+    assert main(["capitulation", "--db", str(tmp_path / "t.duckdb"), "--backtest"]) == 0
+    out = capsys.readouterr().out
+    assert "hash_ribbons (block arrivals): −0.50 % on 2023-02-04 (threshold 0.00 %;" in out
+    assert ("hashprice_below_breakeven (revenue): 18.00 USD/PH/day on 2023-02-04 (threshold 31.86 USD/PH/day, "
+            "Antminer S19j Pro (29.5 J/TH, released 2021-06) at 0.045 USD/kWh;") in out
+    assert "miner_position_index (miner coins): 2.50 × its 365-day average" in out
+    # Episodes as in test_backtest_episodes: 7 days on within 2022-04-11 … 04-20 (10 days).
+    assert "  2022-04-11 … 2022-04-20: 7 days on within a span of 10 days, up to 2 signal families on" in out
