@@ -14,3 +14,12 @@ from regtest_node import (  # noqa: F401  (fixtures are found by name)
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mark_regtest_items(items)
+
+
+# --- the user's own databases --------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _no_user_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run without --db see an empty data directory, never the machine's real or demo
+    database (calculators take the market from a database when there is one)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.getbasetemp() / "xdg-data-home"))
+    monkeypatch.delenv("MINERWATCH_DB", raising=False)

@@ -86,8 +86,17 @@ def test_cli_breakeven_from_difficulty(capsys: pytest.CaptureFixture[str]) -> No
     assert out["cost_per_btc_usd"] == pytest.approx(38177.4870755 / 0.98, rel=1e-9)
 
 
-def test_cli_breakeven_without_market_fails(capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["calc", "breakeven", "--efficiency-j-per-th", "20", "--power-usd-per-kwh", "0.05"])
+def test_cli_breakeven_without_market_gives_what_needs_none(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["calc", "breakeven", "--efficiency-j-per-th", "20", "--power-usd-per-kwh", "0.05", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    # 20 J/TH × 24 h × 0.05 USD/kWh = 24.00 USD per PH/s per day: the cost, and the hashprice that pays it.
+    assert out["breakeven_hashprice_usd_per_ph_day"] == pytest.approx(24.0)
+    assert out["breakeven_power_usd_per_kwh"] is None and "need a hashprice" in out["note"]
+
+
+def test_cli_fleet_without_market_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["calc", "fleet", "docs/examples/fleet.toml"])
     assert rc == 1
     err = capsys.readouterr().err
-    assert "no market given" in err and "hint:" in err
+    assert "no market: no difficulty and BTC price given, and no database at" in err and "hint:" in err

@@ -91,4 +91,4 @@ def test_cli_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     again = json.loads(capsys.readouterr().out)
     assert [m["price_usd"] for m in again["months"]] == [100_000.0, 50_000.0]
     assert main(["calc", "scenario", str(f), "--difficulty", "1e14"]) == 1
-    assert "a scenario starts from --difficulty and a price" in capsys.readouterr().err
+    assert "a scenario starts from a difficulty and a price (no database at" in capsys.readouterr().err

@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from minerwatch.cli.common import add_db_arg, db_path, default_db_path, print_json
+from minerwatch.cli.market_args import MarketInputs, add_market_args, market_inputs
 from minerwatch.cli.metrics_cmds import finite_float
 from minerwatch.cli.subsidy_args import Subsidy, add_subsidy_args, resolve_subsidy
-from minerwatch.economics.breakeven import Market, Site, breakeven, market_from_chain
+from minerwatch.economics.breakeven import Market, Site, breakeven, energy_breakeven, market_from_chain
 from minerwatch.economics.catalog import load_catalog
 from minerwatch.economics.fleet import fleet_economics, load_fleet
 from minerwatch.economics.scenarios import Scenario, price_path, project, runway
 from minerwatch.economics.surface import (DEFAULT_EFFICIENCIES_J_PER_TH, DEFAULT_POWER_PRICES_USD_PER_KWH,
                                           cost_surface, load_mix, network_cost, surface_chart)
 from minerwatch.errors import UsageError
-from minerwatch.metrics.hashprice import parse_difficulty
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -40,30 +40,44 @@ def _iso(text: str) -> date:
 
 
 def _add_market_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("market (a hashprice, or difficulty + price [+ fees])")
+    g = p.add_argument_group("market (a hashprice, or difficulty + price [+ fees]; "
+                             "what is not given comes from the database's tip when there is one)")
     g.add_argument("--hashprice-usd-per-ph-day", type=finite_float, help="hashprice, USD per PH/s per day")
-    g.add_argument("--difficulty", type=parse_difficulty, help="network difficulty (plain, or 149.3T)")
-    g.add_argument("--price", type=finite_float, help="BTC price, USD")
-    g.add_argument("--fees-btc-per-block", type=finite_float, default=0.0, help="mean fees per block, BTC (default 0)")
+    add_market_args(g)
     add_subsidy_args(p, g)
 
 
-def market_from_args(args: argparse.Namespace) -> tuple[Market, Subsidy | None]:
-    """The market the user described — a hashprice (and optional price), or difficulty and price —
-    and the subsidy behind it (None when the hashprice was given)."""
+NO_MARKET_HINT = ("give --hashprice-usd-per-ph-day, or --difficulty and --price (and --fees-btc-per-block); "
+                  "with a synced database (or the demo's) they default to its tip's")
+
+
+def market_from_args(args: argparse.Namespace, required: bool = True
+                     ) -> tuple[Market | None, Subsidy | None, MarketInputs | None]:
+    """The market the user described — a hashprice (and optional price), or difficulty and price,
+    each defaulting to the database's at its tip — the subsidy behind it (None when the hashprice
+    was given) and where each input came from. No market (None) only when not `required`."""
     if args.hashprice_usd_per_ph_day is not None:
         if args.difficulty is not None:
             raise UsageError("give either --hashprice-usd-per-ph-day or --difficulty, not both",
                              "the hashprice already includes the difficulty")
-        return Market(args.hashprice_usd_per_ph_day, args.price), None
-    if args.difficulty is None or args.price is None:
-        raise UsageError("no market given",
-                         "give --hashprice-usd-per-ph-day, or --difficulty and --price (and --fees-btc-per-block)")
+        return Market(args.hashprice_usd_per_ph_day, args.price), None, None
+    inputs = market_inputs(args)
+    if inputs.difficulty is None or inputs.price_usd is None:
+        if not required:
+            return None, None, inputs
+        lacking = " and ".join(n for n, v in (("difficulty", inputs.difficulty), ("BTC price", inputs.price_usd))
+                               if v is None)
+        raise UsageError(f"no market: no {lacking} given" + (f", and {inputs.missing}" if inputs.missing else ""),
+                         NO_MARKET_HINT)
     subsidy = resolve_subsidy(args)
-    return market_from_chain(args.difficulty, args.price, args.fees_btc_per_block, subsidy.btc), subsidy
+    market = market_from_chain(inputs.difficulty, inputs.price_usd, inputs.fees_btc_per_block, subsidy.btc)
+    return market, subsidy, inputs
 
 
-def _print_subsidy(subsidy: Subsidy | None) -> None:
+def _print_subsidy(subsidy: Subsidy | None, inputs: MarketInputs | None = None) -> None:
+    if inputs is not None:
+        for name, source in inputs.sources.items():
+            print(f"{name.replace('_', ' ')} from {source}")
     if subsidy is not None:
         print(f"subsidy {subsidy.btc:g} BTC" + (f" at height {subsidy.height:,}" if subsidy.height is not None else "")
               + f" ({subsidy.source})")
@@ -100,16 +114,24 @@ def _print_pairs(d: dict[str, Any]) -> None:
 
 
 def cmd_breakeven(args: argparse.Namespace) -> int:
-    market, subsidy = market_from_args(args)
-    b = breakeven(args.efficiency_j_per_th, Site(args.power_usd_per_kwh, args.pue, args.pool_fee_pct), market)
-    out = asdict(b)
-    if b.cost_per_btc_usd is None:
-        out["note"] = "cost_per_btc_usd needs the BTC price: add --price"
+    market, subsidy, inputs = market_from_args(args, required=False)
+    site = Site(args.power_usd_per_kwh, args.pue, args.pool_fee_pct)
+    if market is None:
+        # The energy cost and the hashprice that pays it need no market; what it pays does.
+        out: dict[str, Any] = asdict(energy_breakeven(args.efficiency_j_per_th, site)) | {
+            "breakeven_power_usd_per_kwh": None,
+            "note": "the breakeven power price, margin and cost per BTC need a hashprice: " + NO_MARKET_HINT
+                    + (f" ({inputs.missing})" if inputs is not None and inputs.missing else "")}
+    else:
+        out = asdict(breakeven(args.efficiency_j_per_th, site, market))
+        if out["cost_per_btc_usd"] is None:
+            out["note"] = "cost_per_btc_usd needs the BTC price: add --price"
     if args.json:
-        print_json(out | (subsidy.as_fields() if subsidy is not None else {}))
+        print_json(out | (subsidy.as_fields() if subsidy is not None else {})
+                   | (inputs.as_fields() if inputs is not None and market is not None else {}))
     else:
         _print_pairs(out)
-        _print_subsidy(subsidy)
+        _print_subsidy(subsidy, inputs if market is not None else None)
     return 0
 
 
@@ -125,22 +147,25 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     if args.fleet is None:
         raise UsageError("no fleet file given", "minerwatch calc fleet FLEET.toml --difficulty … --price …")
     fleet = load_fleet(args.fleet, catalog)
-    market, subsidy = market_from_args(args)
+    market, subsidy, inputs = market_from_args(args)
+    assert market is not None   # required
     lines, whole = fleet_economics(fleet, market)
     rows = [asdict(x) for x in [*lines, whole]]
     if args.json:
-        print_json({"models": rows[:-1], "fleet": rows[-1]} | ({"subsidy": asdict(subsidy)} if subsidy else {}))
+        print_json({"models": rows[:-1], "fleet": rows[-1]} | ({"subsidy": asdict(subsidy)} if subsidy else {})
+                   | (inputs.as_fields() if inputs is not None else {}))
     else:
         keys = ("model", "hashrate_ths", "efficiency_j_per_th", "revenue_usd_per_day", "cost_usd_per_day",
                 "profit_usd_per_day", "breakeven_hashprice_usd_per_ph_day", "breakeven_power_usd_per_kwh",
                 "cost_per_btc_energy_usd", "cost_per_btc_usd", "shutoff_price_usd")
         _print_table([{k: r[k] for k in keys} for r in rows])
-        _print_subsidy(subsidy)
+        _print_subsidy(subsidy, inputs)
     return 0
 
 
 def cmd_surface(args: argparse.Namespace) -> int:
-    market, subsidy = market_from_args(args)
+    market, subsidy, inputs = market_from_args(args)
+    assert market is not None   # required
     effs = _floats(args.efficiencies) if args.efficiencies else DEFAULT_EFFICIENCIES_J_PER_TH
     prices = _floats(args.power_prices) if args.power_prices else DEFAULT_POWER_PRICES_USD_PER_KWH
     cells = cost_surface(effs, prices, market, args.pue, args.pool_fee_pct)
@@ -149,7 +174,7 @@ def cmd_surface(args: argparse.Namespace) -> int:
         print_json({"hashprice_usd_per_ph_day": market.hashprice_usd_per_ph_day, "price_usd": market.price_usd,
                     "cells": [asdict(c) for c in cells], "chart": surface_chart(cells, effs, prices),
                     "network": asdict(net), "fleet_mix": "default" if args.mix is None else str(args.mix)}
-                   | ({"subsidy": asdict(subsidy)} if subsidy else {}))
+                   | ({"subsidy": asdict(subsidy)} if subsidy else {}) | (inputs.as_fields() if inputs else {}))
         return 0
     print(f"margin, USD per PH/s per day, at hashprice {market.hashprice_usd_per_ph_day:.2f}"
           f" (rows J/TH, columns USD/kWh)")
@@ -158,33 +183,37 @@ def cmd_surface(args: argparse.Namespace) -> int:
                   for i, e in enumerate(effs)])
     print()
     _print_pairs({f"network {k}": v for k, v in asdict(net).items()})
-    _print_subsidy(subsidy)
+    _print_subsidy(subsidy, inputs)
     return 0
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.asic_file)
     fleet = load_fleet(args.fleet, catalog)
-    if args.difficulty is None or (args.price is None and not args.price_path):
-        raise UsageError("a scenario starts from --difficulty and a price",
-                         "add --price (with --price-change-pct-per-month) or --price-path, and --fees-btc-per-block")
-    path = _floats(args.price_path) if args.price_path else price_path(args.price, args.price_change_pct_per_month,
+    inputs = market_inputs(args)
+    if inputs.difficulty is None or (inputs.price_usd is None and not args.price_path):
+        raise UsageError("a scenario starts from a difficulty and a price"
+                         + (f" ({inputs.missing})" if inputs.missing else ""),
+                         "add --difficulty and --price (with --price-change-pct-per-month) or --price-path, and "
+                         "--fees-btc-per-block; with a synced database they default to its tip's")
+    path = _floats(args.price_path) if args.price_path else price_path(inputs.price_usd, args.price_change_pct_per_month,
                                                                        args.months)
     start = _iso(args.start + "-01") if args.start else date.today().replace(day=1)
     subsidy = resolve_subsidy(args)
     halving_month = args.halving_month if args.halving_month is not None else _halving_month(subsidy, start,
                                                                                               args.months)
-    s = Scenario(start, args.months, args.difficulty, args.fees_btc_per_block, subsidy.btc, path,
+    s = Scenario(start, args.months, inputs.difficulty, inputs.fees_btc_per_block, subsidy.btc, path,
                  args.difficulty_growth_pct_per_month, halving_month)
     months = project(fleet, s)
     r = runway(months, args.treasury_btc, args.treasury_cash_usd, args.hodl)
     rows = [asdict(m) for m in months]
     if args.json:
-        print_json({"months": rows, "runway": asdict(r), "subsidy": asdict(subsidy), "halving_month": halving_month})
+        print_json({"months": rows, "runway": asdict(r), "subsidy": asdict(subsidy), "halving_month": halving_month}
+                   | inputs.as_fields())
         return 0
     _print_table(rows)
     print()
-    _print_subsidy(subsidy)
+    _print_subsidy(subsidy, inputs)
     if halving_month is not None:
         print(f"subsidy halved from month {halving_month} ({rows[halving_month]['month']})")
     print(f"treasury runway: {'beyond ' + str(args.months) + ' months' if r.months_covered is None else str(r.months_covered) + ' months (cannot pay in ' + str(r.runs_out) + ')'}")
@@ -245,7 +274,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     calc = sub.choices.get("calc")
     if calc is None:
-        calc = sub.add_parser("calc", help="what-if calculators that need no chain")
+        calc = sub.add_parser("calc", help="what-if calculators: the market you give, else the database's at its tip")
         calc_sub = calc.add_subparsers(dest="calc_command", metavar="CALC")
     else:
         # Another command module created `calc` first: add to its sub-commands.

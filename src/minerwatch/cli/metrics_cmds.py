@@ -15,10 +15,11 @@ from typing import Any
 import duckdb
 
 from minerwatch.cli.common import add_db_arg, db_path, print_json
+from minerwatch.cli.market_args import add_market_args, market_inputs
 from minerwatch.cli.subsidy_args import add_subsidy_args, resolve_subsidy
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.metrics import registry
-from minerwatch.metrics.hashprice import calc_hashprice, parse_difficulty
+from minerwatch.metrics.hashprice import calc_hashprice
 from minerwatch.metrics.miner_questions import check_cohort
 from minerwatch.store import connect
 
@@ -38,14 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     calc = sub.choices.get("calc")
     if calc is None:
-        calc = sub.add_parser("calc", help="what-if calculators that need no chain")
+        calc = sub.add_parser("calc", help="what-if calculators: the market you give, else the database's at its tip")
         calc_sub = calc.add_subparsers(dest="calc_command", metavar="CALC")
     else:  # another command module created `calc` first: add to its sub-commands
         calc_sub = next(a for a in calc._actions if isinstance(a, argparse._SubParsersAction))
     p = calc_sub.add_parser("hashprice", help="hashprice and hashvalue from difficulty, price, subsidy and fees")
-    p.add_argument("--difficulty", required=True, help="network difficulty: a number or with K/M/G/T/P, e.g. 149.3T")
-    p.add_argument("--price", dest="price_usd", type=finite_float, required=True, help="BTC price in USD")
-    p.add_argument("--fees-btc-per-block", type=finite_float, default=0.0, help="average fees per block in BTC (default 0)")
+    add_market_args(p, price_dest="price_usd")
     add_subsidy_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_calc_hashprice)
@@ -183,10 +182,16 @@ def _check_cohort_known(con: duckdb.DuckDBPyConnection, cohort: str) -> None:
 
 
 def cmd_calc_hashprice(args: argparse.Namespace) -> int:
-    difficulty = parse_difficulty(args.difficulty)
+    inputs = market_inputs(args, price_dest="price_usd")
+    if inputs.difficulty is None or inputs.price_usd is None:
+        lacking = " and ".join(f"--{n}" for n, v in (("difficulty", inputs.difficulty), ("price", inputs.price_usd))
+                               if v is None)
+        raise UsageError(f"no {lacking} given" + (f", and {inputs.missing}" if inputs.missing else ""),
+                         "give --difficulty 149.3T --price 86075, or sync a database (or build the demo's): "
+                         "its tip's difficulty, price and fees are the defaults")
     subsidy = resolve_subsidy(args)
-    r = calc_hashprice(difficulty, args.price_usd, subsidy.btc, args.fees_btc_per_block)
-    out: dict[str, Any] = asdict(r) | subsidy.as_fields()
+    r = calc_hashprice(inputs.difficulty, inputs.price_usd, subsidy.btc, inputs.fees_btc_per_block)
+    out: dict[str, Any] = asdict(r) | subsidy.as_fields() | inputs.as_fields()
     out["definition"] = "Hashrate Index: (subsidy + fees per block) × 86,400 × 1e15 / (difficulty × 2^32) BTC per PH/s per day"
     if args.json:
         print_json(out)
@@ -196,6 +201,8 @@ def cmd_calc_hashprice(args: argparse.Namespace) -> int:
         print(f"implied hashrate  {r.implied_hashrate_ehs:,.1f} EH/s at difficulty {r.difficulty:.4g}")
         print(f"subsidy  {subsidy.btc:g} BTC" + (f" at height {subsidy.height:,}" if subsidy.height is not None else "")
               + f" ({subsidy.source})")
+        for name, source in inputs.sources.items():
+            print(f"{name.replace('_', ' ')}  from {source}")
     return 0
 
 

@@ -55,6 +55,20 @@ class Site:
 
 
 @dataclass(frozen=True, slots=True)
+class EnergyBreakeven:
+    """What 1 PH/s of one machine class costs in energy a day, and the hashprice that pays it: no
+    market needed."""
+
+    efficiency_j_per_th: float
+    power_usd_per_kwh: float
+    pue: float
+    pool_fee_pct: float
+    energy_kwh_per_ph_day: float
+    energy_cost_usd_per_ph_day: float
+    breakeven_hashprice_usd_per_ph_day: float    # gross hashprice at which energy cost = net revenue
+
+
+@dataclass(frozen=True, slots=True)
 class Breakeven:
     """The economics of 1 PH/s of machines of one efficiency at one site, per day."""
 
@@ -100,10 +114,19 @@ def energy_kwh_per_ph_day(efficiency_j_per_th: float, pue: float = 1.0) -> float
     return efficiency_j_per_th * 24.0 * pue
 
 
-def breakeven(efficiency_j_per_th: float, site: Site, market: Market) -> Breakeven:
-    """Energy-only breakeven of machines of `efficiency_j_per_th` at `site` in `market`."""
+def energy_breakeven(efficiency_j_per_th: float, site: Site) -> EnergyBreakeven:
+    """Energy use and cost of 1 PH/s of machines of `efficiency_j_per_th` at `site`, and the gross
+    hashprice (USD/PH/day) that pays that cost after the pool fee."""
     kwh = energy_kwh_per_ph_day(efficiency_j_per_th, site.pue)
     cost = kwh * site.power_usd_per_kwh
+    return EnergyBreakeven(efficiency_j_per_th, site.power_usd_per_kwh, site.pue, site.pool_fee_pct, kwh, cost,
+                           cost / site.revenue_share)
+
+
+def breakeven(efficiency_j_per_th: float, site: Site, market: Market) -> Breakeven:
+    """Energy-only breakeven of machines of `efficiency_j_per_th` at `site` in `market`."""
+    energy = energy_breakeven(efficiency_j_per_th, site)
+    kwh, cost = energy.energy_kwh_per_ph_day, energy.energy_cost_usd_per_ph_day
     share = site.revenue_share
     net = market.hashprice_usd_per_ph_day * share
     hv = market.hashvalue_btc_per_ph_day
@@ -118,7 +141,7 @@ def breakeven(efficiency_j_per_th: float, site: Site, market: Market) -> Breakev
         energy_cost_usd_per_ph_day=cost,
         hashprice_usd_per_ph_day=market.hashprice_usd_per_ph_day,
         net_hashprice_usd_per_ph_day=net,
-        breakeven_hashprice_usd_per_ph_day=cost / share,
+        breakeven_hashprice_usd_per_ph_day=energy.breakeven_hashprice_usd_per_ph_day,
         breakeven_power_usd_per_kwh=net / kwh,
         margin_usd_per_ph_day=net - cost,
         margin_pct=(net - cost) / net * 100.0 if net else None,
