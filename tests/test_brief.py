@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import struct
 from collections.abc import Callable
@@ -94,10 +95,14 @@ def test_every_sentence(con: duckdb.DuckDBPyConnection) -> None:
         "above 15.8 J/TH at 0.1 USD/kWh (14 of 17 catalog models, e.g. Antminer S21).")
     # Reserve: 1,800,000 is the lowest of the trailing 365 days (0 % above it): on since today; before,
     # 1,850,000 was 3.35 % above the 1,790,000 of 2021-07-15, then 1,900,000 was 2.70 % above 1,850,000.
-    # Hashprice 38 > 18.90 median breakeven: off. The other four series are not in this database.
+    # Hashprice 38 > 31.86, the breakeven of the median machine of 2023-01 (the S19j Pro, 29.5 J/TH,
+    # at 0.045 USD/kWh): off. The other four series are not in this database. Reserve (miner coins)
+    # and hashprice (revenue) are two families: 1 of 2 on. The MPI needs 365 days of outflow, which
+    # starts 2023-01-01: warming up until 2023-12-31 (364 days on).
     assert s["capitulation"] == (
-        "Capitulation watch: watch — 1 of 2 signals with data are on: reserve near record low (since 2023-01-31). "
-        "Missing: hash ribbons, miner position index, negative retarget forecast, difficulty ribbon compressed.")
+        "Capitulation watch: watch — 1 of 2 signal families with data are on: reserve near record low (since 2023-01-31). "
+        "Warming up: miner position index (until 2023-12-31). "
+        "Missing: hash ribbons, negative retarget forecast, difficulty ribbon compressed.")
 
 
 def test_every_figure_names_definition_and_command(con: duckdb.DuckDBPyConnection) -> None:
@@ -205,3 +210,15 @@ def test_brief_and_capitulation_on_real_blocks(tmp_path: Path, capsys: pytest.Ca
     assert cap["negative_retarget_forecast"]["on"] is True
     assert cap["negative_retarget_forecast"]["value"] == pytest.approx(pace)
     assert cap["hash_ribbons"]["on"] is None         # 12 days of hashrate: no 60-day average yet
+
+
+def test_underwater_figure_names_the_command_that_prints_it(con: duckdb.DuckDBPyConnection,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    fig = next(f for f in build_brief(con, AS_OF, date(2023, 1, 1)).figures if f.key == "underwater")
+    (command,) = fig.commands
+    assert command == "minerwatch calc underwater --hashprice-usd-per-ph-day 38.0000 --power-prices 0.03,0.05,0.07,0.1"
+    assert main(shlex.split(command)[1:]) == 0
+    printed = capsys.readouterr().out
+    # Every part of the brief's sentence (breakeven efficiency, count, example) is a line of the output.
+    parts = fig.sentence.split("for machines ", 1)[1].rstrip(".").split("; ")
+    assert len(parts) == 4 and all(f"  {part}: " in printed for part in parts)

@@ -1,4 +1,4 @@
-"""`minerwatch calc breakeven|fleet|surface|scenario`, `alerts run`, `brief`."""
+"""`minerwatch calc breakeven|fleet|surface|underwater|scenario`, `alerts run`, `brief`."""
 
 from __future__ import annotations
 
@@ -187,6 +187,22 @@ def cmd_surface(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_underwater(args: argparse.Namespace) -> int:
+    from minerwatch.economics.underwater import UNDERWATER_POWER_PRICES_USD_PER_KWH, sentence, underwater
+
+    prices = _floats(args.power_prices) if args.power_prices else UNDERWATER_POWER_PRICES_USD_PER_KWH
+    if not all(p > 0 for p in prices):
+        raise UsageError(f"power prices {args.power_prices} must all be positive", "e.g. 0.03,0.05,0.07,0.1")
+    rows = underwater(args.hashprice_usd_per_ph_day, prices, load_catalog(args.asic_file, args.f2pool).values())
+    if args.json:
+        print_json({"hashprice_usd_per_ph_day": args.hashprice_usd_per_ph_day, "rows": [asdict(u) for u in rows]})
+        return 0
+    print(f"At {args.hashprice_usd_per_ph_day:,.2f} USD/PH/day, power alone costs more than the hashprice for machines")
+    for u in rows:
+        print(f"  {sentence(u)}: {', '.join(u.underwater) or 'none'}")
+    return 0
+
+
 def cmd_scenario(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.asic_file)
     fleet = load_fleet(args.fleet, catalog)
@@ -307,6 +323,14 @@ def register(sub: Any) -> None:
     _add_market_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_surface)
+
+    p = calc_sub.add_parser("underwater", help="which catalog machines lose money on power at a hashprice")
+    p.add_argument("--hashprice-usd-per-ph-day", type=finite_float, required=True, help="hashprice, USD per PH/s per day")
+    p.add_argument("--power-prices", help="USD/kWh values, comma-separated (default 0.03,0.05,0.07,0.1: the brief's)")
+    p.add_argument("--asic-file", type=Path, help="CSV of your own models (model,manufacturer,hashrate_ths,power_w)")
+    p.add_argument("--f2pool", action="store_true", help="also load F2Pool's 2020 model list")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_underwater)
 
     p = calc_sub.add_parser("scenario", help="monthly projection of hashprice and fleet profit; treasury runway")
     p.add_argument("fleet", type=Path, help="fleet file (TOML)")

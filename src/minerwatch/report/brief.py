@@ -11,8 +11,8 @@ from datetime import date, timedelta
 
 import duckdb
 
-from minerwatch.economics.breakeven import energy_kwh_per_ph_day
 from minerwatch.economics.catalog import load_catalog
+from minerwatch.economics.underwater import UNDERWATER_POWER_PRICES_USD_PER_KWH, sentence, underwater
 from minerwatch.metrics.capitulation import capitulation_state
 from minerwatch.metrics import series_stats as stats
 from minerwatch.metrics.registry import Query, Read
@@ -22,7 +22,7 @@ from minerwatch.metrics.registry import read as read_series
 HASHPRICE_WEEKS = 4                            # "hashprice fell X % in four weeks"
 PRICE_DAYS = 30
 LOWEST_SINCE_MIN_DAYS = 30                     # "lowest since" only when the last lower day is a month back
-BRIEF_POWER_PRICES_USD_PER_KWH = (0.03, 0.05, 0.07, 0.10)
+BRIEF_POWER_PRICES_USD_PER_KWH = UNDERWATER_POWER_PRICES_USD_PER_KWH
 HARD_YEARS = (2021, 2022)                      # the China ban (2021) and the bear market (2022)
 
 
@@ -213,35 +213,34 @@ def underwater_figure(hashprice: Read, as_of: date) -> Figure:
             "(PUE 1, no pool fee), exceeds the hashprice; models from the shipped nominal-spec catalog")
     if hashprice.missing:
         return _missing("underwater", "Machines underwater", hashprice.missing, defn,
-                        ("minerwatch calc surface --hashprice-usd-per-ph-day …",))
+                        ("minerwatch calc underwater --hashprice-usd-per-ph-day …",))
     d, hp = hashprice.values[-1]
-    models = sorted(load_catalog().values(), key=lambda a: a.efficiency_j_per_th)
-    parts: list[str] = []
-    vals: dict[str, object] = {}
-    for p in BRIEF_POWER_PRICES_USD_PER_KWH:
-        # Breakeven efficiency: hashprice / (24 h × p), from E × 24 × p = hashprice.
-        max_eff = hp / energy_kwh_per_ph_day(1.0) / p
-        under = [a.model for a in models if a.efficiency_j_per_th > max_eff]
-        vals[f"{p:g}"] = {"max_efficiency_j_per_th": max_eff, "underwater": under}
-        parts.append(f"above {max_eff:.1f} J/TH at {p:g} USD/kWh ({len(under)} of {len(models)} catalog models"
-                     + (f", e.g. {under[0]}" if under else "") + ")")
-    s = f"At ${hp:,.2f}/PH/day ({d}), power alone costs more than the hashprice for machines " + "; ".join(parts) + "."
+    rows = underwater(hp, BRIEF_POWER_PRICES_USD_PER_KWH, load_catalog().values())
+    vals: dict[str, object] = {f"{u.power_usd_per_kwh:g}": {"max_efficiency_j_per_th": u.breakeven_efficiency_j_per_th,
+                                                            "underwater": list(u.underwater)} for u in rows}
+    s = (f"At ${hp:,.2f}/PH/day ({d}), power alone costs more than the hashprice for machines "
+         + "; ".join(sentence(u) for u in rows) + ".")
+    # Four decimals: the command's breakeven efficiencies then round to the figure's.
     return Figure("underwater", "Machines underwater", defn,
-                  (f"minerwatch calc surface --hashprice-usd-per-ph-day {hp:.2f} --power-prices "
+                  (f"minerwatch calc underwater --hashprice-usd-per-ph-day {hp:.4f} --power-prices "
                    + ",".join(f"{p:g}" for p in BRIEF_POWER_PRICES_USD_PER_KWH),), sentence=s, values=vals)
 
 
 def capitulation_figure(con: duckdb.DuckDBPyConnection, as_of: date) -> Figure:
     st = capitulation_state(con, as_of)
-    defn = ("capitulation when hash ribbons and at least one more of six signals are on; watch when any is on "
+    defn = ("capitulation when the hash ribbons and a signal of another family are on (a family counts once); "
+            "watch when any is on "
             "(docs/economics.md)")
     cmds = (f"minerwatch capitulation --as-of {as_of}",)
     if st.state == "unknown":
         return _missing("capitulation", "Capitulation watch", "none of the six signals has data", defn, cmds)
     on = [f"{s.name.replace('_', ' ')} (since {s.since})" for s in st.signals if s.on]
-    missing = [s.name.replace("_", " ") for s in st.signals if s.on is None]
-    s = (f"Capitulation watch: {st.state} — {st.signals_on} of {st.signals_with_data} signals with data are on"
-         + (": " + ", ".join(on) if on else "") + "."
+    warming = [f"{s.name.replace('_', ' ')} (until {s.warming_up_until})" for s in st.signals
+               if s.warming_up_until is not None]
+    missing = [s.name.replace("_", " ") for s in st.signals if s.on is None and s.warming_up_until is None]
+    s = (f"Capitulation watch: {st.state} — {st.signals_on} of {st.signals_with_data} signal families with data "
+         "are on" + (": " + ", ".join(on) if on else "") + "."
+         + (f" Warming up: {', '.join(warming)}." if warming else "")
          + (f" Missing: {', '.join(missing)}." if missing else ""))
     return Figure("capitulation", "Capitulation watch", defn, cmds, sentence=s,
                   values={"state": st.state, "signals_on": st.signals_on, "signals_with_data": st.signals_with_data})
