@@ -164,7 +164,13 @@ def _below(d: RibbonDay) -> bool:
 def hash_ribbon_signals(days: list[RibbonDay]) -> list[RibbonSignal]:
     """Dates of every capitulation (30-day average falls below the 60-day), recovery (crosses back
     above) and buy (first day from a recovery on, before the next capitulation, with the 10-day price
-    average above the 20-day), in date order."""
+    average above the 20-day), in date order.
+
+    As Charles Edwards defines the hash ribbons (Hash Ribbons & Bitcoin Bottoms, Capriole
+    Investments, 2019): the buy waits for price momentum after the miners' recovery, so it is the
+    recovery day when the 10-day price average is already above the 20-day, else the day it crosses
+    above. He sets no minimum gap between the averages; _REL_EPS only keeps float rounding on a
+    flat stretch from counting as a cross."""
     out: list[RibbonSignal] = []
     below = False
     awaiting_buy = False
