@@ -37,6 +37,11 @@ def members_sql(cohort: str) -> tuple[str, list]:
     raise UsageError(f"unknown cohort {cohort!r}", "use 0hop, 1hop, pool:<slug> or label:<entity>")
 
 
+# Every cohort output with the height and transaction that spent it (NULL while unspent).
+_OUTPUTS_SQL = ("(SELECT o.*, s.height AS spent_height, s.spent_txid FROM miner_outputs o "
+                "LEFT JOIN miner_spends s ON s.txid = o.txid AND s.vout = o.vout)")
+
+
 def _flows_sql(members: str) -> str:
     """Per-transaction flows of a cohort; parameters: members' params, then the first day."""
     return f"""
@@ -44,11 +49,11 @@ def _flows_sql(members: str) -> str:
     day_of AS (SELECT height, CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE) AS day FROM blocks),
     spent AS (
         SELECT o.spent_txid AS txid, any_value(o.spent_height) AS height, sum(o.value_sat) AS in_sat
-        FROM miner_outputs o JOIN m ON o.script_id = m.script_id
+        FROM {_OUTPUTS_SQL} o JOIN m ON o.script_id = m.script_id
         WHERE o.spent_height IS NOT NULL AND m.join_height <= o.spent_height GROUP BY o.spent_txid),
     to_c AS (
         SELECT o.txid, any_value(o.height) AS height, sum(o.value_sat) AS to_c_sat
-        FROM miner_outputs o JOIN m ON o.script_id = m.script_id
+        FROM {_OUTPUTS_SQL} o JOIN m ON o.script_id = m.script_id
         WHERE m.join_height <= o.height GROUP BY o.txid),
     tot AS (SELECT txid, sum(value_sat) AS out_sat FROM miner_spend_outputs GROUP BY txid),
     ex AS (
@@ -80,7 +85,7 @@ def _reserve_events_sql(members: str) -> str:
     day_of AS (SELECT height, CAST(to_timestamp(time_s) AT TIME ZONE 'UTC' AS DATE) AS day FROM blocks),
     held AS (
         SELECT greatest(o.height, m.join_height) AS from_h, o.spent_height AS to_h, o.value_sat, o.height AS created_h
-        FROM miner_outputs o JOIN m ON o.script_id = m.script_id
+        FROM {_OUTPUTS_SQL} o JOIN m ON o.script_id = m.script_id
         WHERE o.spent_height IS NULL OR o.spent_height > greatest(o.height, m.join_height)),
     ev AS (
         SELECT from_h AS h, created_h, value_sat AS delta FROM held

@@ -23,7 +23,7 @@ from minerwatch.metrics.registry import refresh_all
 from minerwatch.networks import get_network
 from minerwatch.simulate.files import DemoFiles, write_demo
 from minerwatch.simulate.generate import SimConfig, generate
-from minerwatch.store import connect, transaction
+from minerwatch.store import connect, migrations, transaction
 from minerwatch.sync import Syncer
 
 B, FEE = 100_000_000, 10_000
@@ -134,19 +134,47 @@ def test_a_database_made_before_the_block_tables_migrates_to_a_fresh_one(sim: tu
     files, fresh = sim
     db = tmp_path / "old.duckdb"
     shutil.copy(fresh, db)
-    # What the previous version left: no block tables, no spent_height index, migration 210 not
-    # applied, only the fixed cohorts stored (their rows are the same: the oracle tests show it).
+    # What schema version 200 left: the spends in miner_outputs' own columns (before migration
+    # 230), no block tables, no spent_height index (before 210), none of the later migrations'
+    # tables, only the fixed cohorts stored (their rows are the same: the oracle tests show it).
     con = duckdb.connect(str(db))
-    con.execute("DROP INDEX miner_outputs_spent_height")
-    con.execute("DROP TABLE miner_block_flows")
-    con.execute("DROP TABLE miner_block_reserve")
-    con.execute("DELETE FROM schema_migrations WHERE version = 210")
+    con.execute("ALTER TABLE miner_outputs ADD COLUMN spent_height INTEGER")
+    con.execute("ALTER TABLE miner_outputs ADD COLUMN spent_txid VARCHAR")
+    con.execute("UPDATE miner_outputs SET spent_height = s.height, spent_txid = s.spent_txid FROM miner_spends s "
+                "WHERE s.txid = miner_outputs.txid AND s.vout = miner_outputs.vout")
+    _undo_later_schema(con, 200)
     con.execute("DELETE FROM daily_miner_flows WHERE cohort NOT IN ('0hop', '1hop')")
     con.execute("DELETE FROM daily_miner_reserve_era WHERE cohort NOT IN ('0hop', '1hop')")
     con.execute("DELETE FROM meta WHERE key = 'miner_flows_through_height'")
     con.close()
     _sync(db, files.blocks_dir, "simnet")   # no new block: the migration has the refresh run once
     _same_as(db, fresh)
+
+
+def _undo_later_schema(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Drop what the migrations after `version` added (views, tables, columns), found by applying
+    them in order to an empty database and comparing."""
+    empty = duckdb.connect()
+    shapes = []
+    for later in (False, True):
+        for number, _name, sql in migrations():
+            if (number > version) == later:
+                empty.execute(sql)
+        shapes.append((
+            {v for (v,) in empty.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()},
+            {(t, c) for t, c in empty.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                              "WHERE table_name IN (SELECT table_name FROM duckdb_tables())").fetchall()}))
+    empty.close()
+    (views_before, columns_before), (views_after, columns_after) = shapes
+    tables_before = {t for t, _ in columns_before}
+    for view in views_after - views_before:
+        con.execute(f"DROP VIEW {view}")
+    for table in {t for t, _ in columns_after} - tables_before:
+        con.execute(f"DROP TABLE {table}")
+    for table, column in sorted(columns_after - columns_before):
+        if table in tables_before:
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    con.execute("DELETE FROM schema_migrations WHERE version > ?", [version])
 
 
 # ---- a constructed chain with random miner business and a reorg ------------------------------------
@@ -258,7 +286,7 @@ def test_reorg_onto_another_branch_equals_the_oracle_and_a_fresh_sync(forked: tu
     # The story has what the refresh must get right: a 1-hop miner later paid by a coinbase, coins
     # created and spent in one block, and header times running backwards across midnight.
     assert con.execute("SELECT count(*) FROM miner_scripts WHERE one_hop_height < zero_hop_height").fetchone()[0] > 0
-    assert con.execute("SELECT count(*) FROM miner_outputs WHERE spent_height = height").fetchone()[0] > 0
+    assert con.execute("SELECT count(*) FROM miner_spends WHERE height = out_height").fetchone()[0] > 0
     assert con.execute("SELECT count(*) FROM blocks a JOIN blocks b ON b.height = a.height + 1 "
                        "WHERE b.time_s // 86400 < a.time_s // 86400").fetchone()[0] > 0
     con.close()
@@ -269,7 +297,7 @@ def test_reorg_onto_another_branch_equals_the_oracle_and_a_fresh_sync(forked: tu
     assert main(["labels", "import", str(labels), "--db", str(reference), "--name", "tags"]) == 0
     # (The network tables are left out: their running sums, refreshed from the fork, may differ
     # from a fresh sync's in the last bit of a float.)
-    _same_as(db, reference, MINER_TABLES + ("miner_scripts", "miner_outputs", "miner_spend_outputs"))
+    _same_as(db, reference, MINER_TABLES + ("miner_scripts", "miner_outputs", "miner_spends", "miner_spend_outputs"))
 
 
 def test_refresh_from_any_height_leaves_the_tables_unchanged(forked: tuple, tmp_path: Path) -> None:

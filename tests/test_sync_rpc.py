@@ -55,7 +55,7 @@ def test_rpc_reorg_and_blk_files_give_one_database(regtest_node, password: str, 
     assert "/AntPool/" in tags[1] and "Foundry USA Pool" in tags[105]
     # The wallet's payment is a 0-hop outflow (or internal, if it only moved between wallet keys);
     # either way a spend of a coinbase was recorded.
-    assert con.execute("SELECT count(*) FROM miner_outputs WHERE spent_height = 102").fetchone()[0] >= 1
+    assert con.execute("SELECT count(*) FROM miner_spends WHERE height = 102").fetchone()[0] >= 1
     con.close()
 
     # A reorg of depth 3: the last three blocks are replaced by four of another pool.

@@ -72,14 +72,17 @@ def build_db(path: Path, days: int = 400, network: str = "mainnet", refresh: boo
                        SELECT s, 'p2wpkh', NULL, ?, NULL, NULL FROM range(1, 4) t(s)""", [H0])
         con.execute(
             """INSERT INTO miner_outputs
-               SELECT printf('cb%d', height), 0, height, 0, coinbase_value_sat, 1 + height % 3, true,
-                      CASE WHEN height % 2 = 0 AND height + ? < ? THEN height + ? END,
-                      CASE WHEN height % 2 = 0 AND height + ? < ? THEN printf('sp%d', height) END
-               FROM blocks""", [SPEND_AFTER, H0 + n, SPEND_AFTER, SPEND_AFTER, H0 + n])
+               SELECT printf('cb%d', height), 0, height, 0, coinbase_value_sat, 1 + height % 3, true
+               FROM blocks""")
+        con.execute(
+            """INSERT INTO miner_spends
+               SELECT printf('cb%d', height), 0, height + ?, printf('sp%d', height), height, coinbase_value_sat,
+                      1 + height % 3
+               FROM blocks WHERE height % 2 = 0 AND height + ? < ? ORDER BY height""",
+            [SPEND_AFTER, SPEND_AFTER, H0 + n])
         con.execute(
             """INSERT INTO miner_spend_outputs
-               SELECT spent_txid, 0, spent_height, 1, value_sat - 1000, 999, 'p2wpkh'
-               FROM miner_outputs WHERE spent_height IS NOT NULL""")
+               SELECT spent_txid, 0, height, 1, value_sat - 1000, 999, 'p2wpkh' FROM miner_spends""")
         if refresh:
             registry.refresh_all(con, H0)
     finally:

@@ -71,10 +71,11 @@ class Ingest:
             payload = bytes.fromhex(payload_hex or "")
             tracker.members[sid] = Member(_TYPE_CODES[stype], payload, zh, oh, parent)
             tracker.payloads.add(payload)
-        for txid, vout, sid, value in con.execute(
-            "SELECT txid, vout, script_id, value_sat FROM miner_outputs WHERE spent_height IS NULL"
+        for txid, vout, sid, value, height in con.execute(
+            "SELECT txid, vout, script_id, value_sat, height FROM miner_outputs "
+            "ANTI JOIN miner_spends USING (txid, vout)"
         ).fetchall():
-            tracker.utxos[(bytes.fromhex(txid)[::-1], vout)] = (sid, value)
+            tracker.utxos[(bytes.fromhex(txid)[::-1], vout)] = (sid, value, height)
         self.tracker = tracker
         self.undo.reset(records_from_db(con, self.tip.height, self.undo.max_blocks) if self.tip else ())
         self._state_ok = True
@@ -116,6 +117,7 @@ class Ingest:
         cb_rows: list[tuple] = []
         out_rows: list[tuple] = []
         spend_rows: list[tuple] = []
+        replaced: list[tuple] = []
         spend_out_rows: list[tuple] = []
         changed: set[int] = set()
         times = self._times
@@ -144,13 +146,15 @@ class Ingest:
                     f.unclaimed_sat, f.coinbase_tag, f.coinbase_script_hex,
                 ))
                 cb_rows.extend((height, *o) for o in f.coinbase_outputs)
+                replaced.extend(_repeated_coinbase_outputs(tracker, parsed))
                 half_applied = True
                 ch = tracker.apply(height, parsed.columns)
                 applied.append(ch.undo_record(height, bhash))
                 half_applied = False
                 out_rows.extend((hash_hex(txid), vout, height, t, value, sid, cb)
                                 for txid, vout, t, value, sid, cb in ch.new_outputs)
-                spend_rows.extend((hash_hex(prev), vout, height, hash_hex(txid)) for prev, vout, txid, _, _ in ch.spends)
+                spend_rows.extend((hash_hex(prev), vout, height, hash_hex(txid), created, value, sid)
+                                  for prev, vout, txid, sid, value, created in ch.spends)
                 spend_out_rows.extend((hash_hex(txid), vout, height, t, value, sid, SCRIPT_TYPE_NAMES[stype])
                                       for txid, vout, t, value, sid, stype in ch.spend_outputs)
                 changed.update(ch.members_before)
@@ -169,13 +173,17 @@ class Ingest:
                 # 91812 and 91722, before BIP 30): as in Core's UTXO set, the later output replaces the
                 # earlier, whose 50 BTC can never be spent. Without this, syncing past 91842 fails.
                 out_rows = list({(r[0], r[1]): r for r in out_rows}.values())
-                _insert(con, "miner_outputs", ("txid", "vout", "height", "tx_index", "value_sat", "script_id",
-                                               "is_coinbase"), out_rows, replace=True)
-                if spend_rows:
-                    con.register("_spends", _table(("txid", "vout", "height", "spent_txid"), spend_rows))
-                    con.execute("UPDATE miner_outputs SET spent_height = s.height, spent_txid = s.spent_txid "
-                                "FROM _spends s WHERE miner_outputs.txid = s.txid AND miner_outputs.vout = s.vout")
-                    con.unregister("_spends")
+                _delete_outputs(con, replaced)
+                # Both tables are appended to, never updated: an UPDATE (or INSERT OR REPLACE) of
+                # miner_outputs costs DuckDB a pass over every stored row (migration 230).
+                try:
+                    _insert(con, "miner_outputs", ("txid", "vout", "height", "tx_index", "value_sat", "script_id",
+                                                   "is_coinbase"), out_rows)
+                except duckdb.ConstraintException as e:
+                    raise StoreError(f"blocks {first_height}-{blocks[-1][0]} repeat the txid of a cohort output already "
+                                     f"stored and spent ({e})", "report this as a bug, with the heights") from e
+                _insert(con, "miner_spends", ("txid", "vout", "height", "spent_txid", "out_height", "value_sat",
+                                              "script_id"), spend_rows)
                 _insert(con, "miner_spend_outputs", ("txid", "vout", "height", "tx_index", "value_sat",
                                                      "script_id", "script_type"), spend_out_rows)
         except BaseException:
@@ -221,9 +229,10 @@ class Ingest:
             with transaction(con):
                 if records and not _records_match(con, height, records):
                     records = None   # another process changed the file: only a rebuild can be trusted
-                for table in ("blocks", "coinbase_outputs", "miner_outputs", "miner_spend_outputs"):
+                # miner_spends' height is the spending block's: deleting its rows above the fork
+                # makes the outputs they spent unspent again.
+                for table in ("blocks", "coinbase_outputs", "miner_outputs", "miner_spends", "miner_spend_outputs"):
                     con.execute(f"DELETE FROM {table} WHERE height > ?", [height])  # noqa: S608 (fixed names)
-                _unspend_above(con, height)
                 # The payloads of exactly the scripts deleted next: an anti-join of the whole payload
                 # table against the whole script table (as before) grows with the cohorts.
                 con.execute("DELETE FROM miner_script_payloads WHERE script_id IN (SELECT script_id FROM miner_scripts "
@@ -256,17 +265,19 @@ class Ingest:
         self.last_rollback = "undo"
 
 
-def _unspend_above(con: duckdb.DuckDBPyConnection, height: int) -> None:
-    """Make the cohort outputs spent above `height` unspent again."""
-    # spent_height is indexed (migration 210), and DuckDB updates an indexed column as a delete and
-    # an insert of the whole row: with the demo's miner tables grown ×30, a 6-block reorg's 9,960
-    # unspent outputs took 0.7-1.4 s as an UPDATE and 0.25 s as one DELETE and one INSERT.
-    cols = "txid, vout, height, tx_index, value_sat, script_id, is_coinbase"
-    con.execute(f"CREATE TEMP TABLE _unspent AS SELECT {cols} FROM miner_outputs WHERE spent_height > ?",  # noqa: S608
-                [height])
-    con.execute("DELETE FROM miner_outputs WHERE spent_height > ?", [height])
-    con.execute(f"INSERT INTO miner_outputs ({cols}) SELECT {cols} FROM _unspent")  # noqa: S608 (fixed names)
-    con.execute("DROP TABLE _unspent")
+def _repeated_coinbase_outputs(tracker: Tracker, parsed: ParsedBlock) -> list[tuple[str, int]]:
+    """The tracked unspent outputs a block's coinbase is about to replace by repeating their txid
+    (mainnet 91842 and 91880 only; BIP 34 made it impossible after 227,931): (txid hex, vout)."""
+    cols = parsed.columns
+    txid = cols.txids[0]
+    utxos = tracker.utxos
+    return [(hash_hex(txid), cols.out_vout[k]) for k in range(len(cols.out_tx))
+            if cols.out_tx[k] == 0 and (txid, cols.out_vout[k]) in utxos]
+
+
+def _delete_outputs(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, int]]) -> None:
+    for txid, vout in keys:
+        con.execute("DELETE FROM miner_outputs WHERE txid = ? AND vout = ?", [txid, vout])
 
 
 def _records_match(con: duckdb.DuckDBPyConnection, height: int, records: list[BlockUndo]) -> bool:
@@ -294,14 +305,12 @@ def _table(columns: tuple[str, ...], rows: list[tuple]) -> pa.Table:
     return pa.table(arrays)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], rows: list[tuple],
-            replace: bool = False) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     if not rows:
         return
     con.register("_rows", _table(columns, rows))
     cols = ", ".join(columns)
-    verb = "INSERT OR REPLACE" if replace else "INSERT"
-    con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _rows")  # noqa: S608 (fixed names)
+    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows")  # noqa: S608 (fixed names)
     con.unregister("_rows")
 
 

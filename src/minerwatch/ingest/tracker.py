@@ -41,14 +41,14 @@ class BlockChanges:
     """What one block changed in the cohorts, for the ingest to write and to take back on a reorg."""
 
     new_outputs: list[tuple] = field(default_factory=list)      # (txid, vout, tx_index, value, sid, is_cb)
-    spends: list[tuple] = field(default_factory=list)           # (prev txid, vout, spending txid, sid, value)
+    spends: list[tuple] = field(default_factory=list)           # (prev txid, vout, spending txid, sid, value, created height)
     spend_outputs: list[tuple] = field(default_factory=list)    # (txid, vout, tx_index, value, sid, type)
     members_before: dict[int, MemberBefore] = field(default_factory=dict)   # every member the block changed
 
     def undo_record(self, height: int, block_hash: str) -> BlockUndo:
         """What Tracker.undo needs to take this block back (none of the rows the ingest writes)."""
         return BlockUndo(height, block_hash, tuple((o[0], o[1]) for o in self.new_outputs),
-                         tuple((s[0], s[1], s[3], s[4]) for s in self.spends), tuple(self.members_before.items()))
+                         tuple((s[0], s[1], s[3], s[4], s[5]) for s in self.spends), tuple(self.members_before.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class BlockUndo:
     height: int
     block_hash: str                                      # display hex: checked against the stored chain
     added: tuple[tuple[bytes, int], ...]                 # tracked outputs created: (txid, vout)
-    spent: tuple[tuple[bytes, int, int, int], ...]       # tracked outputs spent: (txid, vout, sid, value)
+    spent: tuple[tuple[bytes, int, int, int, int], ...]  # tracked outputs spent: (txid, vout, sid, value, created height)
     members_before: tuple[tuple[int, MemberBefore], ...]
 
 
@@ -71,8 +71,9 @@ class Tracker:
         # The members' payloads alone: a payload-bytes lookup (SipHash, ~50 ns) rules out almost
         # every output before the 64-bit script id (blake2b, ~600 ns) is computed.
         self.payloads: set[bytes] = set()
-        # (txid internal bytes, vout) → (script_id, value_sat)
-        self.utxos: dict[tuple[bytes, int], tuple[int, int]] = {}
+        # (txid internal bytes, vout) → (script_id, value_sat, height created). The height goes into
+        # the spend's row (miner_spends.out_height), so that a block's refresh never looks the output up.
+        self.utxos: dict[tuple[bytes, int], tuple[int, int, int]] = {}
 
     def apply(self, height: int, block: Columns) -> BlockChanges:
         """Advance over one block (in chain order) and report the changes."""
@@ -91,7 +92,7 @@ class Tracker:
                 hit = utxos.pop((in_prev[ii], in_vout[ii]), None) if utxos else None
                 if hit is not None:
                     spent_sids.append(hit[0])
-                    ch.spends.append((in_prev[ii], in_vout[ii], txid, hit[0], hit[1]))
+                    ch.spends.append((in_prev[ii], in_vout[ii], txid, hit[0], hit[1], hit[2]))
                 ii += 1
             first = oi
             while oi < n_out and out_tx[oi] == t:
@@ -106,7 +107,7 @@ class Tracker:
                         continue
                     sid = script_id(out_type[k], out_payload[k])
                     if sid in members:
-                        utxos[(txid, out_vout[k])] = (sid, out_value[k])
+                        utxos[(txid, out_vout[k])] = (sid, out_value[k], height)
                         ch.new_outputs.append((txid, out_vout[k], t, out_value[k], sid, False))
                 continue
             parent = next((s for s in spent_sids if members[s].zero_hop_height is not None), None)
@@ -126,7 +127,7 @@ class Tracker:
                         ch.members_before.setdefault(sid, (m.zero_hop_height, m.one_hop_height, m.parent_script_id))
                     m.one_hop_height, m.parent_script_id = height, parent
                 if m is not None:
-                    utxos[(txid, out_vout[k])] = (sid, value)
+                    utxos[(txid, out_vout[k])] = (sid, value, height)
                     ch.new_outputs.append((txid, out_vout[k], t, value, sid, False))
         return ch
 
@@ -146,7 +147,7 @@ class Tracker:
             if m.zero_hop_height is None:
                 ch.members_before.setdefault(sid, (m.zero_hop_height, m.one_hop_height, m.parent_script_id))
                 m.zero_hop_height = height
-            utxos[(txid, block.out_vout[k])] = (sid, value)
+            utxos[(txid, block.out_vout[k])] = (sid, value, height)
             ch.new_outputs.append((txid, block.out_vout[k], 0, value, sid, True))
 
     def undo(self, rec: BlockUndo) -> None:
@@ -154,8 +155,8 @@ class Tracker:
         utxos, members = self.utxos, self.members
         # Spent outputs come back before the block's own outputs go: an output created and spent
         # inside the block is then put back and removed again, as the database deletes its row.
-        for txid, vout, sid, value in rec.spent:
-            utxos[(txid, vout)] = (sid, value)
+        for txid, vout, sid, value, created in rec.spent:
+            utxos[(txid, vout)] = (sid, value, created)
         for outpoint in rec.added:
             utxos.pop(outpoint, None)
         for sid, before in rec.members_before:

@@ -66,11 +66,11 @@ def records_from_db(con: duckdb.DuckDBPyConnection, tip_height: int, max_blocks:
     for height, txid, vout in con.execute("SELECT height, txid, vout FROM miner_outputs WHERE height > ?",
                                           [above]).fetchall():
         added.setdefault(height, []).append((bytes.fromhex(txid)[::-1], vout))
-    spent: dict[int, list[tuple[bytes, int, int, int]]] = {}
-    for height, txid, vout, sid, value in con.execute(
-            "SELECT spent_height, txid, vout, script_id, value_sat FROM miner_outputs WHERE spent_height > ?",
+    spent: dict[int, list[tuple[bytes, int, int, int, int]]] = {}
+    for height, txid, vout, sid, value, created in con.execute(
+            "SELECT height, txid, vout, script_id, value_sat, out_height FROM miner_spends WHERE height > ?",
             [above]).fetchall():
-        spent.setdefault(height, []).append((bytes.fromhex(txid)[::-1], vout, sid, value))
+        spent.setdefault(height, []).append((bytes.fromhex(txid)[::-1], vout, sid, value, created))
     members: dict[int, list[tuple[int, MemberBefore]]] = {}
     for sid, zero_hop, one_hop, parent in con.execute(
             "SELECT script_id, zero_hop_height, one_hop_height, parent_script_id FROM miner_scripts "

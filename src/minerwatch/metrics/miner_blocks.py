@@ -10,8 +10,8 @@ Per transaction and cohort C (docs/metrics.md):
 
 and an output of a member counts in C's reserve from max(created, joined) until it is spent.
 
-A block's rows need only the cohort outputs created or spent in it (found by height: the table is
-appended in height order, and spent outputs through the spent_height index) and the outputs of the
+A block's rows need only the cohort outputs created or spent in it (found by height in
+miner_outputs and miner_spends, both appended in height order) and the outputs of the
 rare scripts that join 0-hop after being 1-hop. Heights are taken in chunks, so that a recompute
 from height 0 holds one chunk's outputs in memory at a time, and one new block is one chunk.
 """
@@ -113,23 +113,31 @@ def chunks(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> list[tuple[int, 
 
 def _gather_outputs(con: duckdb.DuckDBPyConnection, lo: int, hi: int, kinds: tuple[str, ...]) -> None:
     """Temp table _mf_out: the cohort outputs created in [lo, hi), those created earlier and spent
-    in [lo, hi), and the older unspent outputs of scripts that join a cohort late in [lo, hi)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _mf_out AS SELECT {_OUT_COLUMNS} FROM miner_outputs "  # noqa: S608
-                "WHERE height >= ? AND height < ?", [lo, hi])
-    # The spent_height range must be the scan's only filter: with any other one DuckDB reads the
-    # whole table instead of the index; `created before lo` is applied afterwards.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _mf_spent AS SELECT {_OUT_COLUMNS} FROM miner_outputs "  # noqa: S608
-                "WHERE spent_height >= ? AND spent_height < ?", [lo, hi])
-    con.execute("INSERT INTO _mf_out SELECT * FROM _mf_spent WHERE height < ?", [lo])
+    in [lo, hi), and the older unspent outputs of scripts that join a cohort late in [lo, hi).
+
+    spent_height is set where the spend falls in [lo, hi) (NULL for a later one: no row of these
+    heights depends on it), except for the late joiners' outputs, which carry any later spend."""
+    # Both reads are height ranges of tables appended in height order: DuckDB's min/max statistics
+    # skip every row group but the last few, whatever the history stored.
+    con.execute("CREATE OR REPLACE TEMP TABLE _mf_spent AS SELECT txid, vout, out_height AS height, value_sat, "
+                "script_id, height AS spent_height, spent_txid FROM miner_spends WHERE height >= ? AND height < ?",
+                [lo, hi])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _mf_out AS SELECT {_OUT_COLUMNS} FROM (SELECT * FROM miner_outputs "  # noqa: S608
+                "WHERE height >= ? AND height < ?) o LEFT JOIN _mf_spent s USING (txid, vout, height, value_sat, "
+                "script_id)", [lo, hi])
+    con.execute(f"INSERT INTO _mf_out SELECT {_OUT_COLUMNS} FROM _mf_spent WHERE height < ?", [lo])  # noqa: S608
     if "fixed" in kinds or "pool" in kinds:
         late = [sid for (sid,) in con.execute(late_joiners_sql(), [lo, hi]).fetchall()]
         for i in range(0, len(late), 512):
             part = late[i:i + 512]
-            # Rare (a 1-hop script paid by a coinbase later): one read of miner_outputs' script
-            # ids; their outputs spent in [lo, hi) are in _mf_out already.
-            con.execute(f"INSERT INTO _mf_out SELECT {_OUT_COLUMNS} FROM miner_outputs "  # noqa: S608
-                        f"WHERE script_id IN ({', '.join('?' * len(part))}) AND height < ? "
-                        "AND (spent_height IS NULL OR spent_height >= ?)", [*part, lo, hi])
+            marks = ", ".join("?" * len(part))
+            # Rare (a 1-hop script paid by a coinbase later): one read of the script ids of
+            # miner_outputs and miner_spends; their outputs spent in [lo, hi) are in _mf_out already.
+            con.execute(f"INSERT INTO _mf_out SELECT {_OUT_COLUMNS} FROM (SELECT txid, vout, height, value_sat, "  # noqa: S608
+                        f"script_id FROM miner_outputs WHERE script_id IN ({marks}) AND height < ?) o "
+                        f"LEFT JOIN (SELECT txid, vout, height AS spent_height, spent_txid FROM miner_spends "
+                        f"WHERE script_id IN ({marks})) s USING (txid, vout) "
+                        "WHERE s.spent_height IS NULL OR s.spent_height >= ?", [*part, lo, *part, hi])
     con.execute("CREATE OR REPLACE TEMP TABLE _mf_so AS SELECT txid, height, value_sat, script_id "
                 "FROM miner_spend_outputs WHERE height >= ? AND height < ?", [lo, hi])
     con.execute(f"CREATE OR REPLACE TEMP TABLE _mf_days AS SELECT height, {_DAY} AS day FROM blocks "  # noqa: S608
