@@ -5,10 +5,10 @@ Nobody observes which machines run. The model: a model becomes the median unit o
 catalog model released at least that long before. With the default 18 months it is the Antminer S9
 (98 J/TH) through 2020-09, the S17 Pro (39.5) from 2020-10, the S19 Pro (29.55) from 2021-11, the
 S19j Pro (29.5) from 2022-12, the S19 XP (21.5) from 2024-01, the S21 (17.5) from 2025-07 and the
-S21 Pro (15.0) from 2026-01: late
-2025 agrees with the assumed late-2025 fleet mix of economics/surface.py, whose median unit is the
-17.5 J/TH class (any lag from 18 to 21 months gives the S21 from October to December 2025). Before the first catalog model plus the lag (2017-12 by default)
-there is no median machine: the catalog starts in 2016.
+S21 Pro (15.0) from 2026-01. Late 2025 thus agrees with the assumed late-2025 fleet mix of
+economics/surface.py, whose median unit is the 17.5 J/TH class (any lag from 18 to 21 months gives
+the S21 from October to December 2025). Before the first catalog model plus the lag (2017-12 by
+default) there is no median machine: the catalog starts in 2016.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ class BreakevenModel:
         cutoff = day.year * 12 + day.month - 1 - self.adoption_lag_months
         best: Asic | None = None
         for a in self.models:
-            if _month_index(a.released) <= cutoff and (best is None or a.efficiency_j_per_th < best.efficiency_j_per_th):
+            if _month_index(a.released) <= cutoff and (best is None
+                                                        or a.efficiency_j_per_th < best.efficiency_j_per_th):
                 best = a
         if best is None:
             return None
