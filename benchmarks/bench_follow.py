@@ -8,7 +8,7 @@ what is stored.
    labels) and syncs it as `demo` does, but stopping `--blocks` blocks short of its tip: the
    **small** history (~320,000 cohort outputs).
 2. The **×30** history: a copy of it whose miner tables (miner_scripts, their payloads,
-   miner_outputs, miner_spend_outputs) hold the demo's rows `--copies` times, each copy under
+   miner_outputs, miner_spends, miner_spend_outputs) hold the demo's rows `--copies` times, each copy under
    other script ids and txids (~9.8 M cohort outputs), then every derived miner table recomputed
    from height 0. Copies are of the history only, as it stands at that height (their outputs spent
    later stay unspent): the blocks to come are the demo's own, identical on both.
@@ -94,9 +94,10 @@ INSERT INTO miner_scripts SELECT xor(script_id, $k * $mix), script_type, address
     CASE WHEN parent_script_id IS NOT NULL THEN xor(parent_script_id, $k * $mix) END FROM _orig_scripts;
 INSERT INTO miner_script_payloads SELECT xor(script_id, $k * $mix), payload_hex FROM _orig_payloads;
 INSERT INTO miner_outputs SELECT md5(txid || ':' || $k) || md5($k || ':' || txid), vout, height, tx_index, value_sat,
-    xor(script_id, $k * $mix), is_coinbase, spent_height,
-    CASE WHEN spent_txid IS NOT NULL THEN md5(spent_txid || ':' || $k) || md5($k || ':' || spent_txid) END
-    FROM _orig_outputs;
+    xor(script_id, $k * $mix), is_coinbase FROM _orig_outputs;
+INSERT INTO miner_spends SELECT md5(txid || ':' || $k) || md5($k || ':' || txid), vout, height,
+    md5(spent_txid || ':' || $k) || md5($k || ':' || spent_txid), out_height, value_sat, xor(script_id, $k * $mix)
+    FROM _orig_spends;
 INSERT INTO miner_spend_outputs SELECT md5(txid || ':' || $k) || md5($k || ':' || txid), vout, height, tx_index,
     value_sat, xor(script_id, $k * $mix), script_type FROM _orig_spend_outputs;
 """
@@ -111,7 +112,8 @@ def grow(small: Path, big: Path, copies: int) -> None:
     t = time.perf_counter()
     con = connect(big)
     for table, name in (("miner_scripts", "_orig_scripts"), ("miner_script_payloads", "_orig_payloads"),
-                        ("miner_outputs", "_orig_outputs"), ("miner_spend_outputs", "_orig_spend_outputs")):
+                        ("miner_outputs", "_orig_outputs"), ("miner_spends", "_orig_spends"),
+                        ("miner_spend_outputs", "_orig_spend_outputs")):
         con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {table}")  # noqa: S608 (fixed names)
     for k in range(1, copies):
         with transaction(con):
@@ -244,17 +246,17 @@ def api_cold(db: Path, cohorts: list[str], starts: int) -> dict[str, list[float]
 # ---- what DuckDB reads ---------------------------------------------------------------------------
 
 def explain(db: Path, first: int, last: int) -> list[str]:
-    """Scan type and row groups read by the refresh's two miner_outputs reads, for the block of
-    first..last that spends the most cohort outputs."""
+    """Scan type and row groups read by the refresh's reads of miner_outputs and miner_spends, for
+    the block of first..last that spends the most cohort outputs."""
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
     con.execute("SET disabled_optimizers = 'row_group_pruner'")
-    height, spent = con.execute("SELECT spent_height, count(*) FROM miner_outputs WHERE spent_height BETWEEN ? AND ? "
+    height, spent = con.execute("SELECT height, count(*) FROM miner_spends WHERE height BETWEEN ? AND ? "
                                 "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1", [first, last]).fetchone() or (last, 0)
     lines = [f"block {height:,} (spends {spent} cohort outputs)"]
     for what, sql in (("created in the block", "SELECT * FROM miner_outputs WHERE height >= ? AND height < ?"),
-                      ("spent in the block", "SELECT * FROM miner_outputs WHERE spent_height >= ? AND spent_height < ?")):
+                      ("spent in the block", "SELECT * FROM miner_spends WHERE height >= ? AND height < ?")):
         plan = con.execute("EXPLAIN ANALYZE " + sql, [height, height + 1]).fetchall()[0][1]
         kept = [" ".join(line.strip("│ ").split()) for line in plan.splitlines()
                 if "Type:" in line or "Row Groups" in line]
@@ -383,7 +385,7 @@ def _report(results: dict, args: argparse.Namespace, cohorts: list[str]) -> None
     for c in ["first answer (difficulty)", *cohorts]:
         print(f"  {c:26}" + "".join(f"  {n}: p50 {statistics.median(results[n]['api'][c]) * 1000:6.1f} "
                                      f"max {max(results[n]['api'][c]) * 1000:6.1f}" for n in names))
-    print("\nEXPLAIN ANALYZE of the refresh's reads of miner_outputs:")
+    print("\nEXPLAIN ANALYZE of the refresh's reads of miner_outputs and miner_spends:")
     for n in names:
         for line in results[n]["explain"]:
             print(f"  {n:6} {line}")

@@ -66,7 +66,7 @@ def child(db: Path, blocks_dir: Path, depth: int) -> dict:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     undone = con.execute(
         "SELECT (SELECT count(*) FROM miner_outputs WHERE height > $1) + "
-        "(SELECT count(*) FROM miner_outputs WHERE spent_height > $1 AND height <= $1) + "
+        "(SELECT count(*) FROM miner_spends WHERE height > $1) + "
         "(SELECT count(*) FROM miner_spend_outputs WHERE height > $1) + "
         "(SELECT count(*) FROM miner_scripts WHERE zero_hop_height > $1 OR one_hop_height > $1)", [fork]).fetchone()[0]
     t3 = time.perf_counter()
@@ -104,7 +104,7 @@ def _run(args: list[str], src: Path | None, capture: bool = True) -> str:
 _BUSIEST = """
 WITH per AS (
     SELECT height AS h, count(*) AS n FROM miner_outputs WHERE height > $lo GROUP BY 1
-    UNION ALL SELECT spent_height, count(*) FROM miner_outputs WHERE spent_height > $lo GROUP BY 1
+    UNION ALL SELECT height, count(*) FROM miner_spends WHERE height > $lo GROUP BY 1
     UNION ALL SELECT height, count(*) FROM miner_spend_outputs WHERE height > $lo GROUP BY 1
     UNION ALL SELECT zero_hop_height, count(*) FROM miner_scripts WHERE zero_hop_height > $lo GROUP BY 1
     UNION ALL SELECT one_hop_height, count(*) FROM miner_scripts WHERE one_hop_height > $lo GROUP BY 1),

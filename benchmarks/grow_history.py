@@ -85,22 +85,26 @@ def grow(con: duckdb.DuckDBPyConnection, factor: int = 30, refresh: bool = True)
         con.execute(
             "CREATE TEMP TABLE _outputs AS SELECT * FROM miner_outputs UNION ALL "
             f"SELECT {renamed.format(col='o.txid')}, o.vout, o.height, o.tx_index, o.value_sat, i.new_id, "
-            f"o.is_coinbase, o.spent_height, CASE WHEN o.spent_txid IS NULL THEN NULL "
-            f"ELSE {renamed.format(col='o.spent_txid')} END "
-            "FROM miner_outputs o JOIN _ids i ON i.old_id = o.script_id JOIN _copies c ON c.k = i.k")
+            "o.is_coinbase FROM miner_outputs o JOIN _ids i ON i.old_id = o.script_id JOIN _copies c ON c.k = i.k")
+        con.execute(
+            "CREATE TEMP TABLE _spends AS SELECT * FROM miner_spends UNION ALL "
+            f"SELECT {renamed.format(col='o.txid')}, o.vout, o.height, {renamed.format(col='o.spent_txid')}, "
+            "o.out_height, o.value_sat, i.new_id "
+            "FROM miner_spends o JOIN _ids i ON i.old_id = o.script_id JOIN _copies c ON c.k = i.k")
         con.execute(
             "CREATE TEMP TABLE _spend_outputs AS SELECT * FROM miner_spend_outputs UNION ALL "
             f"SELECT {renamed.format(col='o.txid')}, o.vout, o.height, o.tx_index, o.value_sat, "
             "coalesce(i.new_id, o.script_id), o.script_type "
             "FROM miner_spend_outputs o CROSS JOIN _copies c LEFT JOIN _ids i ON i.old_id = o.script_id AND i.k = c.k")
-        for table in ("miner_scripts", "miner_outputs", "miner_spend_outputs"):
+        for table in ("miner_scripts", "miner_outputs", "miner_spends", "miner_spend_outputs"):
             con.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
         con.execute("INSERT INTO miner_scripts SELECT * FROM _scripts "
                     "ORDER BY greatest(coalesce(zero_hop_height, -1), coalesce(one_hop_height, -1)), script_id")
         con.execute("INSERT INTO miner_outputs SELECT * FROM _outputs ORDER BY height, tx_index, txid, vout")
+        con.execute("INSERT INTO miner_spends SELECT * FROM _spends ORDER BY height, spent_txid, txid, vout")
         con.execute("INSERT INTO miner_spend_outputs SELECT * FROM _spend_outputs ORDER BY height, tx_index, txid, vout")
         set_meta(con, "bench_grown_factor", str(factor))
-    for t in ("_ids", "_copies", "_scripts", "_outputs", "_spend_outputs"):
+    for t in ("_ids", "_copies", "_scripts", "_outputs", "_spends", "_spend_outputs"):
         con.execute(f"DROP TABLE {t}")  # noqa: S608 (fixed names)
     if refresh:
         from minerwatch.metrics.registry import refresh_all
