@@ -32,15 +32,15 @@ def test_binary_hex_and_blk_record_agree_with_index(name: str, tmp_path: Path, c
     assert results[0] == results[1] == results[2]
     f = results[0]
     assert f["hash"] == row["hash"] and f["prev_hash"] == row["prev_hash"]
-    assert f["time"] == row["time_utc"] and f["bits"] == row["bits"][:2] + row["bits"][2:].rjust(8, "0")
+    assert f["time_utc"] == row["time_utc"] and f["bits"] == row["bits"][:2] + row["bits"][2:].rjust(8, "0")
     assert f["version"] == int(row["version"], 16)
     assert (f["tx_count"], f["size_bytes"]) == (int(row["tx_count"]), int(row["size_bytes"]))
     assert (f["segwit_tx_count"], f["p2tr_output_count"]) == (int(row["segwit_tx_count"]), int(row["p2tr_output_count"]))
     assert f["coinbase_value_sat"] == int(row["coinbase_value_sat"])
     if row["height"] and int(row["height"]) >= 227_931:
         assert f["height"] == int(row["height"])
-    assert f["pool"]["name"] == (row["pool_per_mempool_pools_v2"] or "Unknown")
-    assert f["weight"] <= 4_000_000 and f["coinbase_tag"] is not None
+    assert f["pool"]["pool_name"] == (row["pool_per_mempool_pools_v2"] or "Unknown")
+    assert f["weight_wu"] <= 4_000_000 and f["coinbase_tag"] is not None
 
 
 def test_testnet_block_needs_its_network(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,3 +17,13 @@ def test_cli_reference_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
     spec.loader.exec_module(gen)
     assert (ROOT / "docs" / "cli.md").read_text() == gen.render(), \
         "run `python scripts/gen_cli_docs.py` and commit docs/cli.md"
+
+
+def test_readme_names_every_network() -> None:
+    """The README's sentence on --network names every network the option takes (simnet included)."""
+    from minerwatch.networks import NETWORKS
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("`--network`")
+    sentence = " ".join(readme[start:readme.index(")", readme.index("rehearsal", start)) + 1].split())
+    assert all(name in sentence for name in NETWORKS), sentence

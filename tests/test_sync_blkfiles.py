@@ -52,8 +52,8 @@ def test_sync_status_and_block(blocks_dir: Path, tmp_path: Path, capsys: pytest.
     b = json.loads(capsys.readouterr().out)
     # Height 170: the first block with a payment (Satoshi → Hal Finney), 2 transactions.
     assert b["hash"] == "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee"
-    assert b["tx_count"] == 2 and b["size_bytes"] == 490 and b["weight"] == 4 * 490
-    assert b["time"] == "2009-01-12T03:30:25Z" and b["bits"] == "0x1d00ffff" and b["version"] == 1
+    assert b["tx_count"] == 2 and b["size_bytes"] == 490 and b["weight_wu"] == 4 * 490
+    assert b["time_utc"] == "2009-01-12T03:30:25Z" and b["bits"] == "0x1d00ffff" and b["version"] == 1
     # Every block to 438 has bits 0x1d00ffff, whose work is 2^256 / (target + 1) = 4,295,032,833;
     # 171 blocks (0..170) → chainwork 734,450,614,443 (Core's getblockheader shows 0xab00ab00ab).
     assert b["chainwork"] == 171 * 4_295_032_833 == 0xAB00AB00AB

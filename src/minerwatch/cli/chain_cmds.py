@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,7 +59,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("block", help="facts of a stored block, or of a raw block in a file")
+    p = sub.add_parser(
+        "block", help="facts of a stored block, or of a raw block in a file",
+        description="Facts of a stored block (by height or hash) or of a raw block in a file (binary, hex or one "
+                    "blk record). Both print the same keys for the same facts: height, hash, prev_hash, time_s "
+                    "(header time, seconds since 1970) and time_utc, bits, version, size_bytes, weight_wu, tx_count, "
+                    "segwit_tx_count, p2tr_output_count, coinbase_value_sat, coinbase_tag, coinbase_payouts and pool "
+                    "(pool_slug, pool_name, matched_by, conflict, pools_version). A stored block adds what the chain "
+                    "around it decides (median_time_past_s, difficulty, chainwork, subsidy_sat, fees_sat …); a file "
+                    "adds merkle_root and height_source: the coinbase (BIP34, from height 227,931), else the "
+                    "database when it holds the block, else the height is null.")
     add_db_arg(p)
     add_network_arg(p)
     p.add_argument("ref", nargs="?", help="height or block hash")
@@ -211,15 +221,31 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(st)
     else:
         for k, v in st.items():
+            if k.endswith("_time_s") and isinstance(v, int):   # a date, as people read it
+                k, v = k[:-2], _utc(v)
             print(f"{k:24} {v['summary'] if isinstance(v, dict) and 'summary' in v else v}")
     return 0
 
 
+def _utc(time_s: int) -> str:
+    """Epoch seconds as a UTC date and time, e.g. 2024-04-20 00:09:27 UTC."""
+    return datetime.fromtimestamp(time_s, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def cmd_block(args: argparse.Namespace) -> int:
     if args.file:
-        from minerwatch.queries.rawblock import facts_of_file
+        from minerwatch.queries.rawblock import facts_of_file, stored_height
 
-        facts = facts_of_file(args.file, network_for(args))
+        network = network_for(args)
+        facts = facts_of_file(args.file, network)
+        path = db_path(args)
+        if facts["height"] is None and path.exists():
+            # No height in a coinbase before BIP34 (227,931): the database has it if it holds the block.
+            con = connect(path, read_only=True)
+            try:
+                facts = stored_height(con, facts, network)
+            finally:
+                con.close()
     else:
         if not args.ref:
             raise UsageError("which block?", "give a height or hash, or --file FILE")

@@ -110,14 +110,19 @@ def cmd_outflow(args: argparse.Namespace) -> int:
         raise UsageError(f"no stored block between {args.start} and {end}",
                          f"the stored blocks run from {first} to {last}")
     total = outflow_between(con, args.start, end, args.cohort)
-    out = {**asdict(total), "definition": "sum of miner_outflow_btc over the days; USD at each day's price",
+    # A --from before the first stored block sums from that block's day: the statement says so
+    # rather than claim days the database never saw.
+    since = max(args.start, first)
+    out = {**asdict(total), "first_day_with_data": since,
+           "definition": "sum of miner_outflow_btc over the days; USD at each day's price",
            "reproduce": f"minerwatch metrics miner_outflow_btc --cohort {args.cohort} --from {args.start} --to {end}"}
     if args.json:
         print_json(out)
     else:
         usd = f"${total.outflow_usd:,.0f}" if total.outflow_usd is not None else \
             f"USD unknown ({total.days_without_price} day(s) without a price)"
-        print(f"{args.cohort} miners sent {total.outflow_btc:,.2f} BTC out between {args.start} and {end} ({usd})")
+        start = f"{since} (the first day with data; asked from {args.start})" if since > args.start else f"{since}"
+        print(f"{args.cohort} miners sent {total.outflow_btc:,.2f} BTC out between {start} and {end} ({usd})")
     return 0
 
 
@@ -145,7 +150,20 @@ def cmd_reserve(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
     else:
-        standing = "a record low" if out["is_record_low"] else "a record high" if high.day == now.day else (
-            f"the lowest since {out['lowest_since']}" if change and change.change_abs < 0 else "")
-        print(f"{args.cohort} miner reserve on {now.day}: {now.value:,.2f} BTC {standing}".rstrip())
+        _print_reserve(args.cohort, now.day, now.value, out, args.days)
     return 0
+
+
+def _print_reserve(cohort: str, day: date, reserve_btc: float, out: dict, days: int) -> None:
+    """What `miners reserve --json` says, in sentences."""
+    standing = " — a record low" if out["is_record_low"] else " — a record high" if out["record_high_day"] == day else ""
+    print(f"{cohort} miner reserve on {day}: {reserve_btc:,.2f} BTC{standing}")
+    print(f"  record low  {out['record_low_btc']:,.2f} BTC on {out['record_low_day']}")
+    print(f"  record high {out['record_high_btc']:,.2f} BTC on {out['record_high_day']}")
+    if out["lowest_since"] is not None:
+        print(f"  lowest since {out['lowest_since']} (the last day it held as little or less)")
+    change, pct = out[f"change_{days}d_btc"], out[f"change_{days}d_pct"]
+    if change is None:
+        print(f"  change over {days} days: unknown (no value {days} days before)")
+    else:
+        print(f"  change over {days} days: {change:+,.2f} BTC" + (f" ({pct:+.1f} %)" if pct is not None else ""))

@@ -89,8 +89,8 @@ def block(con: duckdb.DuckDBPyConnection, ref: str) -> dict[str, Any]:
     out = dict(zip(BLOCK_FIELDS, row))
     out["chainwork"] = int(out["chainwork"])
     out["bits"] = f"0x{out['bits']:08x}"
-    out["weight"] = out["weight_wu"]
-    out["time"] = datetime.fromtimestamp(out["time_s"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The keys of `block --file` (queries.rawblock): time_s and time_utc, weight_wu, pool_slug.
+    out["time_utc"] = datetime.fromtimestamp(out["time_s"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     out["coinbase_payouts"] = [
         {"vout": v, "value_sat": val, "script_type": t, "address": a}
         for v, val, t, a in con.execute(

@@ -7,11 +7,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from minerwatch.chain.address import owner_label
 from minerwatch.chain.block import Block, coinbase_tag, hash_hex, parse_block
 from minerwatch.chain.script import SCRIPT_TYPE_NAMES
 from minerwatch.errors import NetworkMismatchError, UsageError
 from minerwatch.networks import Network, network_by_magic
+from minerwatch.queries.db import meta_value, table_exists
 
 
 def read_block_file(path: Path, network: Network) -> bytes:
@@ -61,14 +64,15 @@ def block_facts(block: Block, network: Network) -> dict[str, Any]:
         "hash": hash_hex(h.hash),
         "prev_hash": hash_hex(h.prev_hash),
         "height": block.bip34_height,
-        "time": datetime.fromtimestamp(h.time, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "height_source": "coinbase (BIP34)" if block.bip34_height is not None else None,
         "time_s": h.time,
+        "time_utc": datetime.fromtimestamp(h.time, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "bits": f"0x{h.bits:08x}",
         "version": h.version,
         "merkle_root": hash_hex(h.merkle_root),
         "tx_count": block.tx_count,
         "size_bytes": block.size_bytes,
-        "weight": block.weight,
+        "weight_wu": block.weight,
         "coinbase_value_sat": block.coinbase_value_sat,
         "coinbase_tag": coinbase_tag(block.coinbase_script),
         "segwit_tx_count": block.segwit_tx_count,
@@ -88,6 +92,17 @@ def facts_of_file(path: Path, network: Network) -> dict[str, Any]:
     if network.name == "mainnet":
         pools = load_pool_list()
         attr = pools.attribute(block.coinbase_script, [p["address"] for p in facts["coinbase_payouts"] if p["address"]])
-        facts["pool"] = {"slug": attr.slug, "name": attr.name, "matched_by": attr.matched_by,
+        facts["pool"] = {"pool_slug": attr.slug, "pool_name": attr.name, "matched_by": attr.matched_by,
                          "conflict": attr.conflict, "pools_version": pools.version}
     return facts
+
+
+def stored_height(con: duckdb.DuckDBPyConnection, facts: dict[str, Any], network: Network) -> dict[str, Any]:
+    """`facts` with the height of the stored block of the same hash, when the database (of `network`)
+    holds it; unchanged otherwise."""
+    if (meta_value(con, "network") or "mainnet") != network.name or not table_exists(con, "blocks"):
+        return facts
+    row = con.execute("SELECT height FROM blocks WHERE hash = ?", [facts["hash"]]).fetchone()
+    if row is None:
+        return facts
+    return facts | {"height": int(row[0]), "height_source": "the database (no height in a coinbase before BIP34)"}
