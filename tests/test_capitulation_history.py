@@ -160,3 +160,19 @@ def test_bad_headers_file_is_named(tmp_path: Path) -> None:
     bad.write_text("height,time,bits,chainwork_hex\n0,1231006505,1d00ffff,100010001\n2015,1,1d00ffff,1\n")
     with pytest.raises(UsageError, match="starts.csv line 3: height 2,015 is not the start of period 1"):
         H.load_periods(bad)
+
+
+def test_ribbon_recovery_and_buy_of_2022(periods: list[H.Period]) -> None:
+    """Edwards' 71-day capitulation of 2022: the ribbons recover at the period end 2022-08-31, when
+    the 10-day price average is still below the 20-day, and the buy comes at the next period end,
+    2022-09-13, the first with the 10-day above (both checked on the shipped prices here)."""
+    prices = H.shipped_prices()
+
+    def sma(day: date, n: int) -> float:
+        return sum(prices[day - timedelta(days=k)] for k in range(n)) / n
+
+    got = [(s.kind, s.day) for s in H.history_backtest(periods).ribbon_signals
+           if date(2022, 6, 1) <= s.day <= date(2022, 10, 1)]
+    assert got == [("capitulation", date(2022, 6, 22)), ("recovery", date(2022, 8, 31)), ("buy", date(2022, 9, 13))]
+    assert sma(date(2022, 8, 31), 10) < sma(date(2022, 8, 31), 20)
+    assert sma(date(2022, 9, 13), 10) > sma(date(2022, 9, 13), 20)

@@ -57,6 +57,10 @@ def _print_state(st: Any, eps: list[Any] | None) -> None:
         print(f"past episodes ({len(eps)}):")
         for e in eps:
             print(_episode_line(e, "signal families"))
+    r = st.hash_ribbons
+    if r.capitulation or r.recovery or r.buy:
+        print(f"hash ribbons (Edwards): last capitulation {r.capitulation or '-'}, recovery {r.recovery or '-'},"
+              f" buy {r.buy or '-'}")
 
 
 def _print_history(b: Any) -> None:
@@ -84,6 +88,10 @@ def _print_history(b: Any) -> None:
         print(f"{title} ({len(since)}):")
         for a in since:
             print(_episode_line(a, ""))
+    print("hash-ribbon recoveries and buys since 2016 (buy: the 10-day price average above the 20-day):")
+    for s in b.ribbon_signals:
+        if s.kind != "capitulation" and s.day >= date(2016, 1, 1):
+            print(f"  {s.kind} {s.day}")
 
 
 def cmd_capitulation(args: argparse.Namespace) -> int:

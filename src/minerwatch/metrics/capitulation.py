@@ -19,7 +19,9 @@ from datetime import date, timedelta
 import duckdb
 
 from minerwatch.economics.network_efficiency import BreakevenModel, breakeven_model
+from minerwatch.errors import StoreError
 from minerwatch.metrics.registry import Query, metric, read
+from minerwatch.metrics.signals import RibbonSignal, hash_ribbon_days, hash_ribbon_signals
 
 MPI_HEAVY_SELLING = 2.0            # CryptoQuant: an MPI above 2 reads as heavy miner selling
 RESERVE_NEAR_LOW_PCT = 1.0         # within 1 % of the lowest reserve of the trailing year
@@ -107,12 +109,29 @@ class SignalState:
 
 
 @dataclass(frozen=True, slots=True)
+class RibbonDates:
+    """The hash ribbons' latest dates on or before the as-of day (Edwards: capitulation, recovery,
+    then the buy once the 10-day price average is above the 20-day); None: not yet."""
+
+    capitulation: date | None = None
+    recovery: date | None = None
+    buy: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CapitulationState:
     state: str                     # capitulation | watch | calm | unknown
     as_of: date | None
     signals_on: int                # families with a signal on: one family counts once
     signals_with_data: int         # families with a signal that has data
     signals: tuple[SignalState, ...]
+    hash_ribbons: RibbonDates = RibbonDates()
+
+
+def ribbon_dates(events: list[RibbonSignal]) -> RibbonDates:
+    """The last capitulation, recovery and buy among the ribbons' dated signals."""
+    last = {e.kind: e.day for e in events}
+    return RibbonDates(last.get("capitulation"), last.get("recovery"), last.get("buy"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +316,13 @@ def capitulation_state(con: duckdb.DuckDBPyConnection, as_of: date | None = None
                        model: BreakevenModel | None = None) -> CapitulationState:
     """Every signal at its last day ≤ `as_of` (default: latest), and the state they add up to."""
     model = model or breakeven_model()
-    return state_at(_judge_db(con, as_of, model), as_of, model)
+    st = state_at(_judge_db(con, as_of, model), as_of, model)
+    try:
+        days = hash_ribbon_days(con, Query(None, as_of))
+    except (duckdb.Error, StoreError):
+        return st          # no daily network table in this database: no ribbon dates
+    return CapitulationState(st.state, st.as_of, st.signals_on, st.signals_with_data, st.signals,
+                             ribbon_dates(hash_ribbon_signals(days)))
 
 
 def daily_states(con: duckdb.DuckDBPyConnection, end: date | None = None,

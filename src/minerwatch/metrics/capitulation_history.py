@@ -25,7 +25,7 @@ from minerwatch.economics.network_efficiency import BreakevenModel, breakeven_mo
 from minerwatch.errors import UsageError
 from minerwatch.metrics import capitulation as cap
 from minerwatch.metrics.prices import SHIPPED_FILE, read_price_csv
-from minerwatch.metrics.signals import RIBBON_DAYS
+from minerwatch.metrics.signals import RIBBON_DAYS, RibbonDay, RibbonSignal, hash_ribbon_signals
 
 SHIPPED_HEADERS = "mainnet-period-starts-0-878976.csv"
 DAY_S = 86_400
@@ -156,6 +156,7 @@ class HistoryBacktest:
     ribbon_alarms_between: int              # ribbon alarms that flag no reported capitulation, 2016 on
     watch_alarms_between: int
     model: BreakevenModel
+    ribbon_signals: list[RibbonSignal]      # dated capitulation, recovery and buy (Edwards)
 
 
 def _near(e: ReportedCapitulation, d: date) -> bool:
@@ -173,22 +174,46 @@ def _unmatched(alarms: list[cap.Episode], since: date) -> int:
                            <= a.end + timedelta(days=EVENT_WINDOW_DAYS) for e in REPORTED))
 
 
+def shipped_prices() -> dict[date, float]:
+    """The shipped daily BTC/USD prices (data/btc-usd-daily-2012-2026.csv)."""
+    text = resources.files("minerwatch").joinpath("data", SHIPPED_FILE).read_text(encoding="utf-8")
+    return dict(read_price_csv(SHIPPED_FILE, text))
+
+
 def load_periods(headers: Path | None = None) -> list[Period]:
     """Periods from the shipped headers (or the user's CSV of period starts) and shipped prices."""
     text = (read_user_text(headers, "period-start headers file") if headers is not None
             else resources.files("minerwatch").joinpath("data", SHIPPED_HEADERS).read_text(encoding="utf-8"))
-    prices_text = resources.files("minerwatch").joinpath("data", SHIPPED_FILE).read_text(encoding="utf-8")
-    prices = dict(read_price_csv(SHIPPED_FILE, prices_text))
-    return periods(read_period_starts(text, headers.name if headers is not None else SHIPPED_HEADERS), prices)
+    return periods(read_period_starts(text, headers.name if headers is not None else SHIPPED_HEADERS),
+                   shipped_prices())
+
+
+def _price_sma(prices: dict[date, float], day: date, n: int) -> float | None:
+    window = [prices.get(day - timedelta(days=k)) for k in range(n)]
+    return None if any(p is None for p in window) else sum(p for p in window if p is not None) / n
+
+
+def ribbon_days(ps: list[Period], prices: dict[date, float]) -> list[RibbonDay]:
+    """The ribbons' averages at each period end (EH/s), with the 10- and 20-day price averages of
+    that day, for the dated capitulation, recovery and buy signals (metrics/signals.py)."""
+    out = []
+    for p in ps:
+        s30, s60 = (trailing_mean(ps, p.end_time_s, n, "hashrate_hs") for n in (30, 60))
+        if s30 and s60:
+            out.append(RibbonDay(p.end_day, s30 / 1e18, s60 / 1e18, _price_sma(prices, p.end_day, 10),
+                                 _price_sma(prices, p.end_day, 20)))
+    return out
 
 
 # The comparison starts where the ASIC catalog does: 2016 (the first model, the S9, is of 2016-06).
 COMPARE_FROM = date(2016, 1, 1)
 
 
-def history_backtest(ps: list[Period], model: BreakevenModel | None = None) -> HistoryBacktest:
+def history_backtest(ps: list[Period], model: BreakevenModel | None = None,
+                     prices: dict[date, float] | None = None) -> HistoryBacktest:
     """Run the watch on the period series and match its alarms with the reported capitulations."""
     model = model or breakeven_model()
+    prices = shipped_prices() if prices is None else prices
     defs = cap.signal_defs(model)
     series = {k: (v, None) for k, v in history_series(ps).items()}
     judged = cap.judge(defs, series, {}, model)
@@ -198,4 +223,5 @@ def history_backtest(ps: list[Period], model: BreakevenModel | None = None) -> H
     ribbon_alarms, watch_alarms = cap.episodes(ribbon_states), cap.episodes(states)
     events = [EventRow(e, _first_in(ribbon_states, e), _first_in(states, e)) for e in REPORTED]
     return HistoryBacktest(ps[0].end_day, ps[-1].end_day, ribbon_alarms, watch_alarms, events,
-                           _unmatched(ribbon_alarms, COMPARE_FROM), _unmatched(watch_alarms, COMPARE_FROM), model)
+                           _unmatched(ribbon_alarms, COMPARE_FROM), _unmatched(watch_alarms, COMPARE_FROM), model,
+                           hash_ribbon_signals(ribbon_days(ps, prices)))
