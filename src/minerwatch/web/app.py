@@ -207,10 +207,17 @@ def create_app(db_path: Path, token: str | None = None, source: Source | None = 
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="minerwatch API",
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="minerwatch API",
                                    swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
                                    swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="data:,")
+                                   swagger_favicon_url="data:,",
+                                   # A deep link is a link inside the operation's button: keyboard
+                                   # and screen-reader users meet a control nested in a control.
+                                   swagger_ui_parameters={"deepLinking": False})
+        # FastAPI's page names no language (screen readers need one, WCAG 3.1.1), and Swagger UI's
+        # colours need a darker shade for contrast (static/docs.css).
+        body = bytes(page.body).replace(b"<html>", b'<html lang="en">', 1)
+        return HTMLResponse(body.replace(b"</head>", b'<link rel="stylesheet" href="/static/docs.css">\n</head>', 1))
 
     app.include_router(api.router)
     app.include_router(mempool_compat.router)

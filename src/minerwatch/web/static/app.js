@@ -1,9 +1,8 @@
-// Draws a page from its JSON twin (the same document /<page>.json serves) with uPlot.
+// Draws a page from its JSON twin (the same document /<page>.json serves); charts by chart.js.
 "use strict";
 (function () {
   const root = document.getElementById("page");
   if (!root) return;
-  const COLORS = ["#f7931a", "#2f6fdf", "#2a9d5b", "#c2410c", "#7c3aed", "#0891b2", "#be185d", "#4b5563"];
 
   function el(tag, attrs, text) {
     const e = document.createElement(tag);
@@ -29,109 +28,6 @@
     root.append(box);
   }
 
-  // Markers (record lows) and horizontal threshold lines, drawn on top of the series.
-  function overlay(chart) {
-    return {
-      hooks: {
-        draw: [(u) => {
-          const ctx = u.ctx;
-          ctx.save();
-          ctx.font = 12 * devicePixelRatio + "px sans-serif";
-          for (const t of chart.thresholds) {
-            const y = u.valToPos(t.y, "y", true);
-            ctx.strokeStyle = "#b91c1c";
-            ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
-            ctx.beginPath();
-            ctx.moveTo(u.bbox.left, y);
-            ctx.lineTo(u.bbox.left + u.bbox.width, y);
-            ctx.stroke();
-            ctx.fillStyle = "#b91c1c";
-            ctx.textAlign = "right";
-            ctx.fillText(t.label, u.bbox.left + u.bbox.width - 4, y - 4);
-            ctx.textAlign = "left";
-          }
-          ctx.setLineDash([]);
-          for (const m of chart.markers) {
-            const x = u.valToPos(m.x, "x", true), y = u.valToPos(m.y, "y", true);
-            ctx.fillStyle = "#b91c1c";
-            ctx.beginPath();
-            ctx.arc(x, y, 5 * devicePixelRatio, 0, 2 * Math.PI);
-            ctx.fill();
-            const text = markerText(m, chart.unit);
-            ctx.textAlign = x > u.bbox.left + u.bbox.width / 2 ? "right" : "left";
-            ctx.fillText(text, x + (ctx.textAlign === "right" ? -8 : 8) * devicePixelRatio, y + 16 * devicePixelRatio);
-            ctx.textAlign = "left";
-          }
-          ctx.restore();
-        }],
-      },
-    };
-  }
-
-  function markerText(m, unit) {
-    return m.label + " " + F.value(m.y, unit) + (m.day ? " (" + F.isoDate(m.day) + ")" : "");
-  }
-
-  // Daily x axes: ticks on whole days and written as dates (never "12:00am").
-  const DAY_S = 86400;
-  const DAY_INCRS = [1, 2, 3, 7, 14, 28, 61, 91, 182, 365, 730, 1461].map((d) => d * DAY_S);
-  function dayAxis() {
-    return {
-      incrs: DAY_INCRS, space: 70,
-      values: (u, splits) => {
-        const span = u.scales.x.max - u.scales.x.min;
-        return splits.map((v) => F.dateShort(v, span > 200 * DAY_S));
-      },
-    };
-  }
-  function valueAxis(unit) {
-    return {
-      values: (u, vals) => vals.map((v) => F.value(v, unit, true)),
-      // Room for the longest tick label (12 px sans-serif: ~7.5 px a character) plus tick and gap.
-      size: (u, values) => (values && values.length ? Math.max(40, 22 + 7.5 * Math.max(...values.map((t) => t.length))) : 50),
-    };
-  }
-
-  function drawChart(chart) {
-    const fig = el("figure", { class: "chart", "data-chart-id": chart.id });
-    const points = chart.series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
-    fig.setAttribute("data-points", String(points));
-    fig.append(el("figcaption", {}, chart.title));
-    root.append(fig);
-    const time = chart.x_kind === "time";
-    const bars = chart.x_kind === "rank";
-    const xValue = time ? (u, v) => F.date(v)
-      : bars && chart.x_labels ? (u, v) => (v === null ? "–" : chart.x_labels[v - 1] || v)
-        : (u, v) => F.value(v, chart.x_unit || "");
-    const series = [{ label: time ? "day" : (chart.x_label || "x"), value: xValue }];
-    chart.series.forEach((s, i) => {
-      const band = /_(low|high)95$/.test(s.metric);
-      series.push({
-        label: s.label, stroke: band ? "#9ca3af" : COLORS[i % COLORS.length], width: band ? 1 : 2,
-        dash: band ? [4, 4] : undefined, spanGaps: false, points: { show: !time },
-        paths: bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined,
-        fill: bars ? COLORS[0] + "99" : undefined, value: (u, v) => F.value(v, chart.unit),
-      });
-    });
-    const opts = {
-      width: Math.max(320, Math.min(root.clientWidth || 900, 1100)), height: 300,
-      scales: { x: { time: time } }, series: series, plugins: [overlay(chart)],
-      axes: [time ? dayAxis() : { values: (u, vals) => vals.map((v) => F.value(v, chart.x_unit || "", true)) },
-        valueAxis(chart.unit)],
-      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
-    };
-    if (chart.thresholds.length || chart.markers.length) {
-      const ys = chart.series.flatMap((s) => s.values).filter((v) => v !== null)
-        .concat(chart.thresholds.map((t) => t.y), chart.markers.map((m) => m.y));
-      const lo = Math.min(...ys), hi = Math.max(...ys), pad = (hi - lo) * 0.05 || 1;
-      opts.scales.y = { range: [lo - pad, hi + pad] };
-    }
-    new uPlot(opts, [chart.x].concat(chart.series.map((s) => s.values)), fig);
-    const earlier = (chart.earlier_markers || []).map((m) => markerText(m, chart.unit) + ", before this interval.");
-    const note = [chart.definition, chart.note].concat(earlier).filter(Boolean).join(" ");
-    if (note) fig.append(el("p", { class: "note" }, note));
-  }
-
   function table(t) {
     const sec = el("section", { class: "table", "data-table-id": t.id });
     sec.append(el("h2", {}, t.title));
@@ -153,7 +49,10 @@
       });
       tab.append(tr);
     });
-    sec.append(tab);
+    // A wide table scrolls inside its own box (keyboard users reach it: it is focusable).
+    const scroll = el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": t.title });
+    scroll.append(tab);
+    sec.append(scroll);
     root.append(sec);
   }
 
@@ -189,12 +88,15 @@
     root.append(form);
   }
 
+  let lastDoc = null;
   function render(doc) {
+    lastDoc = doc;
+    mwChart.clear();
     root.textContent = "";
     choices(doc);
     inputs(doc);
     figures(doc);
-    doc.charts.forEach(drawChart);
+    doc.charts.forEach((c) => mwChart.draw(c, root));
     doc.tables.forEach(table);
     for (const n of doc.notes) root.append(el("p", { class: "note" }, n));
     if (doc.missing.length) {
@@ -220,6 +122,10 @@
         return body.tip ? body.tip.height : null;
       });
   }
+
+  mwChart.observe(root);
+  // Canvas colours come from the CSS: redraw when the system switches between light and dark.
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => { if (lastDoc) render(lastDoc); });
 
   // While `minerwatch sync --follow` adds blocks, redraw when the stored tip moves (a block is
   // ~10 minutes; looking every 30 s costs one tiny cached request).

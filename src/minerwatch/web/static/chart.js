@@ -1,0 +1,171 @@
+// One chart of a page document drawn with uPlot: width from its container (and again on resize),
+// colours from the page's CSS (dark mode included), a text alternative with the latest value and
+// its change, markers and threshold lines on top.
+"use strict";
+const mwChart = (function () {
+  const F = mwFormat;
+  const COLORS = ["#f7931a", "#2f6fdf", "#2a9d5b", "#c2410c", "#7c3aed", "#0891b2", "#be185d", "#64748b"];
+  const plots = [];       // [uPlot, its container] of the charts on the page, resized together
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+  function css(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+  function heightFor(width) { return width < 500 ? 220 : 300; }
+
+  function markerText(m, unit) {
+    return m.label + " " + F.value(m.y, unit) + (m.day ? " (" + F.isoDate(m.day) + ")" : "");
+  }
+
+  // Markers (record lows) and horizontal threshold lines, drawn on top of the series.
+  function overlay(chart) {
+    return {
+      hooks: {
+        draw: [(u) => {
+          const ctx = u.ctx, px = devicePixelRatio, alert = css("--alert") || "#b91c1c";
+          ctx.save();
+          ctx.font = 12 * px + "px sans-serif";
+          for (const t of chart.thresholds) {
+            const y = u.valToPos(t.y, "y", true);
+            ctx.strokeStyle = alert;
+            ctx.setLineDash([6 * px, 4 * px]);
+            ctx.beginPath();
+            ctx.moveTo(u.bbox.left, y);
+            ctx.lineTo(u.bbox.left + u.bbox.width, y);
+            ctx.stroke();
+            ctx.fillStyle = alert;
+            ctx.textAlign = "right";
+            ctx.fillText(t.label, u.bbox.left + u.bbox.width - 4, y - 4);
+          }
+          ctx.setLineDash([]);
+          for (const m of chart.markers) {
+            const x = u.valToPos(m.x, "x", true), y = u.valToPos(m.y, "y", true);
+            ctx.fillStyle = alert;
+            ctx.beginPath();
+            ctx.arc(x, y, 5 * px, 0, 2 * Math.PI);
+            ctx.fill();
+            ctx.textAlign = x > u.bbox.left + u.bbox.width / 2 ? "right" : "left";
+            ctx.fillText(markerText(m, chart.unit), x + (ctx.textAlign === "right" ? -8 : 8) * px, y + 16 * px);
+          }
+          ctx.restore();
+        }],
+      },
+    };
+  }
+
+  // Daily x axes: ticks on whole days and written as dates (never "12:00am").
+  const DAY_S = 86400;
+  const DAY_INCRS = [1, 2, 3, 7, 14, 28, 61, 91, 182, 365, 730, 1461].map((d) => d * DAY_S);
+  function dayAxis(stroke, grid) {
+    return {
+      stroke: stroke, grid: { stroke: grid }, ticks: { stroke: grid }, incrs: DAY_INCRS, space: 70,
+      values: (u, splits) => {
+        const span = u.scales.x.max - u.scales.x.min;
+        return splits.map((v) => F.dateShort(v, span > 200 * DAY_S));
+      },
+    };
+  }
+  function valueAxis(unit, stroke, grid) {
+    return {
+      stroke: stroke, grid: { stroke: grid }, ticks: { stroke: grid },
+      values: (u, vals) => vals.map((v) => F.value(v, unit, true)),
+      // Room for the longest tick label (12 px sans-serif: ~7.5 px a character) plus tick and gap.
+      size: (u, values) => (values && values.length ? Math.max(40, 22 + 7.5 * Math.max(...values.map((t) => t.length))) : 50),
+    };
+  }
+
+  // The chart in one sentence, for screen readers and for anyone: its headline series' latest value
+  // and the change over the window drawn (a rank chart: its largest bar).
+  function summary(chart) {
+    const s = chart.series[0];
+    if (!s) return "";
+    const idx = s.values.map((v, i) => (v === null ? -1 : i)).filter((i) => i >= 0);
+    if (!idx.length) return "";
+    const first = idx[0], last = idx[idx.length - 1];
+    if (chart.x_kind === "rank") {
+      return "Largest: " + (chart.x_labels ? chart.x_labels[0] + ", " : "") + F.value(s.values[0], chart.unit) + ".";
+    }
+    if (chart.x_kind !== "time") {
+      return s.label + ": " + F.value(s.values[first], chart.unit) + " at " + F.value(chart.x[first], chart.x_unit || "") +
+        ", " + F.value(s.values[last], chart.unit) + " at " + F.value(chart.x[last], chart.x_unit || "") + ".";
+    }
+    const a = s.values[first], b = s.values[last];
+    let text = s.label + ": latest " + F.value(b, chart.unit) + " on " + F.date(chart.x[last]);
+    if (last > first) {
+      text += a !== 0 ? ", " + F.change((b / a - 1) * 100) + " since " + F.date(chart.x[first])
+        : ", from " + F.value(a, chart.unit) + " on " + F.date(chart.x[first]);
+    }
+    return text + ".";
+  }
+
+  function draw(chart, parent) {
+    const fig = el("figure", { class: "chart", "data-chart-id": chart.id });
+    const points = chart.series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
+    fig.setAttribute("data-points", String(points));
+    fig.append(el("figcaption", {}, chart.title));
+    const text = summary(chart);
+    const sumId = "summary-" + chart.id;
+    fig.append(el("p", { class: "summary", id: sumId }, text));
+    fig.setAttribute("aria-describedby", sumId);
+    const box = el("div", { class: "plot" });
+    fig.append(box);
+    parent.append(fig);
+    const time = chart.x_kind === "time";
+    const bars = chart.x_kind === "rank";
+    const fg = css("--fg") || "#1f2937", grid = css("--grid") || "#e5e7eb";
+    const xValue = time ? (u, v) => F.date(v)
+      : bars && chart.x_labels ? (u, v) => (v === null ? "–" : chart.x_labels[v - 1] || v)
+        : (u, v) => F.value(v, chart.x_unit || "");
+    const series = [{ label: time ? "day" : (chart.x_label || "x"), value: xValue }];
+    chart.series.forEach((s, i) => {
+      const band = /_(low|high)95$/.test(s.metric);
+      series.push({
+        label: s.label, stroke: band ? "#94a3b8" : COLORS[i % COLORS.length], width: band ? 1 : 2,
+        dash: band ? [4, 4] : undefined, spanGaps: false, points: { show: !time },
+        paths: bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined,
+        fill: bars ? COLORS[0] + "99" : undefined, value: (u, v) => F.value(v, chart.unit),
+      });
+    });
+    const width = Math.max(200, box.clientWidth || 600);
+    const opts = {
+      width: width, height: heightFor(width),
+      scales: { x: { time: time } }, series: series, plugins: [overlay(chart)],
+      axes: [time ? dayAxis(fg, grid)
+        : { stroke: fg, grid: { stroke: grid }, values: (u, vals) => vals.map((v) => F.value(v, chart.x_unit || "", true)) },
+      valueAxis(chart.unit, fg, grid)],
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    };
+    if (chart.thresholds.length || chart.markers.length) {
+      const ys = chart.series.flatMap((s) => s.values).filter((v) => v !== null)
+        .concat(chart.thresholds.map((t) => t.y), chart.markers.map((m) => m.y));
+      const lo = Math.min(...ys), hi = Math.max(...ys), pad = (hi - lo) * 0.05 || 1;
+      opts.scales.y = { range: [lo - pad, hi + pad] };
+    }
+    const u = new uPlot(opts, [chart.x].concat(chart.series.map((s) => s.values)), box);
+    plots.push([u, box]);
+    const earlier = (chart.earlier_markers || []).map((m) => markerText(m, chart.unit) + ", before this interval.");
+    const note = [chart.definition, chart.note].concat(earlier).filter(Boolean).join(" ");
+    if (note) fig.append(el("p", { class: "note" }, note));
+    return fig;
+  }
+
+  // Charts follow their container's width: a rotated phone, a resized window, a sidebar opened.
+  const observer = new ResizeObserver(() => {
+    for (const [u, box] of plots) {
+      const w = Math.max(200, box.clientWidth);
+      if (Math.abs(w - u.width) > 1) u.setSize({ width: w, height: heightFor(w) });
+    }
+  });
+
+  function clear() {
+    for (const [u] of plots) u.destroy();
+    plots.length = 0;
+  }
+
+  return { draw, clear, summary, observe: (node) => observer.observe(node) };
+})();
