@@ -34,3 +34,11 @@ def test_demo_backtest_finds_the_one_crash(tmp_path: Path, capsys: pytest.Captur
     # The hashprice never falls below the median machine's line: its record low is above it.
     hp = {s["name"]: s for s in out["signals"]}["hashprice_below_breakeven"]
     assert hp["on"] is False and hp["since"] == "2025-01-01"
+    # The noise the issue named: on 2025-03-24 the 30-day average (826.21 EH/s) dips under the
+    # 60-day (826.60): a capitulation by Edwards' definition, so the ribbons are on, but nothing
+    # outside block arrivals is: watch, not capitulation.
+    assert main(["capitulation", "--db", str(db), "--as-of", "2025-03-24", "--json"]) == 0
+    day = json.loads(capsys.readouterr().out)
+    r = day["hash_ribbons"]
+    assert (round(r["sma30_ehs"], 2), round(r["sma60_ehs"], 2), r["capitulation"]) == (826.21, 826.60, "2025-03-24")
+    assert day["state"] == "watch" and day["signals"][0]["on"] is True

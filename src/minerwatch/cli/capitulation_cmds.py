@@ -58,9 +58,9 @@ def _print_state(st: Any, eps: list[Any] | None) -> None:
         for e in eps:
             print(_episode_line(e, "signal families"))
     r = st.hash_ribbons
-    if r.capitulation or r.recovery or r.buy:
-        print(f"hash ribbons (Edwards): last capitulation {r.capitulation or '-'}, recovery {r.recovery or '-'},"
-              f" buy {r.buy or '-'}")
+    if r.day is not None:
+        print(f"hash ribbons (Edwards) on {r.day}: 30-day {r.sma30_ehs:,.2f} EH/s, 60-day {r.sma60_ehs:,.2f} EH/s;"
+              f" last capitulation {r.capitulation or '-'}, recovery {r.recovery or '-'}, buy {r.buy or '-'}")
 
 
 def _print_history(b: Any) -> None:

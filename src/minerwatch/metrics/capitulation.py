@@ -21,7 +21,7 @@ import duckdb
 from minerwatch.economics.network_efficiency import BreakevenModel, breakeven_model
 from minerwatch.errors import StoreError
 from minerwatch.metrics.registry import Query, metric, read
-from minerwatch.metrics.signals import RibbonSignal, hash_ribbon_days, hash_ribbon_signals
+from minerwatch.metrics.signals import RibbonDay, hash_ribbon_days, hash_ribbon_signals
 
 MPI_HEAVY_SELLING = 2.0            # CryptoQuant: an MPI above 2 reads as heavy miner selling
 RESERVE_NEAR_LOW_PCT = 1.0         # within 1 % of the lowest reserve of the trailing year
@@ -116,6 +116,9 @@ class RibbonDates:
     capitulation: date | None = None
     recovery: date | None = None
     buy: date | None = None
+    day: date | None = None                # the averages' last day
+    sma30_ehs: float | None = None
+    sma60_ehs: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +131,12 @@ class CapitulationState:
     hash_ribbons: RibbonDates = RibbonDates()
 
 
-def ribbon_dates(events: list[RibbonSignal]) -> RibbonDates:
-    """The last capitulation, recovery and buy among the ribbons' dated signals."""
-    last = {e.kind: e.day for e in events}
-    return RibbonDates(last.get("capitulation"), last.get("recovery"), last.get("buy"))
+def ribbon_dates(days: list[RibbonDay]) -> RibbonDates:
+    """The last capitulation, recovery and buy of the ribbons, and their last averages."""
+    last = {e.kind: e.day for e in hash_ribbon_signals(days)}
+    end = days[-1] if days else None
+    return RibbonDates(last.get("capitulation"), last.get("recovery"), last.get("buy"),
+                       end.day if end else None, end.sma30_ehs if end else None, end.sma60_ehs if end else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +327,7 @@ def capitulation_state(con: duckdb.DuckDBPyConnection, as_of: date | None = None
     except (duckdb.Error, StoreError):
         return st          # no daily network table in this database: no ribbon dates
     return CapitulationState(st.state, st.as_of, st.signals_on, st.signals_with_data, st.signals,
-                             ribbon_dates(hash_ribbon_signals(days)))
+                             ribbon_dates(days))
 
 
 def daily_states(con: duckdb.DuckDBPyConnection, end: date | None = None,
