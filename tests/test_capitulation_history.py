@@ -176,3 +176,13 @@ def test_ribbon_recovery_and_buy_of_2022(periods: list[H.Period]) -> None:
     assert got == [("capitulation", date(2022, 6, 22)), ("recovery", date(2022, 8, 31)), ("buy", date(2022, 9, 13))]
     assert sma(date(2022, 8, 31), 10) < sma(date(2022, 8, 31), 20)
     assert sma(date(2022, 9, 13), 10) > sma(date(2022, 9, 13), 20)
+
+
+def test_users_models_move_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A 10 J/TH machine (5,000 W / 500 TH/s) released 2017-01 is the median machine from 2018-07 on:
+    # its line, 10 × 24 × 0.045 = 10.80 USD/PH/day, is below every hashprice since, so the
+    # capitulation state flags none (March 2020's 95.53 is far above it).
+    asic = tmp_path / "mine.csv"
+    asic.write_text("model,manufacturer,hashrate_ths,power_w,released\nFuture Miner,Acme,500,5000,2017-01\n")
+    assert main(["capitulation", "--backtest-history", "--asic-file", str(asic)]) == 0
+    assert "flagged: hash ribbons 5 of 5, capitulation state 0 of 5" in capsys.readouterr().out

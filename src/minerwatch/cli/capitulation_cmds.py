@@ -10,6 +10,7 @@ from typing import Any
 
 from minerwatch.cli.common import add_db_arg, db_path, print_json
 from minerwatch.cli.metrics_cmds import finite_float
+from minerwatch.economics.catalog import load_catalog
 from minerwatch.economics.network_efficiency import (DEFAULT_ADOPTION_LAG_MONTHS, DEFAULT_POWER_USD_PER_KWH,
                                                      BreakevenModel, breakeven_model)
 from minerwatch.economics.surface import load_mix
@@ -30,7 +31,8 @@ def _with_unit(v: float, unit: str) -> str:
 
 
 def _model(args: argparse.Namespace) -> BreakevenModel:
-    return breakeven_model(args.adoption_lag_months, args.power_usd_per_kwh,
+    catalog = load_catalog(args.asic_file).values() if args.asic_file is not None else None
+    return breakeven_model(args.adoption_lag_months, args.power_usd_per_kwh, catalog,
                            mix=load_mix(args.mix) if args.mix is not None else None)
 
 
@@ -138,6 +140,9 @@ def register(sub: Any) -> None:
                         f"(default {DEFAULT_ADOPTION_LAG_MONTHS})")
     p.add_argument("--power-usd-per-kwh", type=finite_float, default=DEFAULT_POWER_USD_PER_KWH,
                    help=f"power price of the median machine, USD/kWh (default {DEFAULT_POWER_USD_PER_KWH:g})")
+    p.add_argument("--asic-file", type=Path,
+                   help="CSV of more models (model,manufacturer,hashrate_ths,power_w,released as YYYY-MM) for the "
+                        "median machine")
     p.add_argument("--mix", type=Path, help="one network fleet mix CSV for every date instead of the catalog")
     p.add_argument("--backtest", action="store_true", help="also list past capitulation episodes")
     p.add_argument("--backtest-history", action="store_true",
