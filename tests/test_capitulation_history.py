@@ -186,3 +186,16 @@ def test_users_models_move_the_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     asic.write_text("model,manufacturer,hashrate_ths,power_w,released\nFuture Miner,Acme,500,5000,2017-01\n")
     assert main(["capitulation", "--backtest-history", "--asic-file", str(asic)]) == 0
     assert "flagged: hash ribbons 5 of 5, capitulation state 0 of 5" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["capitulation", "--headers", "x.csv"], "error: --headers goes with --backtest-history"),
+    (["capitulation", "--backtest-history", "--adoption-lag-months", "200"],
+     "error: adoption lag 200 months is out of range"),
+    (["capitulation", "--backtest-history", "--power-usd-per-kwh", "0"], "error: power price 0.0 USD/kWh must be positive"),
+    (["calc", "underwater", "--hashprice-usd-per-ph-day", "30", "--power-prices", "0,0.05"],
+     "error: power prices 0,0.05 must all be positive"),
+])
+def test_bad_options_are_named(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 1
+    assert capsys.readouterr().err.startswith(message)
