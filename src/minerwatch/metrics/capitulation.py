@@ -310,10 +310,16 @@ def _judge_db(con: duckdb.DuckDBPyConnection, end: date | None, model: Breakeven
     for defn in defs:
         r = read(con, defn.series, Query(None, end))
         series[defn.series] = ([], r.missing) if r.missing else (r.points, None)
-        if defn.warmup is not None and defn.warmup[0] not in first_days:
+    for defn in defs:
+        if defn.warmup is None or defn.warmup[0] in first_days:
+            continue
+        pts = series[defn.series][0]
+        if defn.warmup[0] == defn.series:
+            first_days[defn.series] = next((d for d, v in pts if v is not None), None)
+        elif not any(v is not None for _, v in pts):
+            # Only a signal with no value yet needs its base series: when did that history begin?
             b = read(con, defn.warmup[0], Query(None, end))
-            first_days[defn.warmup[0]] = next((d for d, v in b.points if v is not None), None) \
-                if not b.missing else None
+            first_days[defn.warmup[0]] = None if b.missing else next((d for d, v in b.points if v is not None), None)
     return judge(defs, series, first_days, model)
 
 
