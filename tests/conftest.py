@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 # --- the bcoin regtest node (tests/regtest_node.py) ----------------------------------------------
@@ -23,3 +25,15 @@ def _no_user_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     database (calculators take the market from a database when there is one)."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.getbasetemp() / "xdg-data-home"))
     monkeypatch.delenv("MINERWATCH_DB", raising=False)
+
+
+# --- the built-in demo (`minerwatch demo`), built once per session by the tests that ask for it ----
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full demo database, exactly as `minerwatch demo --no-serve` builds it (about 3 minutes
+    on two cores); treat it as read-only."""
+    from minerwatch.cli.demo_cmds import build_demo
+
+    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo(db, log=lambda _msg: None)
+    return db

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 
+from minerwatch.cli.common import choose_db
 from minerwatch.errors import MinerwatchError
 from minerwatch.networks import NETWORKS
 
@@ -22,17 +23,31 @@ COMMAND_MODULES = [
 ]
 
 
+# Commands that write to the database: without --db they use the default file even when only the
+# demo's exists (every other command then reads the demo's). `serve --follow` writes too.
+WRITING_COMMANDS = frozenset({
+    "minerwatch sync", "minerwatch demo", "minerwatch labels import", "minerwatch prices import",
+    "minerwatch prices fetch", "minerwatch pools update",
+})
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used to generate docs/cli.md)."""
     parser = argparse.ArgumentParser(
         prog="minerwatch",
         description="Miner reserve, miner flows, hashprice and production cost from your own Bitcoin node.",
+        epilog="Databases: without --db, commands use $MINERWATCH_DB, else "
+               "~/.local/share/minerwatch/minerwatch.duckdb. While that holds no blocks, a command that only "
+               "reads uses the demo's database (demo.duckdb beside it, built by `minerwatch demo`) and says so "
+               "on stderr; commands that write (sync, labels import, prices import|fetch, pools update, "
+               "serve --follow) never do, so the demo's simulated chain and yours stay in separate files.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     for command, leaf in _leaves(parser, "minerwatch"):
         options = {o for a in leaf._actions for o in a.option_strings}
+        leaf.set_defaults(writes_db=command in WRITING_COMMANDS)
         if "--db" in options and "--network" not in options and command != "minerwatch demo":
             # Every command that reads chain data takes --network: here an assertion about the
             # database, so that a script aimed at the wrong file fails instead of answering.
@@ -77,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
             return 2
+        if args.command != "demo":   # the demo's --db has its own default (demo.duckdb)
+            choose_db(args, args.writes_db or bool(getattr(args, "follow", False)))
         if getattr(args, "check_network", False) and args.network:
             _check_network(args)
         return int(args.func(args) or 0)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from minerwatch.cli.chain_cmds import ProgressDisplay
-from minerwatch.cli.common import default_db_path
+from minerwatch.cli.common import demo_db_path
 from minerwatch.errors import UsageError
 from minerwatch.networks import get_network
 from minerwatch.store import bind_network, connect, ensure_folder, get_meta, transaction
@@ -89,7 +89,7 @@ def build_demo(db: Path, seed: int | None = None, workers: int = 2, log=print) -
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    db = args.db or default_db_path().with_name("demo.duckdb")
+    db = args.db or demo_db_path()
     ensure_folder(db, "the demo database")
 
     def log(msg: str) -> None:
