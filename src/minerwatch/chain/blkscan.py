@@ -175,19 +175,33 @@ def scan(blocks_dir: Path, network: Network) -> BlkIndex:
     tail: tuple[int, int] | None = None
     last = max(files)
     for number, path in files.items():
-        try:
-            fd = open_read(path)
-        except OSError as e:
-            raise MinerwatchError(f"cannot open {path}: {e.strerror}", "check the file's permissions") from e
-        try:
-            cut = _scan_file(_FileScan(fd, path.name, number, number == last, network, key, records, skipped))
-        except OSError as e:
-            raise MinerwatchError(f"cannot read {path}: {e.strerror}", "check the file and the disk") from e
-        finally:
-            os.close(fd)
+        cut = scan_file(path, number, number == last, network, key, records, skipped)
         if cut is not None:
             tail = (number, cut)
     return BlkIndex(blocks_dir, network, files, key, records, tail, skipped)
+
+
+def scan_file(path: Path, number: int, is_last: bool, network: Network, key: bytes,
+              records: list[BlockRecord], skipped: list[Skipped]) -> int | None:
+    """Append one file's records and damage to `records` and `skipped`; the offset of a cut-short
+    final record of the newest file (`is_last`), if any."""
+    try:
+        fd = open_read(path)
+    except OSError as e:
+        raise MinerwatchError(f"cannot open {path}: {e.strerror}", "check the file's permissions") from e
+    try:
+        return _scan_file(_FileScan(fd, path.name, number, is_last, network, key, records, skipped))
+    except OSError as e:
+        raise MinerwatchError(f"cannot read {path}: {e.strerror}", "check the file and the disk") from e
+    finally:
+        os.close(fd)
+
+
+def record_hash_at(fd: int, key: bytes, rec: BlockRecord) -> bytes:
+    """The hash of the header stored where `rec` says its block is (b"" when the file is shorter)."""
+    at = rec.offset
+    header = pread(fd, HEADER_SIZE, at)
+    return sha256d(xor_at(header, key, at)) if len(header) == HEADER_SIZE else b""
 
 
 @dataclass(slots=True)

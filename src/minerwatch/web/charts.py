@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from minerwatch.errors import StoreError
-from minerwatch.queries import series
+from minerwatch.queries import block_series, series
 from minerwatch.queries.db import DbState
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, MAX_POINTS_LIMIT, Point, downsample, window_start
 
@@ -56,6 +56,11 @@ class PageContext:
     def ready(self) -> bool:
         return self.con is not None and not self.state.empty
 
+    @property
+    def per_block(self) -> bool:
+        """A window shorter than a week: charts draw per-block values, a daily series has too few days."""
+        return self.interval in block_series.SHORT_INTERVALS
+
 
 def read(ctx: PageContext, name: str, cohort: str | None = None) -> series.Series | None:
     """Series `name` over the page's interval at full daily resolution; None (and noted as missing)
@@ -93,9 +98,12 @@ def aligned(columns: list[list[Point]], max_points: int = MAX_POINTS_DEFAULT) ->
 def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], labels: dict[str, str] | None = None,
                cohort: str | None = None, record_low: bool = False, thresholds: list[dict[str, Any]] | None = None,
                extra: list[tuple[str, str, list[Point]]] | None = None, note: str = "",
-               unit: str = "") -> dict[str, Any] | None:
+               unit: str = "", per_block: list[str] | None = None) -> dict[str, Any] | None:
     """A daily chart of the metrics in `names` that exist (plus `extra` computed columns, in `unit`);
-    None when nothing has data."""
+    None when nothing has data. In a 24h or 3d window it draws the per-block values of `per_block`
+    (default: those of `names` that have them) instead, and says so when there are none."""
+    if ctx.per_block:
+        return block_chart(ctx, chart_id, title, names if per_block is None else per_block, labels, thresholds, note)
     found: list[series.Series] = [s for s in (read(ctx, n, cohort) for n in names) if s is not None]
     # One y axis per chart: series in another unit get a chart of their own (via more_series).
     found = [s for s in found if s.info.unit == found[0].info.unit]
@@ -130,6 +138,35 @@ def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], la
     return chart
 
 
+def block_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], labels: dict[str, str] | None,
+                thresholds: list[dict[str, Any]] | None, note: str) -> dict[str, Any] | None:
+    """A chart of the per-block values of `names` over the page's 24h or 3d window (x: header times)."""
+    if ctx.con is None:
+        return None
+    infos = {m.name: m for m in series.catalog()}
+    usable = [n for n in names if n in infos and block_series.has_block_series(n)]
+    usable = [n for n in usable if infos[n].unit == infos[usable[0]].unit]
+    cols = [(n, block_series.read_block_series(ctx.con, n, ctx.interval)) for n in usable]
+    cols = [(n, pts) for n, pts in cols if any(v is not None for _, v in pts)]
+    if not cols:
+        ctx.notes.append(f"{title}: a daily series, with one to three days in {ctx.interval}; "
+                         "choose 1w or longer to see it.")
+        return None
+    x = [t for t, _ in cols[0][1]]       # every per-block column is read from the same blocks
+    first = infos[cols[0][0]]
+    chart: dict[str, Any] = {
+        "id": chart_id, "title": title, "x_kind": "time", "x_step": "block", "unit": first.unit,
+        "definition": words(first.definition.replace("; daily close", "")),
+        "x": x, "series": [{"metric": n, "label": (labels or {}).get(n, infos[n].label),
+                            "values": [None if v is None else float(f"{v:.6g}") for _, v in pts]} for n, pts in cols],
+        "markers": [], "thresholds": thresholds or [],
+        "note": " ".join(filter(None, [note, "One point per block."])),
+    }
+    ctx.shown.update(n for n, _ in cols)
+    ctx.charts.append(chart)
+    return chart
+
+
 def more_series(ctx: PageContext, prefixes: tuple[str, ...], limit: int = 8) -> None:
     """One chart for each registered metric starting with one of `prefixes` not shown yet, so that
     series added later appear on their page without a change here."""
@@ -140,6 +177,8 @@ def more_series(ctx: PageContext, prefixes: tuple[str, ...], limit: int = 8) -> 
         if count >= limit:
             break
         if info.name in ctx.shown or not info.name.startswith(prefixes):
+            continue
+        if ctx.per_block and not block_series.has_block_series(info.name):
             continue
         if time_chart(ctx, f"more-{info.name}", info.label, [info.name], cohort=ctx.params.get("cohort")):
             count += 1

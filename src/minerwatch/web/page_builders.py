@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from minerwatch.errors import StoreError, UsageError
-from minerwatch.queries import headline, mining, series, signals
+from minerwatch.queries import block_series, headline, mining, series, signals
 from minerwatch.queries.breakeven import surface
 from minerwatch.queries.reserve import reserve_by_era
 from minerwatch.queries.intervals import Point, window_start
@@ -73,7 +73,7 @@ def overview(ctx: PageContext) -> None:
     ctx.figures.extend(_fig(f) for f in headline.headline(ctx.con))
     capitulation_table(ctx)
     time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"], record_low=True)
-    time_chart(ctx, "hashrate", "Network hashrate", ["hashrate_ehs"])
+    time_chart(ctx, "hashrate", "Network hashrate", ["hashrate_ehs_7d"], per_block=["hashrate_brk_ehs"])
     time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], record_low=True)
     catalog = series.catalog()
     ctx.tables.append({"id": "all-series", "title": "Every series",
@@ -220,8 +220,17 @@ def hashprice(ctx: PageContext) -> None:
 def hashrate(ctx: PageContext) -> None:
     names = {m.name for m in series.catalog()}
     estimators = sorted(n for n in names if n.startswith("hashrate") and not n.endswith(("_low95", "_high95")))
-    chosen = ctx.params.get("estimator", "hashrate_ehs")
-    if chosen not in estimators:
+    # The 7-day window is the usual smoother (one day's ±8 % is noise); a 24h or 3d window has one to
+    # three days, so there the estimators with a value at every block are offered.
+    if ctx.per_block:
+        estimators = [n for n in estimators if block_series.has_block_series(n)]
+    default = "hashrate_brk_ehs" if ctx.per_block else "hashrate_ehs_7d"
+    chosen = ctx.params.get("estimator", default if default in estimators else "hashrate_ehs")
+    daily_only = ctx.per_block and chosen in names and chosen not in estimators
+    if daily_only:
+        ctx.notes.append(f"{series.label(chosen)} is a daily series; in {ctx.interval} choose "
+                         + " or ".join(series.label(n) for n in estimators) + ", or 1w and longer.")
+    elif chosen not in estimators:
         raise UsageError(f"unknown estimator {chosen!r}",
                          "choose one of: " + (", ".join(estimators) or "(none computed yet)"))
     ctx.choices.append({"param": "estimator", "label": "estimator", "options": estimators,
@@ -230,8 +239,9 @@ def hashrate(ctx: PageContext) -> None:
     band = [n for n in (f"{chosen}_low95", f"{chosen}_high95") if n in names]
     if len(band) < 2:
         band = []
-    time_chart(ctx, "hashrate", f"Network hashrate: {series.label(chosen).removeprefix('Hashrate, ')}", [chosen] + band,
-               note="dashed: 95 % interval (Poisson, from the window's block count)" if band else "")
+    if not daily_only:
+        time_chart(ctx, "hashrate", f"Network hashrate: {series.label(chosen).removeprefix('Hashrate, ')}",
+                   [chosen] + band, note="dashed: 95 % interval (Poisson, from the window's block count)" if band else "")
     time_chart(ctx, "difficulty", "Difficulty", ["difficulty"])
     if ctx.con is not None and ctx.state.tip_height is not None:
         try:
@@ -319,6 +329,11 @@ def breakeven(ctx: PageContext) -> None:
                        "x": list(s.power_prices_usd_per_kwh),
                        "series": series_out, "markers": [], "thresholds": [{"y": 0.0, "label": "breakeven"}],
                        "note": "", "definition": "hashprice × (1 − pool fee) − E × 24 × power price × PUE"})
+    # The interval sets how far back the hashprice is drawn against what the network's fleet pays for power.
+    cost = s.network_mean_cost_usd_per_ph_day
+    time_chart(ctx, "hashprice-vs-cost", "Hashprice against the network's mean energy cost",
+               ["hashprice_usd_per_ph_day"],
+               thresholds=[{"y": cost, "label": "network mean energy cost"}] if cost is not None else [])
 
 
 def signals_page(ctx: PageContext) -> None:

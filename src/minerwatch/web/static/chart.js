@@ -5,6 +5,24 @@
 const mwChart = (function () {
   const F = mwFormat;
   const COLORS = ["#f7931a", "#2f6fdf", "#2a9d5b", "#c2410c", "#7c3aed", "#0891b2", "#be185d", "#64748b"];
+  // One colour per definition on every page: the Hashrate Index (and what derives from it) orange,
+  // BRK's blue, Coin Metrics' green, Core's purple; the window of an average by its length.
+  const FIXED = [
+    [/_brk_|^hashrate_brk/, "#2f6fdf"], [/_cm_/, "#2a9d5b"], [/chainwork/, "#7c3aed"],
+    [/^price/, "#64748b"], [/_7d$/, "#0891b2"], [/_30d$/, "#c2410c"], [/_60d$/, "#be185d"],
+    [/^hash(price|value)_|^hashrate_ehs$|^miner_reserve_btc$|^miner_outflow_btc$|^revenue_btc$|^difficulty$/, "#f7931a"],
+    [/^fees_|^miner_inflow/, "#2f6fdf"], [/^miner_netflow/, "#2a9d5b"],
+  ];
+  function colorsFor(series) {
+    const used = new Set();
+    const fixed = series.map((s) => {
+      const hit = FIXED.find(([re]) => re.test(s.metric || ""));
+      const c = hit && !used.has(hit[1]) ? hit[1] : null;
+      if (c) used.add(c);
+      return c;
+    });
+    return fixed.map((c) => c || COLORS.find((x) => !used.has(x) && used.add(x)) || COLORS[0]);
+  }
   const plots = [];       // [uPlot, its container] of the charts on the page, resized together
 
   function el(tag, attrs, text) {
@@ -70,6 +88,14 @@ const mwChart = (function () {
       },
     };
   }
+  // Per-block x axes (24h, 3d): hours, with the date at midnight.
+  const HOUR_INCRS = [1, 2, 3, 6, 12, 24].map((h) => h * 3600);
+  function blockAxis(stroke, grid) {
+    return {
+      stroke: stroke, grid: { stroke: grid }, ticks: { stroke: grid }, incrs: HOUR_INCRS, space: 60,
+      values: (u, splits) => splits.map((v) => (v % DAY_S === 0 ? F.dateShort(v, false) : F.clock(v))),
+    };
+  }
   function valueAxis(unit, stroke, grid) {
     return {
       stroke: stroke, grid: { stroke: grid }, ticks: { stroke: grid },
@@ -95,10 +121,11 @@ const mwChart = (function () {
         ", " + F.value(s.values[last], chart.unit) + " at " + F.value(chart.x[last], chart.x_unit || "") + ".";
     }
     const a = s.values[first], b = s.values[last];
-    let text = s.label + ": latest " + F.value(b, chart.unit) + " on " + F.date(chart.x[last]);
+    const when = chart.x_step === "block" ? F.dateTime : F.date;
+    let text = s.label + ": latest " + F.value(b, chart.unit) + " on " + when(chart.x[last]);
     if (last > first) {
-      text += a !== 0 ? ", " + F.change((b / a - 1) * 100) + " since " + F.date(chart.x[first])
-        : ", from " + F.value(a, chart.unit) + " on " + F.date(chart.x[first]);
+      text += a !== 0 ? ", " + F.change((b / a - 1) * 100) + " since " + when(chart.x[first])
+        : ", from " + F.value(a, chart.unit) + " on " + when(chart.x[first]);
     }
     return text + ".";
   }
@@ -118,24 +145,30 @@ const mwChart = (function () {
     const time = chart.x_kind === "time";
     const bars = chart.x_kind === "rank";
     const fg = css("--fg") || "#1f2937", grid = css("--grid") || "#e5e7eb";
-    const xValue = time ? (u, v) => F.date(v)
+    const perBlock = chart.x_step === "block";
+    const xValue = time ? (u, v) => (perBlock ? F.dateTime(v) : F.date(v))
       : bars && chart.x_labels ? (u, v) => (v === null ? "–" : chart.x_labels[v - 1] || v)
         : (u, v) => F.value(v, chart.x_unit || "");
-    const series = [{ label: time ? "day" : (chart.x_label || "x"), value: xValue }];
-    chart.series.forEach((s, i) => {
+    const series = [{ label: perBlock ? "block time" : time ? "day" : (chart.x_label || "x"), value: xValue }];
+    const colors = colorsFor(chart.series);
+    // The first series is the page's headline definition: drawn last, so on top of the others
+    // (uPlot draws in order); the legend is put back in the document's order below.
+    const order = chart.series.map((s, i) => i).reverse();
+    order.forEach((i) => {
+      const s = chart.series[i];
       const band = /_(low|high)95$/.test(s.metric);
       series.push({
-        label: s.label, stroke: band ? "#94a3b8" : COLORS[i % COLORS.length], width: band ? 1 : 2,
+        label: s.label, stroke: band ? "#94a3b8" : colors[i], width: band ? 1 : (i === 0 ? 2.5 : 1.5),
         dash: band ? [4, 4] : undefined, spanGaps: false, points: { show: !time },
         paths: bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined,
-        fill: bars ? COLORS[0] + "99" : undefined, value: (u, v) => F.value(v, chart.unit),
+        fill: bars ? colors[i] + "99" : undefined, value: (u, v) => F.value(v, chart.unit),
       });
     });
     const width = Math.max(200, box.clientWidth || 600);
     const opts = {
       width: width, height: heightFor(width),
       scales: { x: { time: time } }, series: series, plugins: [overlay(chart)],
-      axes: [time ? dayAxis(fg, grid)
+      axes: [perBlock ? blockAxis(fg, grid) : time ? dayAxis(fg, grid)
         : { stroke: fg, grid: { stroke: grid }, values: (u, vals) => vals.map((v) => F.value(v, chart.x_unit || "", true)) },
       valueAxis(chart.unit, fg, grid)],
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
@@ -146,10 +179,13 @@ const mwChart = (function () {
       const lo = Math.min(...ys), hi = Math.max(...ys), pad = (hi - lo) * 0.05 || 1;
       opts.scales.y = { range: [lo - pad, hi + pad] };
     }
-    const u = new uPlot(opts, [chart.x].concat(chart.series.map((s) => s.values)), box);
+    const u = new uPlot(opts, [chart.x].concat(order.map((i) => chart.series[i].values)), box);
     plots.push([u, box]);
+    const rows = [...box.querySelectorAll(".u-legend .u-series")].slice(1);
+    for (const row of rows.reverse()) row.parentNode.append(row);
     const earlier = (chart.earlier_markers || []).map((m) => markerText(m, chart.unit) + ", before this interval.");
-    const note = [chart.definition, chart.note].concat(earlier).filter(Boolean).join(" ");
+    const note = [chart.definition, chart.note].concat(earlier).filter(Boolean)
+      .map((t) => (/[.!?)]$/.test(t) ? t : t + ".")).join(" ");
     if (note) fig.append(el("p", { class: "note" }, note));
     return fig;
   }

@@ -87,9 +87,17 @@ const mwFormat = (function () {
     const opts = withYear ? { month: "short", year: "numeric" } : { day: "numeric", month: "short" };
     return new Date(unixS * 1000).toLocaleDateString("en-GB", Object.assign({ timeZone: "UTC" }, opts));
   }
+  // A block's header time: "17 Aug 2024 14:20 UTC"; on an axis "14:20".
+  function dateTime(unixS) {
+    if (unixS === null || unixS === undefined) return "–";
+    return date(unixS) + " " + clock(unixS) + " UTC";
+  }
+  function clock(unixS) {
+    return new Date(unixS * 1000).toLocaleTimeString("en-GB", { timeZone: "UTC", hour: "2-digit", minute: "2-digit" });
+  }
   function isoDate(iso) {
     return iso ? date(Date.parse(iso + "T00:00:00Z") / 1000) : "–";
   }
 
-  return { value, plain, change, date, dateShort, isoDate, sig };
+  return { value, plain, change, date, dateShort, dateTime, clock, isoDate, sig };
 })();
