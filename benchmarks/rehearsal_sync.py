@@ -1,13 +1,16 @@
 """The real `minerwatch sync --blocks-dir` over the rehearsal chain (benchmarks/rehearsal.py), measured.
 
     python benchmarks/rehearsal_sync.py full OUT --db DB [--kill-at HEIGHT]   # the whole chain
-    python benchmarks/rehearsal_sync.py tip OUT --db DB                      # held-back blocks, one by one
+    python benchmarks/rehearsal_sync.py tip OUT --db DB                      # held-back blocks, one sync each
+    python benchmarks/rehearsal_sync.py follow OUT --db DB                   # the same in one process; a reorg
     python benchmarks/rehearsal_sync.py api --db DB [--pool foundryusa]       # cold series latency
 
 full: one sync with the default workers into DB; with --kill-at, SIGKILL when the progress passes
 HEIGHT, then a second sync, timed to its first stored batch (the restart) and to the end. Every
 sync process is waited for with wait4: wall, CPU (its parser workers included), peak RSS (the
-largest of the process and its workers). tip: appends each held-back block to the blk files
+largest of the process and its workers). follow: on a copy of DB, in one process as `sync --follow`
+runs, each held-back block timed (parse, ingest, every refresher), then a 6-block reorg through
+the undo records. tip: appends each held-back block to the blk files
 (`rehearsal.py --append`) and times the sync that takes it. api: each series request in a fresh
 process (no response cache, a fresh DuckDB connection), over the whole history.
 """
@@ -84,6 +87,57 @@ def cmd_tip(args: argparse.Namespace) -> dict[str, object]:
     return {"runs": runs, "median_s": walls[len(walls) // 2] if walls else None, "max_s": walls[-1] if walls else None}
 
 
+def cmd_follow(args: argparse.Namespace) -> dict[str, object]:
+    """In one process, as `sync --follow` does: open the database (the restart's in-process part),
+    take each held-back block (parse, ingest, every refresher), then a 6-block reorg (rollback
+    through the undo records, the same blocks again, every refresher). On a copy of --db."""
+    import shutil
+
+    from minerwatch.chain.block import parse_block
+    from minerwatch.networks import get_network
+    from minerwatch.store import connect
+    from minerwatch.sync import Syncer
+
+    work = args.db.with_name(args.db.stem + "-follow.duckdb")
+    shutil.copy(args.db, work)
+    raws = [(int(p.stem), p.read_bytes()) for p in sorted((args.out / "tail").glob("*.blk"))]
+    net = get_network("rehearsal")
+    t = time.perf_counter()
+    con = connect(work)
+    syncer = Syncer(con, net)
+    open_s = time.perf_counter() - t
+    tracked = {"members": len(syncer.ingest.tracker.members), "unspent": len(syncer.ingest.tracker.utxos)}
+    blocks = []
+    for height, raw in raws:
+        t0 = time.perf_counter()
+        block = parse_block(raw, source=f"block {height}")
+        t1 = time.perf_counter()
+        syncer.ingest_stream(iter([(height, block)]))
+        t2 = time.perf_counter()
+        syncer.refresh_metrics()
+        t3 = time.perf_counter()
+        blocks.append({"height": height, "total_s": round(t3 - t0, 3), "parse_s": round(t1 - t0, 3),
+                       "ingest_s": round(t2 - t1, 3), "refresh_s": round(t3 - t2, 3)})
+        print(blocks[-1], flush=True)
+    depth = min(6, len(raws))
+    tip = syncer.ingest.tip.height
+    t0 = time.perf_counter()
+    syncer.rollback_to(tip - depth)
+    t1 = time.perf_counter()
+    syncer.ingest_stream(iter([(h, parse_block(raw, source=f"block {h}")) for h, raw in raws[-depth:]]))
+    syncer.refresh_metrics()
+    t2 = time.perf_counter()
+    reorg = {"depth": depth, "rollback_s": round(t1 - t0, 3), "resync_s": round(t2 - t1, 3),
+             "total_s": round(t2 - t0, 3), "path": syncer.ingest.last_rollback}
+    print(reorg, flush=True)
+    con.close()
+    work.unlink()
+    totals = sorted(b["total_s"] for b in blocks)
+    return {"open_s": round(open_s, 2), "tracked": tracked, "blocks": blocks,
+            "median_s": totals[len(totals) // 2] if totals else None, "max_s": totals[-1] if totals else None,
+            "reorg": reorg}
+
+
 _PROBE = """
 import sys, time
 t0 = time.perf_counter()
@@ -111,7 +165,7 @@ def cmd_api(args: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("step", choices=("full", "tip", "api"))
+    ap.add_argument("step", choices=("full", "follow", "tip", "api"))
     ap.add_argument("out", type=Path, nargs="?", help="the rehearsal directory (blocks/, tail/, rehearsal.json)")
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--kill-at", type=int)
@@ -119,7 +173,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     c0 = os.times()
-    result = {"full": cmd_full, "tip": cmd_tip, "api": cmd_api}[args.step](args)
+    result = {"full": cmd_full, "follow": cmd_follow, "tip": cmd_tip, "api": cmd_api}[args.step](args)
     c1 = os.times()
     result["children_cpu_s"] = round(c1.children_user + c1.children_system - c0.children_user - c0.children_system, 1)
     print(json.dumps(result, indent=1))
