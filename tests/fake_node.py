@@ -211,6 +211,8 @@ class FakeNode:
                 raise _RpcError(-5, "Block not found")
             if method == "getblock":
                 return raw.hex()
+            if len(params) > 1 and params[1] is False:
+                return raw[:80].hex()
             height = self.hashes.index(params[0]) if params[0] in self.hashes else -1
             header = {"hash": params[0], "height": height, "time": struct.unpack_from("<I", raw, 68)[0],
                       "confirmations": tip - height + 1 if height >= 0 else -1}

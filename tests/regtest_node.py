@@ -69,11 +69,14 @@ class RegtestNode:
     """One running bcoin regtest node and helpers to shape its chain."""
 
     def __init__(self, tag: str = "regtest", api_key: str = "regtest-api-key",
-                 bcoin_status: bool = False, port: int | None = None, warmup_calls: int = 0) -> None:
+                 bcoin_status: bool = False, port: int | None = None, warmup_calls: int = 0,
+                 prune_keep: int = 0, prune_after: int = 0) -> None:
         self.api_key = api_key
         self.tag = tag
         self.auth_header = "Basic " + base64.b64encode(f"test:{api_key}".encode()).decode()
         self._mine_address: str | None = None
+        # Pruned (prune_keep > 0): keeps the last prune_keep blocks, prunes those above prune_after.
+        self.prune = (prune_keep, prune_after)
         # The free port can be taken by another process before the node binds it; try three ports.
         for attempt in range(3):
             self.port = port or free_port()
@@ -91,6 +94,8 @@ class RegtestNode:
             args.append("--bcoin-status")
         if warmup_calls:
             args += ["--warmup-calls", str(warmup_calls)]
+        if self.prune[0]:
+            args += ["--prune-keep", str(self.prune[0]), "--prune-after", str(self.prune[1])]
         # stderr goes to a file: bcoin logs every RPC error there, and a pipe nobody reads would
         # fill (64 KiB) and freeze the node.
         self._stderr = tempfile.TemporaryFile()

@@ -361,7 +361,8 @@ def test_serve_takes_the_sync_options_only_with_follow(tmp_path: Path, capsys: p
         "hint: add --follow, or run `minerwatch sync` with these options"]
     assert main(["serve", "--db", str(tmp_path / "x.duckdb"), "--follow"]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        "error: nothing to sync from", "hint: give --blocks-dir ~/.bitcoin/blocks, or --rpc http://127.0.0.1:8332"]
+        "error: nothing to sync from",
+        "hint: give --blocks-dir ~/.bitcoin/blocks, or --rpc http://127.0.0.1:8332, or --headers-file FILE"]
 
 
 def test_the_holder_is_named_from_its_command_line_never_its_arguments(tmp_path: Path) -> None:

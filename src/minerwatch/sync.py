@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,23 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from minerwatch.chain.block import HEADER_SIZE, Block, hash_hex, parse_block
-from minerwatch.chain.headers import HeaderRow, header_rows
+from minerwatch.chain.headers import HeaderRow, header_rows, linked_count
 from minerwatch.chain.parsed import ParsedBlock
-from minerwatch.chain.rpc import RPC_INVALID_PARAMETER, RpcCallError
+from minerwatch.chain.rpc import RPC_INVALID_PARAMETER, RPC_MISC_ERROR, RpcCallError
 from minerwatch.consensus import work_from_bits
 from minerwatch.errors import MinerwatchError, NodeError
 from minerwatch.ingest import Ingest, Tip
-from minerwatch.ingest.headers import chain_top, hash_at, parent_at, rollback_headers, store_headers, time_at
+from minerwatch.ingest.headers import (
+    chain_top,
+    drop_covered_headers,
+    hash_at,
+    parent_at,
+    rollback_headers,
+    store_headers,
+    time_at,
+)
+from minerwatch.metrics.network import first_height_on_or_after
+from minerwatch.metrics.prices import LivePrices, fetch_missing_prices, last_price_day, store_quotes
 from minerwatch.metrics.registry import refresh_all
 from minerwatch.networks import Network
 from minerwatch.store import get_meta, set_meta, transaction
@@ -41,6 +52,10 @@ NOT_CONNECTING_BACKOFF_S = 1.0
 # Headers: 2,000 per node request (Bitcoin Core's REST and P2P limit; 2,000 getblockhash and
 # getblockheader calls are 0.3 MB of JSON), and 100,000 (8 MB) per transaction from a file.
 HEADERS_PER_REQUEST = 2_000
+# A failed live price fetch (no network, an exchange down) is tried again after 10 minutes.
+PRICE_RETRY_S = 600
+# Heights above a pruned node's stated prune height tried for its first block.
+PRUNE_PROBES = 16
 HEADERS_PER_COMMIT = 100_000
 # A batch also closes at this much block data, so memory stays bounded on 4 MB mainnet blocks.
 DEFAULT_BATCH_BYTES = 64 << 20
@@ -89,6 +104,10 @@ class Syncer:
         self.progress = Progress(started_s=time.monotonic())
         # What the last blocks directory held besides its chain (damage, stale and orphan blocks).
         self.files_report: FilesReport | None = None
+        # `--prices live`: where each new day's price comes from (None: prices are left alone).
+        self.live_prices: LivePrices | None = None
+        self.today: Callable[[], date] = lambda: datetime.now(timezone.utc).date()
+        self._next_price_try_s = 0.0
 
     # -- shared steps -------------------------------------------------------------------------
 
@@ -122,6 +141,7 @@ class Syncer:
         with transaction(self.con):
             refresh_all(self.con, start)
             set_meta(self.con, "metrics_through_height", str(top))
+            drop_covered_headers(self.con)
             set_meta(self.con, "metrics_blocks_through_height", str(tip.height if tip is not None else -1))
         self.on_commit()
 
@@ -159,9 +179,15 @@ class Syncer:
 
     def _store_header_bytes(self, data: bytes, height: int, source: str) -> int:
         """Check and store consecutive headers from `height`, linked to what is stored below them."""
+        if not data:
+            return 0
         parent = parent_at(self.con, height - 1) if height > 0 else None
         rows = header_rows(data, height, self.network, parent, lambda h: time_at(self.con, h), source)
         _check_stored_blocks(self.con, rows, source)
+        # The table keeps the heights known from a header alone: a stored block's facts are its own.
+        lo, hi = self.con.execute("SELECT min(height), max(height) FROM blocks").fetchall()[0]
+        if lo is not None:
+            rows = [r for r in rows if not lo <= r.height <= hi]
         store_headers(self.con, rows)
         self.on_commit()
         p = self.progress
@@ -170,13 +196,17 @@ class Syncer:
             self.on_progress(p)
         return len(rows)
 
-    def sync_headers_rpc(self, client: "RpcLike", node_height: int) -> int:
-        """Every header of the node's chain above what is stored (blocks or headers), checked and
-        stored in batches; a header chain that left the node's is cut back to the fork first."""
+    def sync_headers_rpc(self, client: "RpcLike", node_tip: int, node_height: int) -> int:
+        """The node's headers above what is stored (blocks or headers) up to `node_height`, checked
+        and stored in batches; a stored chain that left the node's is cut back to the fork first
+        (blocks included). Returns how many were stored."""
         top = chain_top(self.con)
-        if top is not None and (top > node_height or client.block_hashes([top])[0] != hash_at(self.con, top)):
+        if top is not None and (top > node_tip or client.block_hashes([top])[0] != hash_at(self.con, top)):
             fork = self.find_fork(client, top, lambda h: hash_at(self.con, h))
-            self.progress.note = f"reorg: the node's headers left ours after height {fork}"
+            self.progress.note = f"reorg: the node's chain left ours after height {fork}; rolled back"
+            tip = self.ingest.tip
+            if tip is not None and tip.height > fork:
+                self.rollback_to(fork)
             rollback_headers(self.con, fork)
             self.on_commit()
             top = fork
@@ -184,8 +214,20 @@ class Syncer:
         stored = 0
         for lo in range(start, node_height + 1, HEADERS_PER_REQUEST):
             heights = list(range(lo, min(lo + HEADERS_PER_REQUEST - 1, node_height) + 1))
-            raw = b"".join(client.raw_headers(client.block_hashes(heights)))
-            stored += self._store_header_bytes(raw, lo, f"the node's headers {heights[0]:,}–{heights[-1]:,}")
+            try:
+                raw = b"".join(client.raw_headers(client.block_hashes(heights)))
+            except RpcCallError as e:
+                if e.code != RPC_INVALID_PARAMETER:
+                    raise
+                break   # "Block height out of range": the node's chain got shorter; the blocks' loop waits
+            # Headers that stop chaining mean a node that reorganises while it is read: the part that
+            # links is stored, and the blocks' loop asks again (with its waits) from there.
+            parent = hash_at(self.con, lo - 1) if lo > 0 else None
+            linked = linked_count(raw, parent)
+            stored += self._store_header_bytes(raw[:linked * HEADER_SIZE], lo,
+                                               f"the node's headers {heights[0]:,}–{heights[-1]:,}")
+            if linked < len(heights):
+                break
         return stored
 
     def ingest_stream(self, blocks: Iterator[tuple[int, Block | ParsedBlock]],
@@ -229,10 +271,9 @@ class Syncer:
 
     def _sync_blocks_dir(self, blocks_dir: Path, workers: int, stop_height: int | None,
                          canonical_hashes: dict[int, str] | None, parsers: ParserPool | None) -> int:
-        from minerwatch.chain import scancache
-        from minerwatch.chain.blkfiles import best_chain, files_report, iter_parsed
+        from minerwatch.chain.blkfiles import best_chain, files_report, iter_parsed, scan
 
-        index = scancache.scan(blocks_dir, self.network, self._scan_cache_path())
+        index = scan(blocks_dir, self.network)
         chain = best_chain(index, self.network, canonical_hashes)
         self.files_report = files_report(index, chain)
         if not len(chain):
@@ -270,13 +311,6 @@ class Syncer:
         self.refresh_metrics()
         self._record_files_report()
         return stored
-
-    def _scan_cache_path(self) -> Path | None:
-        """Where the blocks directory's scan is kept between runs: beside the database file (none
-        for a database in memory). See chain/scancache.py."""
-        (db_file,) = self.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-                                      ).fetchone()
-        return Path(db_file + ".blkscan") if db_file else None
 
     def _record_files_report(self) -> None:
         """Keep what the last blocks-directory read set aside and skipped, for `status`."""
@@ -345,12 +379,15 @@ class Syncer:
         """
         # The genesis hash is checked here, before anything is stored.
         client.check_network()
-        client.wait_until_synced()
+        prune_height = self._note_pruning(client.wait_until_synced())
         stored = misses = 0
         p = self.progress
         while not should_stop():
             node_tip = client.block_count()
             node_height = node_tip if stop_height is None else min(node_tip, stop_height)
+            # Headers first: the header-only series cover the node's whole chain before any block.
+            if self.sync_headers_rpc(client, node_tip, node_height):
+                self.refresh_metrics()
             tip = self.ingest.tip
             if tip is not None:
                 if tip.height > node_tip or client.block_hashes([tip.height])[0] != tip.hash:
@@ -359,11 +396,16 @@ class Syncer:
                     self.rollback_to(fork)
                     tip = self.ingest.tip
             start = tip.height + 1 if tip else 0
+            chainwork_before = None
+            if prune_height is not None and start < prune_height:
+                # A pruned node: its headers are all stored; the blocks start where the node's do.
+                start, tip, chainwork_before = self._pruned_start(client, tip, prune_height, node_height)
             p.target_height = node_height
             if p.start_height < 0:
                 p.start_height = start
             if start > node_height:
                 self.refresh_metrics()
+                self.keep_prices_current()
                 if not follow:
                     break
                 self.on_progress(p)
@@ -372,9 +414,11 @@ class Syncer:
             end = min(start + self.batch_blocks - 1, node_height)
             blocks, problem = self._fetch_connected(client, tip, start, end)
             if blocks:
-                stored += self.ingest_stream(iter(blocks))
+                stored += self.ingest_stream(iter(blocks), chainwork_before)
                 misses = 0
-                if follow:
+                # While the blocks catch up with the headers a refresh would recompute every height
+                # up to the headers' tip after each batch: it waits until they have.
+                if follow and blocks[-1][0] >= (chain_top(self.con) or 0):
                     self.refresh_metrics()
             if problem is None or blocks:
                 continue   # done, or a partial batch stored: re-check the tip from the top
@@ -392,6 +436,75 @@ class Syncer:
             _nap(delay_s, should_stop)
         self.refresh_metrics()
         return stored
+
+    def keep_prices_current(self) -> None:
+        """With live prices: store the prices of the days since the last stored one up to today and
+        recompute the USD figures from the first of them, in one transaction. A failed fetch is a
+        note (tried again in PRICE_RETRY_S), never the end of the sync."""
+        if self.live_prices is None or time.monotonic() < self._next_price_try_s:
+            return
+        today = self.today()
+        last = last_price_day(self.con)
+        if last is not None and last >= today:
+            return
+        since = today if last is None else last + timedelta(days=1)
+        try:
+            quotes = fetch_missing_prices(since, today, self.live_prices)
+        except MinerwatchError as e:
+            self._next_price_try_s = time.monotonic() + PRICE_RETRY_S
+            self.progress.note = f"live prices: {e.message}; trying again in {PRICE_RETRY_S // 60} min"
+            self.on_progress(self.progress)
+            return
+        with transaction(self.con):
+            written = store_quotes(self.con, quotes)
+            height = first_height_on_or_after(self.con, written.first_date) if written.first_date else None
+            if height is not None:
+                refresh_all(self.con, height)
+        self.on_commit()
+        self.progress.note = f"live prices: {written.rows} day(s) stored, {written.first_date} … {written.last_date}"
+
+    def _note_pruning(self, info: object) -> int | None:
+        """Keep the node's prune height for `status` and the series' notes; the height, or None
+        for a node that keeps every block."""
+        height = getattr(info, "prune_height", None) if getattr(info, "pruned", False) else None
+        if get_meta(self.con, "node_prune_height") != (None if height is None else str(height)):
+            with transaction(self.con):
+                if height is None:
+                    self.con.execute("DELETE FROM meta WHERE key = 'node_prune_height'")
+                else:
+                    set_meta(self.con, "node_prune_height", str(height))
+            self.on_commit()
+        return height
+
+    def _pruned_start(self, client: "RpcLike", tip: Tip | None, prune_height: int,
+                      node_height: int) -> tuple[int, Tip | None, int | None]:
+        """Where the blocks of a pruned node start: (height, the stored header below it as the tip
+        to connect to, its chainwork). NodeError when stored blocks end below what the node keeps."""
+        if tip is not None:
+            raise NodeError(
+                f"the database's blocks end at height {tip.height:,}, but the node is pruned and keeps blocks "
+                f"from height {prune_height:,} on: blocks {tip.height + 1:,}–{prune_height - 1:,} are gone",
+                "sync into a new --db (its header series will cover the whole chain, its block series start at "
+                "the prune height), or sync from a node that keeps those blocks")
+        start = self._first_kept_block(client, prune_height, node_height)
+        parent = parent_at(self.con, start - 1)
+        if parent is None:
+            raise NodeError(f"the header at height {start - 1:,} is not stored", "run the sync again")
+        self.progress.note = f"the node is pruned: blocks from height {start:,} on, headers from genesis"
+        return start, Tip(parent.height, parent.hash, parent.chainwork), parent.chainwork
+
+    def _first_kept_block(self, client: "RpcLike", lo: int, hi: int) -> int:
+        """The lowest height from `lo` whose block the node still serves (bcoin reports a prune height
+        one below its first block; a node may prune further while it is read)."""
+        for height in range(lo, min(lo + PRUNE_PROBES, hi + 1)):
+            try:
+                client.raw_blocks(client.block_hashes([height]))
+                return height
+            except RpcCallError as e:
+                if e.code != RPC_MISC_ERROR:
+                    raise
+        raise NodeError(f"the pruned node serves none of the blocks {lo:,}–{min(lo + PRUNE_PROBES, hi + 1) - 1:,} "
+                        "from its prune height on", "run the sync again; the node may be pruning right now")
 
     def _fetch_connected(self, client: "RpcLike", tip: Tip | None, start: int,
                          end: int) -> tuple[list[tuple[int, Block]], str | None]:

@@ -2,6 +2,7 @@
 //
 // Usage: NODE_BACKEND=js node node.js --port PORT --api-key KEY [--tag TAG] [--bcoin-status]
 //                                     [--stop-with-stdin] [--warmup-calls N]
+//                                     [--prune-keep N --prune-after M]
 //
 // Prints "READY <port>" on stdout once the RPC answers; stops on SIGTERM or SIGINT, and with
 // --stop-with-stdin also when its stdin closes (so that a killed test run leaves no node behind).
@@ -31,17 +32,28 @@ const { values: opts } = parseArgs({
     'bcoin-status': { type: 'boolean', default: false },
     'stop-with-stdin': { type: 'boolean', default: false },
     'warmup-calls': { type: 'string', default: '0' },
+    'prune-keep': { type: 'string', default: '0' },
+    'prune-after': { type: 'string', default: '0' },
   },
 });
 
 const MAX_TIP_AGE_S = 24 * 60 * 60; // Bitcoin Core's DEFAULT_MAX_TIP_AGE
 const port = Number(opts.port);
 bcoin.set('regtest');
+// --prune-keep N: a pruned node that keeps the last N blocks and prunes those above --prune-after
+// (bcoin's regtest keeps 10,000 and prunes above 1,000: too long a chain for a test).
+const pruneKeep = Number(opts['prune-keep']);
+if (pruneKeep > 0) {
+  const params = bcoin.Network.get('regtest').block;
+  params.keepBlocks = pruneKeep;
+  params.pruneAfterHeight = Number(opts['prune-after']);
+}
 const node = new bcoin.FullNode({
   network: 'regtest', memory: true, workers: false, logLevel: 'error', listen: false,
   httpHost: '127.0.0.1', httpPort: port, apiKey: opts['api-key'],
   walletHttpHost: '127.0.0.1', walletHttpPort: 0,
   coinbaseFlags: tagBytes(opts.tag).toString("utf8"),
+  prune: pruneKeep > 0,
 });
 node.use(bcoin.wallet.plugin);
 

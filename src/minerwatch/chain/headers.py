@@ -128,6 +128,18 @@ def header_rows(data: bytes, first_height: int, network: Network, parent: Parent
     return rows
 
 
+def linked_count(data: bytes, parent_hash: str | None) -> int:
+    """How many of the 80-byte headers in `data` chain onto `parent_hash` and each other (all of
+    them when `parent_hash` is None and they chain among themselves)."""
+    prev = parent_hash
+    for i in range(len(data) // HEADER_SIZE):
+        raw = data[i * HEADER_SIZE:(i + 1) * HEADER_SIZE]
+        if prev is not None and hash_hex(raw[4:36]) != prev:
+            return i
+        prev = hash_hex(sha256(sha256(raw).digest()).digest())
+    return len(data) // HEADER_SIZE
+
+
 def _check_retarget(height: int, h: str, bits: int, prev_bits: int, time_s: int, times: dict[int, int],
                     time_at: TimeAt, pow_limit: int, source: str) -> None:
     """Mainnet's difficulty rule: an epoch keeps its first header's bits; a retarget height's bits

@@ -37,6 +37,7 @@ HASHES_PER_BATCH = 1_000
 BLOCKS_PER_BATCH = 16
 RPC_IN_WARMUP = -28   # bitcoind answers this while it loads its indexes after a start
 RPC_INVALID_PARAMETER = -8   # e.g. getblockhash of a height above the node's tip
+RPC_MISC_ERROR = -1          # e.g. getblock of a block a pruned node no longer has
 CONNECT_HINT = ("is bitcoind running? check -rpcport / --rpc URL, -rpcallowip, and the cookie file "
                 "(--datadir DIR or --rpc-cookie FILE) or rpcuser/rpcpassword (--rpc-user NAME and "
                 "MINERWATCH_RPC_PASSWORD)")
@@ -458,6 +459,15 @@ class RpcClient:
             chunk = hashes[i:i + BLOCKS_PER_BATCH]
             answers = self.batch([("getblock", [h, 0]) for h in chunk])
             out.extend(Answer(self.where, f"getblock {h}").raw_block(a) for h, a in zip(chunk, answers))
+        return out
+
+    def raw_headers(self, hashes: Sequence[str]) -> list[bytes]:
+        """The 80-byte headers (batched `getblockheader HASH false`)."""
+        out: list[bytes] = []
+        for i in range(0, len(hashes), HASHES_PER_BATCH):
+            chunk = hashes[i:i + HASHES_PER_BATCH]
+            answers = self.batch([("getblockheader", [h, False]) for h in chunk])
+            out.extend(Answer(self.where, f"getblockheader {h}").raw_header(a) for h, a in zip(chunk, answers))
         return out
 
     def header(self, block_hash: str) -> ChainHeader:

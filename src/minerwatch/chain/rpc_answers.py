@@ -39,6 +39,10 @@ class ChainInfo:
     best_block_hash: str
     initial_block_download: bool
     verification_progress: float
+    # A pruned node keeps the blocks from prune_height on (Bitcoin Core's "lowest-height complete
+    # block stored"; bcoin says one lower than it keeps); every header it still has.
+    pruned: bool = False
+    prune_height: int | None = None
 
     @property
     def synced(self) -> bool:
@@ -157,10 +161,20 @@ class Answer:
         return raw
 
 
+    def raw_header(self, value: object) -> bytes:
+        if not isinstance(value, str) or len(value) != 160:
+            raise self.wrong(f"{shown(value)}, not an 80-byte header in hex (160 hex digits)")
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            raise self.wrong(f"{shown(value)}, not an 80-byte header in hex") from None
+
+
 def chain_info(where: str, value: object) -> ChainInfo:
     """getblockchaininfo's answer, checked."""
     a = Answer(where, "getblockchaininfo")
     info = a.obj(value)
+    pruned = a.flag(info.get("pruned", False), "pruned")
     return ChainInfo(
         chain=a.text(a.field(info, "chain"), "chain"),
         blocks=a.height(a.field(info, "blocks"), "blocks"),
@@ -169,6 +183,8 @@ def chain_info(where: str, value: object) -> ChainInfo:
         # bcoin has no such field; a node that does not say is taken as not in IBD.
         initial_block_download=a.flag(info.get("initialblockdownload", False), "initialblockdownload"),
         verification_progress=a.fraction(info.get("verificationprogress", 0.0), "verificationprogress"),
+        pruned=pruned,
+        prune_height=a.height(a.field(info, "pruneheight"), "pruneheight") if pruned else None,
     )
 
 

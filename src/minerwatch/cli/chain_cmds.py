@@ -18,6 +18,7 @@ from minerwatch.chain.rpc import DEFAULT_TIMEOUT_S as RPC_TIMEOUT_S
 from minerwatch.cli.common import add_db_arg, add_network_arg, db_path, print_json
 from minerwatch.errors import UsageError
 from minerwatch.ingest.headers import header_range
+from minerwatch.metrics.prices import LivePrices
 from minerwatch.networks import Network, get_network
 from minerwatch.queries import chain as chain_queries
 from minerwatch.store import bind_network, connect, get_meta
@@ -97,6 +98,10 @@ def add_source_args(p: argparse.ArgumentParser, follow_help: str) -> None:
                    help="the longest wait for one answer of the node, retries included "
                         f"(default {RPC_TIMEOUT_S:g}); raise it for a slow node or link")
     p.add_argument("--follow", action="store_true", help=follow_help)
+    p.add_argument("--prices", choices=("off", "live"), default="off",
+                   help="live: with a node, store each new day's BTC/USD (and the days missing before it) from "
+                        "public exchange APIs (network access; default off: prices change only by `prices` "
+                        "commands)")
     p.add_argument("--poll-seconds", type=_at_least(0.1, float), default=5.0, help="how often --follow asks for new blocks")
     p.add_argument("--workers", type=_at_least(1), default=_cores(),
                    help="parser processes for blk files (default: the machine's cores)")
@@ -119,6 +124,9 @@ def check_sources(args: argparse.Namespace) -> None:
     if getattr(args, "first_height", None) is not None and not getattr(args, "headers_file", None):
         raise UsageError("--first-height is the height of the first header in --headers-file",
                          "add --headers-file FILE, or leave --first-height out")
+    if getattr(args, "prices", "off") == "live" and not (args.rpc or args.datadir):
+        raise UsageError("--prices live keeps the prices current while a node is followed",
+                         "add --rpc URL --follow, or fill the days once: minerwatch prices fetch --since DATE --store")
     if args.follow and not (args.rpc or args.datadir):
         raise UsageError("--follow needs a node", "add --rpc URL (and --datadir or --rpc-cookie for credentials)")
 
@@ -132,6 +140,11 @@ def rpc_client(args: argparse.Namespace, network: Network, on_wait: Callable[[st
     return RpcClient(args.rpc, network, datadir=args.datadir, user=args.rpc_user,
                      password=os.environ.get(PASSWORD_ENV), cookie_file=args.rpc_cookie,
                      timeout_s=args.rpc_timeout, on_wait=lambda event: on_wait(event.message))
+
+
+def live_prices(args: argparse.Namespace) -> LivePrices | None:
+    """Where `--prices live` fetches from; None when prices are left alone."""
+    return LivePrices() if getattr(args, "prices", "off") == "live" else None
 
 
 def sync_files(syncer: Syncer, args: argparse.Namespace, client: RpcClient | None) -> None:
@@ -160,6 +173,7 @@ def sync_node(syncer: Syncer, args: argparse.Namespace, client: RpcClient | None
               should_stop: Callable[[], bool]) -> None:
     """The node part of a sync: up to its tip, then (with --follow) along it until `should_stop()`."""
     if client is not None:
+        syncer.live_prices = live_prices(args)
         syncer.sync_rpc(client, follow=args.follow, poll_s=args.poll_seconds, stop_height=args.stop_height,
                         should_stop=should_stop)
 
@@ -224,6 +238,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             if k.endswith("_time_s") and isinstance(v, int):   # a date, as people read it
                 k, v = k[:-2], _utc(v)
             print(f"{k:24} {v['summary'] if isinstance(v, dict) and 'summary' in v else v}")
+        for kind, c in st["series"].items():
+            if isinstance(c, dict):          # where each kind of series starts and ends, and why
+                print(f"  {kind + ' series':22} {c['summary']}")
     return 0
 
 

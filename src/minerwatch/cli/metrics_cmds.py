@@ -55,10 +55,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path)
     add_db_arg(p)
     p.set_defaults(func=cmd_prices_import)
-    p = prices_sub.add_parser("fetch", help="fetch today's spot price from public exchange APIs (network access)")
+    p = prices_sub.add_parser("fetch", help="fetch today's spot price, and with --since the days before it, from "
+                                            "public exchange APIs (network access)")
     p.add_argument("--exchanges", default="coinbase,kraken,bitstamp",
                    help="comma-separated: coinbase, kraken, bitstamp, gemini (default: the three US exchanges)")
-    p.add_argument("--store", action="store_true", help="write the average as today's price in the database")
+    p.add_argument("--since", type=_date, metavar="DATE",
+                   help="also every day from DATE (YYYY-MM-DD) to yesterday: the open of each exchange's daily "
+                        "candle, averaged (coinbase, kraken, bitstamp)")
+    p.add_argument("--store", action="store_true", help="write the averages as the days' prices in the database")
     add_db_arg(p)
     p.set_defaults(func=cmd_prices_fetch)
 
@@ -226,7 +230,10 @@ def cmd_prices_import(args: argparse.Namespace) -> int:
 def cmd_prices_fetch(args: argparse.Namespace) -> int:
     from minerwatch.feeds.spot import fetch_spot_usd
 
-    quote = fetch_spot_usd([e.strip() for e in args.exchanges.split(",") if e.strip()])
+    exchanges = [e.strip() for e in args.exchanges.split(",") if e.strip()]
+    if args.since is not None:
+        return _prices_since(args, exchanges)
+    quote = fetch_spot_usd(exchanges)
     if args.store:
         from minerwatch.metrics import prices
         from minerwatch.metrics.network import first_height_on_or_after
@@ -241,6 +248,30 @@ def cmd_prices_fetch(args: argparse.Namespace) -> int:
         finally:
             con.close()
     print_json(quote.as_dict())
+    return 0
+
+
+def _prices_since(args: argparse.Namespace, exchanges: list[str]) -> int:
+    """`prices fetch --since DATE`: every day from DATE to today, stored with --store."""
+    from datetime import datetime, timezone
+
+    from minerwatch.metrics import prices
+    from minerwatch.metrics.network import first_height_on_or_after
+
+    today = datetime.now(timezone.utc).date()
+    if args.since > today:
+        raise UsageError(f"--since {args.since} is in the future", f"give a day up to {today}")
+    quotes = prices.fetch_missing_prices(args.since, today, prices.LivePrices(tuple(exchanges)))
+    if args.store:
+        con = connect(db_path(args))
+        try:
+            result = prices.store_quotes(con, quotes)
+            height = first_height_on_or_after(con, result.first_date) if result.first_date else None
+            if height is not None:
+                registry.refresh_all(con, height)   # every USD figure from the first day written on
+        finally:
+            con.close()
+    print_json([q.as_dict() for q in quotes])
     return 0
 
 

@@ -50,7 +50,7 @@ def run_serve(args: argparse.Namespace) -> int:
     path = db_path(args)
     follower = _follower(args, path) if args.follow else None
     if follower is None:
-        if args.blocks_dir or args.rpc or args.datadir:
+        if args.blocks_dir or args.rpc or args.datadir or args.headers_file:
             raise UsageError("serve reads blocks from a node or blk files only with --follow",
                              "add --follow, or run `minerwatch sync` with these options")
         check_database(path)

@@ -78,6 +78,14 @@ def store_headers(con: duckdb.DuckDBPyConnection, rows: list[HeaderRow], replace
             con.unregister("_header_rows")
 
 
+def drop_covered_headers(con: duckdb.DuckDBPyConnection) -> None:
+    """Delete the headers of heights whose block is stored (inside the caller's transaction): the
+    table keeps the heights known from a header alone, so that a database synced headers first
+    ends up as one synced without them."""
+    con.execute("DELETE FROM headers WHERE height BETWEEN (SELECT min(height) FROM blocks) "
+                "AND (SELECT max(height) FROM blocks)")
+
+
 def rollback_headers(con: duckdb.DuckDBPyConnection, height: int) -> None:
     """Drop the headers above `height` and lower the metric mark to it, in one transaction."""
     with transaction(con):

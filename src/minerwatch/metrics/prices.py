@@ -121,3 +121,55 @@ def price_usd(con: duckdb.DuckDBPyConnection, q: Query) -> list[tuple[date, floa
     return [(d, float(p)) for d, p in con.execute(
         "SELECT date, price_usd FROM prices WHERE date >= coalesce(?, DATE '0001-01-01') "
         "AND date <= coalesce(?, DATE '9999-12-31') ORDER BY date", [q.start, q.end]).fetchall()]
+
+
+# ---- prices that stay current: back-fill and the live day -----------------------------------------
+
+DEFAULT_EXCHANGES = ("coinbase", "kraken", "bitstamp")   # the Hashrate Index's three US exchanges
+
+
+@dataclass(frozen=True, slots=True)
+class LivePrices:
+    """Where `fetch_missing_prices` asks: exchange names and, for tests, local URLs for the daily
+    candles (`history_urls`) and the spot answers (`spot_urls`)."""
+
+    exchanges: tuple[str, ...] = DEFAULT_EXCHANGES
+    history_urls: dict[str, str] | None = None
+    spot_urls: dict[str, str] | None = None
+
+
+def fetch_missing_prices(since: date, today: date, live: LivePrices = LivePrices()) -> list[Any]:
+    """Quotes (feeds.spot.SpotQuote) for every day since … today: past days from the exchanges'
+    daily candles (the day's open, as the shipped history), today from their spot prices."""
+    from datetime import timedelta
+
+    from minerwatch.feeds.history import EXCHANGES as CANDLES
+    from minerwatch.feeds.history import fetch_daily_usd
+    from minerwatch.feeds.spot import fetch_spot_usd
+
+    quotes: list[Any] = []
+    if since < today:
+        quotes += fetch_daily_usd([e for e in live.exchanges if e in CANDLES], since, today - timedelta(days=1),
+                                  live.history_urls)
+    if since <= today:
+        quotes.append(fetch_spot_usd(list(live.exchanges), live.spot_urls, today=today))
+    return quotes
+
+
+def store_quotes(con: duckdb.DuckDBPyConnection, quotes: list[Any]) -> PriceImport:
+    """Write each quote as its day's price (source 'live:<exchanges>'); the days written."""
+    ensure_default_prices(con, 0)   # so that the shipped history never overwrites these later
+    by_source: dict[str, list[tuple[date, float]]] = {}
+    for q in quotes:
+        by_source.setdefault(q.source, []).append((q.day, q.price_usd))
+    days: list[date] = []
+    for source, rows in by_source.items():
+        upsert_prices(con, rows, source)
+        days += [d for d, _ in rows]
+    return PriceImport(len(days), min(days) if days else None, max(days) if days else None)
+
+
+def last_price_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The last day with a stored price."""
+    row = _first(con.execute("SELECT max(date) FROM prices").fetchall())
+    return None if row is None or row[0] is None else row[0]

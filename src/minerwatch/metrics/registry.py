@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from minerwatch.errors import StoreError, UsageError
+from minerwatch.metrics.coverage import start_warning, usd_warning
 from minerwatch.metrics.history import History, lacking_warning
 
 
@@ -108,8 +109,17 @@ def read(con: duckdb.DuckDBPyConnection, name: str, q: Query = Query()) -> Read:
     if not any(v is not None for _, v in points):
         # The table is there but holds no value yet (e.g. no price before 2010): not a sync problem.
         missing = f"no data for {name}" + (f" up to {q.end}" if q.end else "")
-    warning = lacking_warning(con, name, m.history, q.start, q.end) if m.history and points else None
-    return Read(name, m.unit, m.definition, points, missing, False, (warning,) if warning else ())
+    return Read(name, m.unit, m.definition, points, missing, False,
+                warnings_for(con, m, q.start, q.end) if points else ())
+
+
+def warnings_for(con: duckdb.DuckDBPyConnection, m: Metric, start: date | None, end: date | None) -> tuple[str, ...]:
+    """What every reader says beside the values of `m` in [start, end]: an estimator whose window
+    reaches below the first stored height, a series that cannot start at genesis here (a pruned
+    node), USD figures whose prices stop before the chain."""
+    found = (lacking_warning(con, m.name, m.history, start, end) if m.history else None,
+             start_warning(con, m.name, m.family), usd_warning(con, m.unit, end))
+    return tuple(w for w in found if w)
 
 
 def _day(d: object) -> date:

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from minerwatch.errors import UsageError
+from minerwatch.metrics.coverage import coverage, usd_gap
 from minerwatch.networks import NETWORKS
 from minerwatch.store import get_meta, schema_version
 
@@ -43,9 +44,33 @@ def status(con: duckdb.DuckDBPyConnection, db_path: Path) -> dict[str, Any]:
         "labels_version": get_meta(con, "labels_version"),
         "db_path": str(db_path),
         "schema_version": schema_version(con),
+        # Where the header, block and genesis series start and end, and why (metrics/coverage.py).
+        "series": _series_coverage(con),
+        # Where USD figures stop before the chain does, and the command that fills the days (None: current).
+        "usd_prices": gap.as_dict() if (gap := usd_gap(con)) else None,
         # What the last blocks-directory sync set aside and skipped (None: never synced from files).
         "blocks_dir_report": json.loads(report) if (report := get_meta(con, "blocks_dir_report")) else None,
     }
+
+
+def usd_note(con: duckdb.DuckDBPyConnection | None) -> str | None:
+    """The sentence that says since when USD figures stop before the chain, and the fix; None when
+    the prices reach the chain's last day (or there is no database)."""
+    if con is None:
+        return None
+    gap = usd_gap(con)
+    return None if gap is None else gap.sentence
+
+
+def _series_coverage(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The coverage of each kind of series, with one summary line for the plain `status` output."""
+    try:
+        kinds = coverage(con)
+    except duckdb.CatalogException:       # a database from before the headers table
+        return {"summary": "run `minerwatch sync` once with this version"}
+    lines = [f"{k} {c.from_height:,}–{c.through_height:,}" + ("" if c.complete else " (not from genesis)")
+             if c.from_height is not None else f"{k} none" for k, c in kinds.items()]
+    return {"summary": "; ".join(lines), **{k: c.as_dict() for k, c in kinds.items()}}
 
 
 _ASCII_DIGITS = frozenset("0123456789")

@@ -51,7 +51,7 @@ class DbState:
 
     network: str
     simulated: bool
-    tip_height: int | None        # None: no block stored yet
+    tip_height: int | None        # None: no block or header stored yet
     tip_hash: str | None
     tip_time_s: int | None
     block_count: int
@@ -70,8 +70,12 @@ def db_state(con: duckdb.DuckDBPyConnection | None) -> DbState:
     simulated = bool(known.simulated) if known else network == "simnet"
     if not table_exists(con, "blocks"):
         return DbState(network, simulated, None, None, None, 0)
+    # The tip is the highest stored block or header (headers first, `sync --headers-file`): the
+    # header-only series show before, or without, any block.
+    facts = "chain_facts" if table_exists(con, "chain_facts") else "blocks"
     row = con.execute(
-        "SELECT height, hash, time_s, (SELECT count(*) FROM blocks) FROM blocks ORDER BY height DESC LIMIT 1"
+        f"SELECT height, hash, time_s, (SELECT count(*) FROM blocks) FROM {facts} "  # noqa: S608 (fixed names)
+        "ORDER BY height DESC LIMIT 1"
     ).fetchone()
     if row is None:
         return DbState(network, simulated, None, None, None, 0)

@@ -87,8 +87,9 @@ def daily_difficulty_adjustments(adjustments: list[Adjustment]) -> list[Adjustme
 
 
 def last_block_day(con: duckdb.DuckDBPyConnection) -> date | None:
-    """UTC day of the tip's header time."""
-    row = con.execute("SELECT time_s FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+    """UTC day of the tip's header time (the highest stored block or header)."""
+    facts = "chain_facts" if table_exists(con, "chain_facts") else "blocks"   # a file from before migration 220
+    row = con.execute(f"SELECT time_s FROM {facts} ORDER BY height DESC LIMIT 1").fetchone()  # noqa: S608
     return None if row is None else datetime.fromtimestamp(int(row[0]), tz=timezone.utc).date()
 
 

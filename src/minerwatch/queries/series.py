@@ -9,7 +9,6 @@ import duckdb
 
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.metrics import registry, series_stats
-from minerwatch.metrics.history import lacking_warning
 from minerwatch.metrics.registry import in_words as in_words, label as label  # re-exported: the words pages show
 from minerwatch.metrics.miner_questions import check_cohort as check_cohort  # re-exported: pages check a cohort before sending their frame
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, Point, downsample, parse_interval, window_start
@@ -129,10 +128,8 @@ def read_series(con: duckdb.DuckDBPyConnection, name: str, interval: str = "1y",
     sampled, step = downsample(in_window, max_points)
     info = MetricInfo(metric.name, metric.unit, metric.definition, metric.family, metric.cohort,
                       metric.label, metric.short_unit)
-    warning = lacking_warning(con, name, metric.history, in_window[0][0], in_window[-1][0]) \
-        if metric.history and in_window else None
-    return Series(info, interval, effective_cohort, sampled, step, len(in_window), latest, low, high,
-                  (warning,) if warning else ())
+    warnings = registry.warnings_for(con, metric, in_window[0][0], in_window[-1][0]) if in_window else ()
+    return Series(info, interval, effective_cohort, sampled, step, len(in_window), latest, low, high, warnings)
 
 
 def change_pct(points: list[Point], days: int) -> float | None:

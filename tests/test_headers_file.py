@@ -1,0 +1,111 @@
+"""`sync --headers-file` on real mainnet headers: what it refuses (and says why), and headers that
+continue stored blocks."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from minerwatch.cli import main
+from minerwatch.metrics.registry import Query, read
+
+DATA = Path(__file__).parent / "data"
+EARLY = DATA / "headers" / "mainnet-headers-0-8999.bin"
+RECENT = DATA / "headers" / "mainnet-headers-822528-830592.bin"
+
+
+def _sync(db: Path, *args: str) -> int:
+    return main(["sync", "--db", str(db), *args])
+
+
+def _error(capsys: pytest.CaptureFixture[str]) -> str:
+    return capsys.readouterr().err
+
+
+def test_a_file_above_genesis_needs_its_first_height(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _sync(tmp_path / "a.duckdb", "--headers-file", str(RECENT)) == 1
+    err = _error(capsys)
+    assert "the first header is 000000000000000000001daacd23f9cb40c69ba923085618a5f9dbdd4d97e93a, not mainnet's " \
+           "genesis block" in err
+    assert "hint: if the file starts above genesis, give its first height with --first-height" in err
+
+
+def test_a_wrong_first_height_breaks_the_retarget_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # One too high: the file's retarget at its real height 824,544 (2,016 headers in) then sits at
+    # 824,545, which is not a multiple of 2,016.
+    assert _sync(tmp_path / "b.duckdb", "--headers-file", str(RECENT), "--first-height", "822529") == 1
+    err = _error(capsys)
+    assert "the bits change at height 824,545" in err and "not a retarget height" in err
+    assert "--first-height is probably wrong" in err
+    # Nothing of a chain that failed a check is kept past the last whole, checked batch: here none.
+    con = duckdb.connect(str(tmp_path / "b.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM headers").fetchone()[0] == 0
+
+
+def test_headers_that_do_not_link_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = bytearray(EARLY.read_bytes())
+    data[100 * 80:101 * 80], data[101 * 80:102 * 80] = data[101 * 80:102 * 80], data[100 * 80:101 * 80]
+    bad = tmp_path / "swapped.bin"
+    bad.write_bytes(bytes(data))
+    assert _sync(tmp_path / "c.duckdb", "--headers-file", str(bad)) == 1
+    err = _error(capsys)
+    # Header 101 now sits at height 100; its parent is block 100, not block 99.
+    assert "the header at height 100 (" in err and "does not build on the one at height 99" in err
+
+
+def test_a_header_without_its_proof_of_work_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = bytearray(EARLY.read_bytes()[:10 * 80])
+    struct.pack_into("<I", data, 5 * 80 + 76, 0)   # header 5's nonce: its hash no longer meets the target
+    bad = tmp_path / "nonce.bin"
+    bad.write_bytes(bytes(data))
+    assert _sync(tmp_path / "d.duckdb", "--headers-file", str(bad)) == 1
+    assert "the header at height 5 (" in _error(capsys)
+
+
+def test_cut_file_and_gap_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(EARLY.read_bytes()[:1000 * 80 + 7])
+    assert _sync(tmp_path / "e.duckdb", "--headers-file", str(cut)) == 1
+    assert "holds 80,007 bytes, not a whole number of 80-byte headers (1,000 headers and 7 bytes over)" in _error(capsys)
+    db = tmp_path / "f.duckdb"
+    assert _sync(db, "--headers-file", str(EARLY)) == 0
+    capsys.readouterr()
+    assert _sync(db, "--headers-file", str(RECENT), "--first-height", "822528") == 1
+    err = _error(capsys)
+    assert "starts at height 822,528 but the database ends at 8,999" in err
+    assert "load the headers from height 9,000 first" in err
+
+
+def test_first_height_without_a_headers_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _sync(tmp_path / "g.duckdb", "--rpc", "http://127.0.0.1:1", "--first-height", "5") == 1
+    assert "--first-height is the height of the first header in --headers-file" in _error(capsys)
+
+
+def test_headers_continue_stored_blocks(tmp_path: Path) -> None:
+    # The real blocks 0–438 from a blk file, then the headers 0–8,999: heights 439–8,999 come from
+    # their headers alone. Loading the file twice changes nothing.
+    blocks = tmp_path / "blocks"
+    blocks.mkdir()
+    shutil.copy(DATA / "blkfiles" / "mainnet-heights-0-438.dat", blocks / "blk00000.dat")
+    db = tmp_path / "h.duckdb"
+    assert _sync(db, "--blocks-dir", str(blocks), "--workers", "1") == 0
+    assert _sync(db, "--headers-file", str(EARLY)) == 0
+    assert _sync(db, "--headers-file", str(EARLY)) == 0
+    con = duckdb.connect(str(db), read_only=True)
+    # The headers of the stored blocks are dropped at the refresh: the table keeps 439–8,999.
+    assert con.execute("SELECT min(height), max(height), count(*) FROM headers").fetchone() == (439, 8_999, 8_561)
+    assert con.execute("SELECT max(height) FROM block_network").fetchone()[0] == 8_999
+    blocks_per_day = dict(read(con, "blocks", Query()).points)
+    revenue = dict(read(con, "revenue_btc", Query()).points)
+    # 2009-01-12 holds blocks of heights below 300 (all stored): 50 BTC each, its revenue is there. Block 438 is
+    # of 2009-01-14, whose later blocks are headers only: a gap, not the stored blocks' sum.
+    day = date(2009, 1, 12)
+    assert revenue[day] == pytest.approx(50 * blocks_per_day[day])
+    assert revenue[date(2009, 1, 14)] is None
+    assert revenue[date(2009, 2, 1)] is None
+    assert blocks_per_day[date(2009, 2, 1)] > 0
