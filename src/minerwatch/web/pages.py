@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from minerwatch.errors import UsageError
-from minerwatch.queries import chain, db, series
+from minerwatch.queries import block_series, chain, db, series
 from minerwatch.queries.intervals import INTERVALS, parse_interval
 from minerwatch.queries.mining import last_block_day
 from minerwatch.web import page_builders as b
@@ -39,32 +39,42 @@ class Page:
     build: Callable[[PageContext], None]
     default_interval: str = "1y"
     params: tuple[str, ...] = ()          # page-specific query parameters besides `interval`
+    daily_only: bool = False              # every series daily: 24h and 3d are disabled, with the reason
 
 
 PAGES: tuple[Page, ...] = (
     Page("index", "/", "Overview", "Today's headline numbers and the capitulation state.", b.overview),
     Page("reserve", "/reserve", "Miner reserve",
          "Coins held by scripts that ever received a coinbase output, record low marked, by era.", b.reserve,
-         params=("cohort",)),
+         params=("cohort",), daily_only=True),
     Page("outflows", "/outflows", "Miner outflows",
          "What miners send out of their cohort each day, and the running total since a date.", b.outflows,
-         params=("cohort", "since")),
+         params=("cohort", "since"), daily_only=True),
     Page("hashprice", "/hashprice", "Hashprice",
          "USD earned by 1 PH/s in a day (Hashrate Index definition), record low and a threshold line.",
          b.hashprice, params=("threshold",)),
     Page("hashrate", "/hashrate", "Hashrate & difficulty",
          "Network hashrate estimates with their 95 % interval, difficulty, and the next retarget.", b.hashrate,
          params=("estimator",)),
-    Page("revenue", "/revenue", "Revenue & fees", "Subsidy and fees paid to miners per day.", b.revenue),
+    Page("revenue", "/revenue", "Revenue & fees", "Subsidy and fees paid to miners per day.", b.revenue,
+         daily_only=True),
     Page("pools", "/pools", "Pool shares", "Blocks mined per pool (mempool.space's pool list).", b.pools,
          default_interval="1w"),
     Page("breakeven", "/breakeven", "Breakeven by machine class",
          "Daily margin per PH/s over machine efficiency × power price at the latest hashprice.", b.breakeven,
          params=("pue", "pool_fee_pct")),
-    Page("signals", "/signals", "Signals", "Hash ribbons, Puell Multiple, Miner Position Index.", b.signals_page),
+    Page("signals", "/signals", "Signals", "Hash ribbons, Puell Multiple, Miner Position Index.", b.signals_page,
+         daily_only=True),
 )
 SERIES_PAGE = Page("series", "/series", "Series", "One stored series.", b.one_series, default_interval="all",
                    params=("cohort",))
+
+
+def short_interval_reason(page: Page, params: dict[str, str]) -> str | None:
+    """Why 24h and 3d cannot draw on `page` (its series are daily only), or None when they can."""
+    daily = page.daily_only or (page is SERIES_PAGE and not block_series.has_block_series(params.get("name", "")))
+    return "daily series only: a 24-hour or 3-day window holds one to three days; choose 1w or longer" \
+        if daily else None
 
 
 def page_document(con: duckdb.DuckDBPyConnection | None, page: Page, params: dict[str, str]) -> dict[str, Any]:
@@ -83,6 +93,8 @@ def page_document(con: duckdb.DuckDBPyConnection | None, page: Page, params: dic
         "empty": state.empty, "empty_hint": db.SYNC_HINT if state.empty else "",
         "usd_note": chain.usd_note(con),       # USD figures stop before the chain: since when, and the fix
         "interval": interval, "intervals": list(INTERVALS),
+        "intervals_disabled": {i: reason for i in block_series.SHORT_INTERVALS
+                               if (reason := short_interval_reason(page, params))},
         "params": {k: v for k, v in params.items() if k in page.params or k == "name"},
         "figures": ctx.figures, "charts": ctx.charts, "tables": ctx.tables, "notes": ctx.notes,
         "choices": ctx.choices, "inputs": ctx.inputs,
@@ -109,10 +121,13 @@ def render_html(con: duckdb.DuckDBPyConnection | None, page: Page, params: dict[
     b.check_params(con, params)
     state = db.db_state(con)
     others = {k: v for k, v in params.items() if k not in ("interval", "name")}
-    links = [(i, "?" + urlencode({**others, "interval": i})) for i in INTERVALS]
+    reason = short_interval_reason(page, params)
+    # (name, link or None when disabled, why disabled)
+    links = [(i, None, reason) if reason and i in block_series.SHORT_INTERVALS
+             else (i, "?" + urlencode({**others, "interval": i}), None) for i in INTERVALS]
     query = urlencode({**others, "interval": interval})
     html = _templates.get_template("page.html").render(
-        page=page, pages=PAGES, state=state, interval=interval, interval_links=links,
+        page=page, pages=PAGES, state=state, interval=interval, interval_links=links, interval_reason=reason,
         heading=series.label(params["name"]) if "name" in params else page.title,
         json_url=f"{json_path}?{query}", sync_hint=db.SYNC_HINT, usd_note=chain.usd_note(con))
     return html.encode()
