@@ -109,3 +109,30 @@ def test_headers_continue_stored_blocks(tmp_path: Path) -> None:
     assert revenue[date(2009, 1, 14)] is None
     assert revenue[date(2009, 2, 1)] is None
     assert blocks_per_day[date(2009, 2, 1)] > 0
+
+
+def test_the_dashboard_shows_a_database_of_headers_alone(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from minerwatch.web.app import create_app
+
+    db = tmp_path / "headers.duckdb"
+    assert _sync(db, "--headers-file", str(RECENT), "--first-height", "822528") == 0
+    client = TestClient(create_app(db))
+    page = client.get("/hashrate?interval=all")
+    assert page.status_code == 200 and 'data-empty="true"' not in page.text
+    doc = client.get("/hashrate.json?interval=all").json()
+    # The tip is the last header's; no block is stored.
+    assert doc["tip"]["height"] == 830_592 and not doc["empty"]
+    charts = {c["id"]: c for c in doc["charts"]}
+    # The 8,065 headers' UTC days 2023-12-23 … 2024-02-15: 55 days of difficulty, each the value
+    # `minerwatch metrics difficulty` reads (the truth test checks those against the raw bytes).
+    con = duckdb.connect(str(db), read_only=True)
+    want = [v for _, v in read(con, "difficulty", Query()).points]
+    difficulty = charts["difficulty"]["series"][0]
+    assert difficulty["metric"] == "difficulty" and difficulty["values"] == pytest.approx(want)
+    assert len(want) == 55
+    hashrate = charts["hashrate"]["series"][0]
+    assert sum(v is not None for v in hashrate["values"]) >= 48     # the 7-day average: from its 7th day
+    status = client.get("/api/v1/status").json()
+    assert status["blocks"] == 0 and status["series"]["headers"]["from_height"] == 822_528
