@@ -1,6 +1,5 @@
-"""The demo's capitulation backtest finds its one crash and nothing before it.
-
-Builds the full demo: 204 s measured on the 2-core development machine."""
+"""The demo's capitulation backtest finds its one crash and nothing before it (on the session's demo
+database, tests/conftest.py: demo_db)."""
 
 from __future__ import annotations
 
@@ -11,16 +10,13 @@ from pathlib import Path
 import pytest
 
 from minerwatch.cli import main
-from minerwatch.cli.demo_cmds import build_demo
 from minerwatch.simulate import story as S
 
 GENESIS_DAY = date(2025, 1, 1)            # the simnet genesis (docs/simnet.md)
 
 
-def test_demo_backtest_finds_the_one_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = tmp_path / "demo.duckdb"
-    build_demo(db, log=lambda _msg: None)
-    capsys.readouterr()
+def test_demo_backtest_finds_the_one_crash(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = demo_db
     assert main(["capitulation", "--db", str(db), "--backtest", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     # The story's crash: hashrate falls from day 372 (2026-01-08) and is back by day 465 (2026-04-11).
