@@ -133,6 +133,38 @@ def test_every_complete_day_equals_an_independent_computation(tmp_path: Path, pa
             assert got[d] == pytest.approx(want[name], rel=1e-9), (name, d)
 
 
+def test_ribbons_and_window_averages_on_the_recent_headers(tmp_path: Path) -> None:
+    # The difficulty ribbon's 14-day average and the hash ribbons' 30-day hashrate, on every day
+    # whose whole window lies in complete days: the mean of the independent daily figures (every
+    # UTC day of 2024 has blocks, so a 14-day window holds 14 days).
+    hs = _raw(RECENT, 822_528)
+    expected = _expected(hs)
+    days = sorted(expected)
+    con = _load(tmp_path, RECENT, "--first-height", "822528")
+    sma14 = dict(read(con, "difficulty_sma14", Query()).points)
+    h30 = dict(read(con, "hashrate_ehs_30d", Query()).points)
+    checked = 0
+    for i, d in enumerate(days):
+        if i >= 13 and days[i - 13] == d - timedelta(days=13):
+            want = sum(expected[x]["difficulty"] for x in days[i - 13:i + 1]) / 14
+            assert sma14[d] == pytest.approx(want, rel=1e-9), d
+            checked += 1
+        if i >= 29 and days[i - 29] == d - timedelta(days=29):
+            want = sum(expected[x]["hashrate_ehs"] for x in days[i - 29:i + 1]) / 30
+            assert h30[d] == pytest.approx(want, rel=1e-9), d
+            checked += 1
+    assert checked >= 60     # 39 ribbon days and 23 hash-ribbon days
+
+
+def test_halving_from_headers_alone(tmp_path: Path) -> None:
+    from minerwatch.metrics.difficulty import next_halving
+
+    con = _load(tmp_path, EARLY)
+    h = next_halving(con)
+    # Height 8,999: the first halving is at 210,000, 201,001 blocks away; 50 BTC now, 25 after.
+    assert (h.height, h.blocks_remaining, h.subsidy_btc_now, h.subsidy_btc_after) == (210_000, 201_001, 50.0, 25.0)
+
+
 def _pace(hs: list[Raw], k: int) -> float | None:
     """BRK's pace after the first k headers of an epoch: (blocks since its first × 600 / seconds
     since − 1) × 100, clamped to [−75, 300]; none before a block follows the first."""
