@@ -136,3 +136,49 @@ def test_the_dashboard_shows_a_database_of_headers_alone(tmp_path: Path) -> None
     assert sum(v is not None for v in hashrate["values"]) >= 48     # the 7-day average: from its 7th day
     status = client.get("/api/v1/status").json()
     assert status["blocks"] == 0 and status["series"]["headers"]["from_height"] == 822_528
+
+
+def _regtest_headers(n: int, seed: int, spacing_s: int = 600) -> bytes:
+    """n regtest headers from its genesis, each mined (nonce ground to regtest's target) on the last;
+    `seed` varies the merkle roots, so two seeds give two branches from height 1."""
+    import hashlib
+    import random
+
+    genesis = bytes.fromhex(
+        "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617f"
+        "c81bc3888a51323a9fb8aa4b1e5e4adae5494dffff7f2002000000")
+    target = 0x7FFFFF << (8 * (0x20 - 3))
+    rng = random.Random(seed)
+    out, prev = bytearray(genesis), hashlib.sha256(hashlib.sha256(genesis).digest()).digest()
+    for h in range(1, n):
+        merkle, nonce = rng.randbytes(32), 0
+        while True:
+            raw = struct.pack("<i32s32sIII", 0x20000000, prev, merkle, 1_704_067_200 + h * spacing_s, 0x207FFFFF, nonce)
+            digest = hashlib.sha256(hashlib.sha256(raw).digest()).digest()
+            if int.from_bytes(digest, "little") <= target:
+                break
+            nonce += 1
+        out += raw
+        prev = digest
+    return bytes(out)
+
+
+def test_a_file_of_another_branch_replaces_the_stored_headers_and_their_series(tmp_path: Path) -> None:
+    # Branch A: 400 headers 600 s apart (2024-01-01 on); branch B: 300 headers 300 s apart, another
+    # chain from height 1. Loading A then B leaves exactly what loading B alone gives: A's headers
+    # above B's tip are gone and every derived row is B's.
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(_regtest_headers(400, seed=1))
+    b.write_bytes(_regtest_headers(300, seed=2, spacing_s=300))
+    both, alone = tmp_path / "both.duckdb", tmp_path / "alone.duckdb"
+    assert _sync(both, "--network", "regtest", "--headers-file", str(a)) == 0
+    assert _sync(both, "--network", "regtest", "--headers-file", str(b)) == 0
+    assert _sync(alone, "--network", "regtest", "--headers-file", str(b)) == 0
+    rows = {}
+    for db in (both, alone):
+        con = duckdb.connect(str(db), read_only=True)
+        rows[db] = [con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+                    for t in ("headers", "block_network", "daily_network", "daily_signals")]
+        con.close()
+    assert rows[both][0][-1][0] == 299
+    assert rows[both] == rows[alone]

@@ -188,7 +188,12 @@ class Syncer:
         lo, hi = self.con.execute("SELECT min(height), max(height) FROM blocks").fetchall()[0]
         if lo is not None:
             rows = [r for r in rows if not lo <= r.height <= hi]
-        store_headers(self.con, rows)
+        # Stored headers of another branch at these heights: replaced from the first that differs,
+        # with the metric mark lowered below it in the same transaction.
+        stored = dict(self.con.execute("SELECT height, hash FROM headers WHERE height BETWEEN ? AND ?",
+                                       [rows[0].height, rows[-1].height]).fetchall()) if rows else {}
+        differs = next((r.height for r in rows if stored.get(r.height, r.hash) != r.hash), None)
+        store_headers(self.con, rows, replace_from=differs)
         self.on_commit()
         p = self.progress
         if rows:
