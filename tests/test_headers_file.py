@@ -182,3 +182,31 @@ def test_a_file_of_another_branch_replaces_the_stored_headers_and_their_series(t
         con.close()
     assert rows[both][0][-1][0] == 299
     assert rows[both] == rows[alone]
+
+
+@pytest.mark.parametrize("case", ["over blocks", "another branch"])
+def test_a_headers_load_resumes_from_a_crash_at_every_commit(tmp_path: Path, case: str) -> None:
+    # The headers' transaction and the refresh's, each crashed just ahead of and just behind its
+    # COMMIT, then the same command again: the database equals an uninterrupted load's.
+    from crash_support import crash_at_every_commit
+    from db_dump import dump
+
+    prepared = tmp_path / "prepared.duckdb"
+    if case == "over blocks":        # the real blocks 0–438 stored, then the headers 0–8,999
+        blocks = tmp_path / "blocks"
+        blocks.mkdir()
+        shutil.copy(DATA / "blkfiles" / "mainnet-heights-0-438.dat", blocks / "blk00000.dat")
+        assert _sync(prepared, "--blocks-dir", str(blocks), "--workers", "1") == 0
+        args_for = lambda db: ["sync", "--db", str(db), "--headers-file", str(EARLY)]  # noqa: E731
+    else:                            # regtest branch A stored, then branch B replaces it from height 1
+        a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+        a.write_bytes(_regtest_headers(400, seed=1))
+        b.write_bytes(_regtest_headers(300, seed=2, spacing_s=300))
+        assert _sync(prepared, "--network", "regtest", "--headers-file", str(a)) == 0
+        args_for = lambda db: ["sync", "--db", str(db), "--network", "regtest", "--headers-file", str(b)]  # noqa: E731
+    reference = tmp_path / "reference.duckdb"
+    shutil.copy(prepared, reference)
+    from minerwatch.cli import main as run
+    assert run(args_for(reference)) == 0
+    # Two commit points (the headers, the refresh), each ahead of and behind its COMMIT.
+    assert crash_at_every_commit(args_for, prepared, tmp_path, dump(reference)) == 4
