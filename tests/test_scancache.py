@@ -1,4 +1,4 @@
-"""The scan of a blocks directory kept between runs (chain/scancache.py): a restart reads again only
+"""The scan of a blocks directory kept between runs (store/scancache.py): a restart reads again only
 the blk files that changed, and what it finds equals a fresh scan in every case, damage included.
 
 The blocks are the real mainnet blocks 0–438 (tests/data/blkfiles), written XOR-obfuscated into
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from minerwatch.chain import blkscan, scancache
+from minerwatch.chain import blkscan
+from minerwatch.store import scancache
 from minerwatch.chain.blkfiles import write_blk_files
 from minerwatch.chain.blkscan import BlkIndex, scan
 from minerwatch.cli import main
