@@ -297,8 +297,13 @@ def _child(args: argparse.Namespace) -> None:
 
 def _in_child(what: str, db: Path, blocks_dir: Path, first: int, last: int) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", what, str(db), str(blocks_dir), str(first), str(last)],
-                         check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"the {what} step on {db} failed:\n{out.stderr}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    # Kept as it comes, so that a later step's failure does not lose it.
+    (db.parent / f"{what}.json").write_text(json.dumps(result) + "\n")
+    return result
 
 
 def main() -> None:
