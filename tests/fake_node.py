@@ -79,6 +79,9 @@ class FakeNode:
     # A hook run on every call (name, params) before it is answered, e.g. to repair a fault.
     on_call: Callable[[str, list], None] | None = None
     hang: threading.Event = field(default_factory=threading.Event)
+    # Serve Bitcoin Core's REST headers (GET /rest/headers/HASH.bin?count=N), as bitcoind -rest does;
+    # off, GET is answered 404, as by a bitcoind without -rest.
+    rest: bool = False
     _release: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -119,6 +122,21 @@ class FakeNode:
                     self.close_connection = True
                     return
                 self._send(node._answer(body))
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                with node.lock:
+                    node.requests += 1
+                path, _, query = self.path.partition("?")
+                prefix, suffix = "/rest/headers/", ".bin"
+                want = path[len(prefix):-len(suffix)] if path.startswith(prefix) and path.endswith(suffix) else ""
+                if not node.rest or want not in node.hashes:
+                    self._send(Reply(b"Not found", 404, "text/plain"))
+                    return
+                node.calls.append("rest/headers")
+                count = int(dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("count", "5"))
+                start = node.hashes.index(want)
+                body = b"".join(node.by_hash[h][:80] for h in node.hashes[start:start + count])
+                self._send(Reply(body, 200, "application/octet-stream"))
 
             def _send(self, reply: Reply) -> None:
                 if reply.hang_up:

@@ -76,3 +76,29 @@ def test_headers_and_their_series_come_before_the_first_block(regtest_node, tmp_
     revenue = dict(read(con, "revenue_btc", Query()).points)
     assert revenue[date(2024, 1, 2)] == pytest.approx(5 * 50 + 139 * 25)
     assert dict(read(con, "hashrate_ehs", Query()).points) == seen["hashrate"]
+
+
+def test_headers_over_rest_where_the_node_serves_it(tmp_path: Path) -> None:
+    # The real mainnet blocks 0–438 served by tests/fake_node.py: with REST on (bitcoind -rest) the
+    # headers come in one GET of /rest/headers; with it off (404) over batched JSON-RPC. Either way
+    # the database is the same.
+    from db_dump import dump
+    from fake_node import FakeNode, mainnet_blocks
+
+    dumps = {}
+    for rest in (True, False):
+        node = FakeNode(mainnet_blocks(), rest=rest)
+        try:
+            db = tmp_path / f"rest-{rest}.duckdb"
+            con = store.connect(db)
+            store.bind_network(con, "mainnet", db)
+            Syncer(con, get_network("mainnet")).sync_rpc(RpcClient(node.url, get_network("mainnet"), password="x"))
+            con.close()
+        finally:
+            node.stop()
+        assert ("rest/headers" in node.calls) is rest
+        assert ("getblockheader" in node.calls) is not rest
+        assert node.calls.count("getblock") == 439
+        dumps[rest] = dump(db)
+    assert len(dumps[True]["blocks"]) == 439 and dumps[True]["headers"] == []
+    assert dumps[True] == dumps[False]

@@ -108,6 +108,7 @@ class Syncer:
         self.live_prices: LivePrices | None = None
         self.today: Callable[[], date] = lambda: datetime.now(timezone.utc).date()
         self._next_price_try_s = 0.0
+        self._rest: bool | None = None   # whether the node serves REST headers (None: not tried yet)
 
     # -- shared steps -------------------------------------------------------------------------
 
@@ -220,7 +221,7 @@ class Syncer:
         for lo in range(start, node_height + 1, HEADERS_PER_REQUEST):
             heights = list(range(lo, min(lo + HEADERS_PER_REQUEST - 1, node_height) + 1))
             try:
-                raw = b"".join(client.raw_headers(client.block_hashes(heights)))
+                raw = self._node_headers(client, heights)
             except RpcCallError as e:
                 if e.code != RPC_INVALID_PARAMETER:
                     raise
@@ -276,8 +277,8 @@ class Syncer:
 
     def _sync_blocks_dir(self, blocks_dir: Path, workers: int, stop_height: int | None,
                          canonical_hashes: dict[int, str] | None, parsers: ParserPool | None) -> int:
+        from minerwatch.chain import scancache
         from minerwatch.chain.blkfiles import best_chain, files_report, iter_parsed
-        from minerwatch.store import scancache
 
         index = scancache.scan(blocks_dir, self.network, self._scan_cache_path())
         chain = best_chain(index, self.network, canonical_hashes)
@@ -320,7 +321,7 @@ class Syncer:
 
     def _scan_cache_path(self) -> Path | None:
         """Where the blocks directory's scan is kept between runs: beside the database file (none
-        for a database in memory). See store/scancache.py."""
+        for a database in memory). See chain/scancache.py."""
         (db_file,) = self.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
                                       ).fetchone()
         return Path(db_file + ".blkscan") if db_file else None
@@ -449,6 +450,17 @@ class Syncer:
             _nap(delay_s, should_stop)
         self.refresh_metrics()
         return stored
+
+    def _node_headers(self, client: "RpcLike", heights: list[int]) -> bytes:
+        """The node's headers at `heights` (consecutive): over REST where the node serves it (one
+        request), else batched getblockhash and getblockheader."""
+        if self._rest is not False and hasattr(client, "rest_headers"):
+            first = client.block_hashes([heights[0]])[0]
+            raw = client.rest_headers(first, len(heights))
+            self._rest = raw is not None
+            if raw is not None:
+                return raw[:len(heights) * HEADER_SIZE]
+        return b"".join(client.raw_headers(client.block_hashes(heights)))
 
     def keep_prices_current(self) -> None:
         """With live prices: store the prices of the days since the last stored one up to today and
