@@ -277,8 +277,8 @@ class Syncer:
 
     def _sync_blocks_dir(self, blocks_dir: Path, workers: int, stop_height: int | None,
                          canonical_hashes: dict[int, str] | None, parsers: ParserPool | None) -> int:
-        from minerwatch.chain import scancache
         from minerwatch.chain.blkfiles import best_chain, files_report, iter_parsed
+        from minerwatch.store import scancache
 
         index = scancache.scan(blocks_dir, self.network, self._scan_cache_path())
         chain = best_chain(index, self.network, canonical_hashes)
@@ -321,7 +321,7 @@ class Syncer:
 
     def _scan_cache_path(self) -> Path | None:
         """Where the blocks directory's scan is kept between runs: beside the database file (none
-        for a database in memory). See chain/scancache.py."""
+        for a database in memory). See store/scancache.py."""
         (db_file,) = self.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
                                       ).fetchone()
         return Path(db_file + ".blkscan") if db_file else None
