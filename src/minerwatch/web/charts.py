@@ -98,10 +98,12 @@ def aligned(columns: list[list[Point]], max_points: int = MAX_POINTS_DEFAULT) ->
 def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], labels: dict[str, str] | None = None,
                cohort: str | None = None, record_low: bool = False, thresholds: list[dict[str, Any]] | None = None,
                extra: list[tuple[str, str, list[Point]]] | None = None, note: str = "",
-               unit: str = "", per_block: list[str] | None = None) -> dict[str, Any] | None:
+               unit: str = "", per_block: list[str] | None = None, price: bool = False,
+               log_toggle: bool = False) -> dict[str, Any] | None:
     """A daily chart of the metrics in `names` that exist (plus `extra` computed columns, in `unit`);
     None when nothing has data. In a 24h or 3d window it draws the per-block values of `per_block`
-    (default: those of `names` that have them) instead, and says so when there are none."""
+    (default: those of `names` that have them) instead, and says so when there are none. `price`: the
+    BTC price on a second axis; `log_toggle`: the reader may switch the y axis to a log scale."""
     if ctx.per_block:
         return block_chart(ctx, chart_id, title, names if per_block is None else per_block, labels, thresholds, note)
     found: list[series.Series] = [s for s in (read(ctx, n, cohort) for n in names) if s is not None]
@@ -114,7 +116,10 @@ def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], la
         meta.append((metric, label))
     if not cols or not any(v is not None for col in cols for _, v in col):
         return None
+    if price and series.has_metric("price_usd") and (p := read(ctx, "price_usd")) is not None:
+        cols.append(p.points)
     x, values = aligned(cols)
+    overlay = values.pop() if len(values) > len(meta) else None
     chart: dict[str, Any] = {
         "id": chart_id, "title": title, "x_kind": "time",
         "unit": found[0].info.unit if found else unit,
@@ -122,6 +127,10 @@ def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], la
         "x": x, "series": [{"metric": m, "label": lab, "values": v} for (m, lab), v in zip(meta, values)],
         "markers": [], "thresholds": thresholds or [], "note": note,
     }
+    if overlay is not None and any(v is not None for v in overlay):
+        chart["price"] = {"metric": "price_usd", "label": series.label("price_usd"), "unit": "USD", "values": overlay}
+    if log_toggle:
+        chart["log_toggle"] = True
     for s in found:
         ctx.shown.add(s.info.name)
     warnings = list(dict.fromkeys(words(w) for s in found for w in s.warnings))

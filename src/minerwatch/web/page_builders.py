@@ -13,7 +13,7 @@ from minerwatch.queries import block_series, headline, mining, series, signals
 from minerwatch.queries.breakeven import surface
 from minerwatch.queries.reserve import reserve_by_era
 from minerwatch.queries.intervals import Point, window_start
-from minerwatch.web.charts import PageContext, figure_doc, more_series, time_chart, words
+from minerwatch.web.charts import PageContext, day_s, figure_doc, more_series, time_chart, words
 
 
 def _fig(f: headline.Figure) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def _signal_on(s: signals.SignalState) -> str:
     return "missing" if s.on is None else ("yes" if s.on else "no")
 
 
-def capitulation_table(ctx: PageContext, with_episodes: bool = False) -> None:
+def capitulation_table(ctx: PageContext, with_episodes: bool = False) -> signals.Watch | None:
     assert ctx.con is not None
     w = signals.watch(ctx.con) if with_episodes else None
     cs = w.state if w is not None else signals.capitulation_state(ctx.con)
@@ -66,15 +66,17 @@ def capitulation_table(ctx: PageContext, with_episodes: bool = False) -> None:
                            "columns": ["start", "end", "days on", "span, days", "most signal families on"],
                            "rows": [[e.start.isoformat(), e.end.isoformat(), e.days, e.span_days, e.max_signals_on]
                                     for e in w.episodes]})
+    return w
 
 
 def overview(ctx: PageContext) -> None:
     assert ctx.con is not None
     ctx.figures.extend(_fig(f) for f in headline.headline(ctx.con))
     capitulation_table(ctx)
-    time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"], record_low=True)
-    time_chart(ctx, "hashrate", "Network hashrate", ["hashrate_ehs_7d"], per_block=["hashrate_brk_ehs"])
-    time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], record_low=True)
+    time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"], record_low=True, price=True)
+    time_chart(ctx, "hashrate", "Network hashrate", ["hashrate_ehs_7d"], per_block=["hashrate_brk_ehs"],
+               log_toggle=True)
+    time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], record_low=True, price=True)
     catalog = series.catalog()
     ctx.tables.append({"id": "all-series", "title": "Every series",
                        "columns": ["series", "unit", "family", "definition"],
@@ -91,7 +93,7 @@ def _cohort_choice(ctx: PageContext) -> str | None:
 
 def reserve(ctx: PageContext) -> None:
     cohort = _cohort_choice(ctx)
-    time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], cohort=cohort, record_low=True)
+    time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], cohort=cohort, record_low=True, price=True)
     if ctx.con is not None and (cohort or "0hop") in ("0hop", "1hop"):
         start = window_start(ctx.interval, ctx.end) if ctx.end else None
         eras = reserve_by_era(ctx.con, cohort or "0hop", start, ctx.end)
@@ -143,7 +145,7 @@ def _since(ctx: PageContext) -> date | None:
 def outflows(ctx: PageContext) -> None:
     cohort = _cohort_choice(ctx)
     time_chart(ctx, "flows", "Miner flows per day", ["miner_outflow_btc", "miner_inflow_btc", "miner_netflow_btc"],
-               cohort=cohort)
+               cohort=cohort, price=True)
     out = series.read_series(ctx.con, "miner_outflow_btc", "all", cohort, 10_000) \
         if ctx.con is not None and series.has_metric("miner_outflow_btc") else None
     if out is None:
@@ -200,7 +202,7 @@ def hashprice(ctx: PageContext) -> None:
     th = [{"y": threshold, "label": label}] if threshold is not None else []
     variants = [m.name for m in series.catalog() if m.name.startswith("hashprice_") and m.name != "hashprice_usd_per_ph_day"]
     chart = time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"] + variants, record_low=True,
-                       thresholds=th)
+                       thresholds=th, price=True)
     time_chart(ctx, "hashvalue", "Hashvalue", [m.name for m in series.catalog() if m.name.startswith("hashvalue_")])
     f = headline.figure(ctx.con, "hashprice_usd_per_ph_day") if ctx.con is not None else None
     if f is not None:
@@ -241,8 +243,15 @@ def hashrate(ctx: PageContext) -> None:
         band = []
     if not daily_only:
         time_chart(ctx, "hashrate", f"Network hashrate: {series.label(chosen).removeprefix('Hashrate, ')}",
-                   [chosen] + band, note="dashed: 95 % interval (Poisson, from the window's block count)" if band else "")
-    time_chart(ctx, "difficulty", "Difficulty", ["difficulty"])
+                   [chosen] + band, note="dashed: 95 % interval (Poisson, from the window's block count)" if band else "",
+                   log_toggle=True)
+    time_chart(ctx, "difficulty", "Difficulty", ["difficulty"], log_toggle=True)
+    # The ribbon is one picture: its averages from the shortest window to the longest (compression
+    # marks miner stress); the registry's order is alphabetical (sma128 before sma14).
+    ribbon = sorted((n for n in names if n.startswith("difficulty_sma")), key=lambda n: int(n.removeprefix("difficulty_sma")))
+    time_chart(ctx, "difficulty-ribbon", "Difficulty ribbon", ribbon, log_toggle=True,
+               labels={n: n.removeprefix("difficulty_sma") + "-day" for n in ribbon},
+               note="averages of the daily difficulty over 14 to 200 days; when they bunch together, miners are under stress")
     if ctx.con is not None and ctx.state.tip_height is not None:
         try:
             fc = mining.retarget_forecast(ctx.con)
@@ -339,12 +348,21 @@ def breakeven(ctx: PageContext) -> None:
 def signals_page(ctx: PageContext) -> None:
     if ctx.con is None:
         return
-    capitulation_table(ctx, with_episodes=True)
-    time_chart(ctx, "hash-ribbons", "Hash ribbons (30- and 60-day hashrate averages)",
-               ["hashrate_ehs_30d", "hashrate_ehs_60d"],
-               note="capitulation while the 30-day average is below the 60-day")
-    time_chart(ctx, "puell", "Puell Multiple", ["puell_multiple"],
-               thresholds=[{"y": 0.5, "label": "0.5 (historical bottoms)"}, {"y": 4.0, "label": "4 (historical tops)"}])
+    w = capitulation_table(ctx, with_episodes=True)
+    ribbons = time_chart(ctx, "hash-ribbons", "Hash ribbons (30- and 60-day hashrate averages)",
+                         ["hashrate_ehs_30d", "hashrate_ehs_60d"],
+                         note="capitulation while the 30-day average is below the 60-day (Edwards' signals: ▼ red "
+                              "capitulation, ▲ grey recovery, ▲ green buy); shaded: the capitulation watch's past episodes")
+    puell = time_chart(ctx, "puell", "Puell Multiple", ["puell_multiple"], price=True,
+                       thresholds=[{"y": 0.5, "label": "0.5 (historical bottoms)"},
+                                   {"y": 4.0, "label": "4 (historical tops)"}])
+    if ribbons is not None and not ctx.per_block:
+        ribbons["markers"] += [{"x": day_s(r.day), "y": r.sma30_ehs, "label": r.kind, "kind": r.kind}
+                               for r in signals.ribbon_signals(ctx.con) if ribbons["x"][0] <= day_s(r.day) <= ribbons["x"][-1]]
+    for chart in (ribbons, puell):
+        if chart is not None and w is not None:
+            chart["bands"] = [{"from": day_s(e.start), "to": day_s(e.end) + 86_400, "label": "capitulation episode"}
+                              for e in w.episodes if day_s(e.end) >= chart["x"][0] and day_s(e.start) <= chart["x"][-1]]
     time_chart(ctx, "mpi", "Miner Position Index", ["mpi"], thresholds=[{"y": 2.0, "label": "2: heavy selling"}])
     more_series(ctx, ("puell", "mpi", "hash_ribbon", "difficulty_ribbon", "thermocap", "price_sma"))
 

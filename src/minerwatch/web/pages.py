@@ -103,7 +103,7 @@ def page_document(con: duckdb.DuckDBPyConnection | None, page: Page, params: dic
 
 
 def _params(request: Request, page: Page, extra: dict[str, str] | None = None) -> dict[str, str]:
-    allowed = set(page.params) | {"interval"}
+    allowed = set(page.params) | {"interval", "log"}   # log: charts on a log scale, read by the browser only
     out: dict[str, str] = {}
     for k, v in request.query_params.items():
         if k == "token":

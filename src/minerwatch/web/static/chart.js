@@ -63,6 +63,7 @@ const mwChart = (function () {
           ctx.setLineDash([]);
           for (const m of chart.markers) {
             const x = u.valToPos(m.x, "x", true), y = u.valToPos(m.y, "y", true);
+            if (m.kind) { drawKindMarker(ctx, u, m, x, y, px); continue; }
             ctx.fillStyle = alert;
             ctx.beginPath();
             ctx.arc(x, y, 5 * px, 0, 2 * Math.PI);
@@ -130,18 +131,129 @@ const mwChart = (function () {
     return text + ".";
   }
 
-  function draw(chart, parent) {
-    const fig = el("figure", { class: "chart", "data-chart-id": chart.id });
-    const points = chart.series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
-    fig.setAttribute("data-points", String(points));
-    fig.append(el("figcaption", {}, chart.title));
-    const text = summary(chart);
-    const sumId = "summary-" + chart.id;
-    fig.append(el("p", { class: "summary", id: sumId }, text));
-    fig.setAttribute("aria-describedby", sumId);
-    const box = el("div", { class: "plot" });
-    fig.append(box);
-    parent.append(fig);
+  // Capitulation episodes (and any other dated stretch) shaded behind the series.
+  function bands(chart) {
+    return (u) => {
+      if (!chart.bands || !chart.bands.length) return;
+      const ctx = u.ctx;
+      ctx.save();
+      ctx.fillStyle = css("--band") || "rgba(185, 28, 28, 0.12)";
+      for (const b of chart.bands) {
+        const x0 = Math.max(u.bbox.left, u.valToPos(b.from, "x", true));
+        const x1 = Math.min(u.bbox.left + u.bbox.width, u.valToPos(b.to, "x", true));
+        if (x1 > x0) ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+      }
+      ctx.restore();
+    };
+  }
+
+  // A floating tooltip at the cursor: the point's date and every series' value, in the legend's order.
+  function tooltip(chart, xValue, colors) {
+    let tip = null;
+    return {
+      hooks: {
+        init: [(u) => {
+          tip = el("div", { class: "tooltip" });
+          tip.style.display = "none";
+          u.over.append(tip);
+        }],
+        setCursor: [(u) => {
+          const i = u.cursor.idx;
+          if (i === null || i === undefined || u.cursor.left < 0) { tip.style.display = "none"; return; }
+          tip.textContent = "";
+          tip.append(el("div", { class: "tip-x" }, xValue(u, chart.x[i])));
+          chart.series.forEach((s, k) => {
+            const row = el("div", {});
+            const sw = el("span", { class: "swatch" });
+            sw.style.background = colors[k];
+            row.append(sw, document.createTextNode(s.label + ": " + F.value(s.values[i], chart.unit)));
+            tip.append(row);
+          });
+          if (chart.price) {
+            tip.append(el("div", { class: "tip-price" }, chart.price.label + ": " + F.value(chart.price.values[i], "USD")));
+          }
+          tip.style.display = "block";
+          const w = tip.offsetWidth, h = tip.offsetHeight;
+          const left = u.cursor.left + 14 + w > u.over.clientWidth ? u.cursor.left - 14 - w : u.cursor.left + 14;
+          tip.style.left = Math.max(0, left) + "px";
+          tip.style.top = Math.max(0, Math.min(u.cursor.top + 14, u.over.clientHeight - h)) + "px";
+        }],
+      },
+    };
+  }
+
+  // Ribbon signals: a triangle up (recovery, buy) or down (capitulation) with its word.
+  function drawKindMarker(ctx, u, m, x, y, px) {
+    const up = m.kind !== "capitulation";
+    ctx.fillStyle = m.kind === "buy" ? "#15803d" : m.kind === "capitulation" ? (css("--alert") || "#b91c1c") : "#64748b";
+    ctx.beginPath();
+    const d = 6 * px, dir = up ? 1 : -1;
+    ctx.moveTo(x, y + dir * 2 * px);
+    ctx.lineTo(x - d, y + dir * (2 * px + 1.6 * d));
+    ctx.lineTo(x + d, y + dir * (2 * px + 1.6 * d));
+    ctx.fill();
+    // Only the buy is written out: the crossings come in clusters and their words would overlap.
+    if (m.kind === "buy") {
+      ctx.textAlign = "center";
+      ctx.fillText(m.label, x, y + dir * (2 * px + 1.6 * d + 12 * px));
+    }
+  }
+
+  function csv(chart) {
+    const head = [chart.x_kind === "time" ? (chart.x_step === "block" ? "time_utc" : "date") : (chart.x_label || "x")]
+      .concat(chart.series.map((s) => s.metric + (chart.series.filter((t) => t.metric === s.metric).length > 1 ? " " + s.label : "")))
+      .concat(chart.price ? ["price_usd"] : []);
+    const quote = (t) => (/[",\n]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t);
+    const lines = [head.map(quote).join(",")];
+    chart.x.forEach((x, i) => {
+      const xs = chart.x_kind !== "time" ? (chart.x_labels ? chart.x_labels[i] : String(x))
+        : new Date(x * 1000).toISOString().slice(0, chart.x_step === "block" ? 19 : 10);
+      const vals = chart.series.map((s) => (s.values[i] === null ? "" : String(s.values[i])))
+        .concat(chart.price ? [chart.price.values[i] === null ? "" : String(chart.price.values[i])] : []);
+      lines.push([quote(xs)].concat(vals).join(","));
+    });
+    return lines.join("\n") + "\n";
+  }
+
+  function download(name, blob) {
+    const a = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+
+  // The chart as a picture: its title above the drawn canvas, on the card's colour.
+  function png(chart, u, fig) {
+    const px = devicePixelRatio, src = u.ctx.canvas, pad = 12 * px, titleH = 28 * px;
+    const out = document.createElement("canvas");
+    out.width = src.width + 2 * pad;
+    out.height = src.height + titleH + 2 * pad;
+    const ctx = out.getContext("2d");
+    ctx.fillStyle = css("--card") || "#fff";
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.fillStyle = css("--fg") || "#1f2937";
+    ctx.font = "600 " + 15 * px + "px sans-serif";
+    ctx.fillText(chart.title, pad, pad + 16 * px);
+    ctx.drawImage(src, pad, pad + titleH);
+    out.toBlob((b) => download(fig.dataset.file + ".png", b), "image/png");
+  }
+
+  function logState() {
+    return new Set((new URLSearchParams(location.search).get("log") || "").split(",").filter(Boolean));
+  }
+  function setLogState(ids) {
+    const q = new URLSearchParams(location.search);
+    if (ids.size) q.set("log", [...ids].join(",")); else q.delete("log");
+    history.replaceState(null, "", "?" + q.toString());
+    // The page's own links (intervals, choices) carry it too.
+    for (const a of document.querySelectorAll(".intervals a, .choices a")) {
+      const u = new URL(a.href);
+      if (ids.size) u.searchParams.set("log", [...ids].join(",")); else u.searchParams.delete("log");
+      a.href = u.search;
+    }
+  }
+
+  function plot(chart, box, log) {
     const time = chart.x_kind === "time";
     const bars = chart.x_kind === "rank";
     const fg = css("--fg") || "#1f2937", grid = css("--grid") || "#e5e7eb";
@@ -164,27 +276,82 @@ const mwChart = (function () {
         fill: bars ? colors[i] + "99" : undefined, value: (u, v) => F.value(v, chart.unit),
       });
     });
+    const axes = [perBlock ? blockAxis(fg, grid) : time ? dayAxis(fg, grid)
+      : { stroke: fg, grid: { stroke: grid }, values: (u, vals) => vals.map((v) => F.value(v, chart.x_unit || "", true)) },
+    valueAxis(chart.unit, fg, grid)];
+    const data = [chart.x].concat(order.map((i) => chart.series[i].values));
+    if (chart.price) {
+      // The BTC price on its own axis at the right: what explains most of a USD series' moves.
+      series.push({ label: chart.price.label, stroke: "#64748b", width: 1, dash: [3, 3], scale: "price",
+        spanGaps: false, points: { show: false }, value: (u, v) => F.value(v, "USD") });
+      axes.push(Object.assign(valueAxis("USD", fg, grid), { scale: "price", side: 1, grid: { show: false } }));
+      data.push(chart.price.values);
+    }
     const width = Math.max(200, box.clientWidth || 600);
     const opts = {
-      width: width, height: heightFor(width),
-      scales: { x: { time: time } }, series: series, plugins: [overlay(chart)],
-      axes: [perBlock ? blockAxis(fg, grid) : time ? dayAxis(fg, grid)
-        : { stroke: fg, grid: { stroke: grid }, values: (u, vals) => vals.map((v) => F.value(v, chart.x_unit || "", true)) },
-      valueAxis(chart.unit, fg, grid)],
+      width: width, height: heightFor(width), legend: { live: false },
+      scales: { x: { time: time }, y: log ? { distr: 3 } : {} }, series: series, axes: axes,
+      plugins: [overlay(chart), tooltip(chart, xValue, colors)],
+      hooks: { drawAxes: [bands(chart)] },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     };
-    if (chart.thresholds.length || chart.markers.length) {
+    if (!log && (chart.thresholds.length || chart.markers.length)) {
       const ys = chart.series.flatMap((s) => s.values).filter((v) => v !== null)
         .concat(chart.thresholds.map((t) => t.y), chart.markers.map((m) => m.y));
       const lo = Math.min(...ys), hi = Math.max(...ys), pad = (hi - lo) * 0.05 || 1;
       opts.scales.y = { range: [lo - pad, hi + pad] };
     }
-    const u = new uPlot(opts, [chart.x].concat(order.map((i) => chart.series[i].values)), box);
-    plots.push([u, box]);
-    const rows = [...box.querySelectorAll(".u-legend .u-series")].slice(1);
-    for (const row of rows.reverse()) row.parentNode.append(row);
+    const u = new uPlot(opts, data, box);
+    // The legend lists the x series too unless it is static; the series rows follow it.
+    const all = [...box.querySelectorAll(".u-legend .u-series")];
+    const skip = all.length === series.length ? 1 : 0;
+    const rows = all.slice(skip, skip + chart.series.length);
+    const after = rows.length ? rows[rows.length - 1].nextSibling : null;
+    for (const row of rows.reverse()) row.parentNode.insertBefore(row, after);
+    return u;
+  }
+
+  function draw(chart, parent) {
+    const fig = el("figure", { class: "chart", "data-chart-id": chart.id });
+    const points = chart.series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
+    fig.setAttribute("data-points", String(points));
+    fig.dataset.file = "minerwatch-" + chart.id + "-" + (new URLSearchParams(location.search).get("interval") || "default");
+    const head = el("div", { class: "chart-head" });
+    head.append(el("figcaption", {}, chart.title));
+    const tools = el("div", { class: "chart-tools" });
+    head.append(tools);
+    fig.append(head);
+    const text = summary(chart);
+    const sumId = "summary-" + chart.id;
+    fig.append(el("p", { class: "summary", id: sumId }, text));
+    fig.setAttribute("aria-describedby", sumId);
+    const box = el("div", { class: "plot" });
+    fig.append(box);
+    parent.append(fig);
+    const entry = [null, box];
+    const logOn = () => logState().has(chart.id);
+    entry[0] = plot(chart, box, chart.log_toggle && logOn());
+    plots.push(entry);
+    if (chart.log_toggle) {
+      const b = el("button", { type: "button", class: "log", "aria-pressed": String(logOn()) }, "log scale");
+      b.addEventListener("click", () => {
+        const ids = logState();
+        if (ids.has(chart.id)) ids.delete(chart.id); else ids.add(chart.id);
+        setLogState(ids);
+        b.setAttribute("aria-pressed", String(ids.has(chart.id)));
+        entry[0].destroy();
+        entry[0] = plot(chart, box, ids.has(chart.id));
+      });
+      tools.append(b);
+    }
+    const bCsv = el("button", { type: "button", class: "csv", title: "the chart's numbers as CSV" }, "CSV");
+    bCsv.addEventListener("click", () => download(fig.dataset.file + ".csv", new Blob([csv(chart)], { type: "text/csv" })));
+    const bPng = el("button", { type: "button", class: "png", title: "the chart as a PNG picture" }, "PNG");
+    bPng.addEventListener("click", () => png(chart, entry[0], fig));
+    tools.append(bCsv, bPng);
     const earlier = (chart.earlier_markers || []).map((m) => markerText(m, chart.unit) + ", before this interval.");
     const note = [chart.definition, chart.note].concat(earlier).filter(Boolean)
+      .map((t) => t.charAt(0).toUpperCase() + t.slice(1))
       .map((t) => (/[.!?)]$/.test(t) ? t : t + ".")).join(" ");
     if (note) fig.append(el("p", { class: "note" }, note));
     return fig;
@@ -194,7 +361,7 @@ const mwChart = (function () {
   const observer = new ResizeObserver(() => {
     for (const [u, box] of plots) {
       const w = Math.max(200, box.clientWidth);
-      if (Math.abs(w - u.width) > 1) u.setSize({ width: w, height: heightFor(w) });
+      if (u && Math.abs(w - u.width) > 1) u.setSize({ width: w, height: heightFor(w) });
     }
   });
 

@@ -35,6 +35,7 @@ const mwFormat = (function () {
     const a = Math.abs(v);
     if (a >= 1e6) return sign(v) + "$" + scaled(a, MONEY, compact ? 3 : 4, " ");
     if (compact && a >= 1e4) return sign(v) + "$" + scaled(a, SI, 3, "");
+    if (compact) return sign(v) + "$" + (a >= 100 ? fixed(a, 0) : sig(a, 3));
     return sign(v) + "$" + (a >= 100 ? fixed(a, 0) : fixed(a, 2));
   }
 
