@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "minerwatch.cli.capitulation_cmds",  # capitulation
     "minerwatch.cli.metrics_cmds",   # metrics, calc hashprice, prices import|fetch, pools update|list
     "minerwatch.cli.web_cmds",       # serve
+    "minerwatch.cli.lake_cmds",      # lake export|cohorts|spark
 ]
 
 

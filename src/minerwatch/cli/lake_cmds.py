@@ -1,0 +1,67 @@
+"""lake export|cohorts|spark: the chain as a Parquet lake, and the cohort SQL over it (docs/lake.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from minerwatch.cli.chain_cmds import RPC_TIMEOUT_S, _at_least, _cores, rpc_client
+from minerwatch.errors import UsageError
+from minerwatch.networks import NETWORKS, get_network
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    lake = sub.add_parser("lake", help="the chain as Parquet files, and the miner cohorts computed from them")
+    lsub = lake.add_subparsers(dest="lake_command", metavar="SUBCOMMAND", required=True)
+
+    p = lsub.add_parser("export", help="write the chain as Parquet (blocks, transactions, outputs, inputs, "
+                                       "coinbase payouts) into DIR; run again to resume or append",
+                        description="Write the chain as Parquet, a part per height range. A killed export "
+                                    "resumes after its last complete part; a later run appends the new blocks.")
+    p.add_argument("dir", metavar="DIR", help="the lake: a local directory or a URI pyarrow understands (s3://…)")
+    p.add_argument("--blocks-dir", type=Path, help="Bitcoin Core's blocks directory (blk*.dat, xor.dat)")
+    p.add_argument("--rpc", metavar="URL", help="the node's JSON-RPC URL (default port by network)")
+    p.add_argument("--datadir", type=Path, help="the node's datadir (for the .cookie file)")
+    p.add_argument("--rpc-user", help="RPC user (otherwise the cookie file)")
+    p.add_argument("--rpc-cookie", type=Path, help="path of the node's .cookie file")
+    p.add_argument("--rpc-timeout", metavar="SECONDS", type=_at_least(1.0, float), default=RPC_TIMEOUT_S,
+                   help="the longest to wait for one answer of the node, retries included")
+    p.add_argument("--network", choices=list(NETWORKS), default=None,
+                   help="Bitcoin network (default: the lake's, else mainnet)")
+    p.add_argument("--workers", type=_at_least(1), default=_cores(), help="parser processes for --blocks-dir")
+    p.add_argument("--stop-height", type=_at_least(0), help="stop after this height")
+    p.add_argument("--part-blocks", type=_at_least(1), default=None,
+                   help="blocks per part of a new lake (default 1000); an existing lake keeps its own")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from minerwatch.lake.export import blk_source, export, rpc_source
+    from minerwatch.lake.layout import open_lake, read_manifest
+
+    if not args.blocks_dir and not args.rpc and not args.datadir:
+        raise UsageError("nothing to export from", "give --blocks-dir ~/.bitcoin/blocks, or --rpc URL / --datadir DIR")
+    name = args.network
+    if name is None:
+        m = read_manifest(*open_lake(args.dir))
+        name = m.network if m else "mainnet"
+    network = get_network(name)
+    if args.blocks_dir:
+        source = blk_source(args.blocks_dir, network, workers=args.workers, stop_height=args.stop_height)
+    else:
+        client = rpc_client(args, network, on_wait=lambda message: print(message, file=sys.stderr))
+        client.check_network()
+        client.wait_until_synced()
+        source = rpc_source(client, stop_height=args.stop_height)
+    t0 = time.perf_counter()
+    r = export(args.dir, network, source, part_blocks=args.part_blocks)
+    seconds = time.perf_counter() - t0
+    if r.blocks_written:
+        rate = r.blocks_written / seconds if seconds > 0 else 0.0
+        print(f"lake {args.dir}: heights {r.first_height:,}–{r.tip_height:,} written ({r.blocks_written:,} blocks, "
+              f"{r.parts_written:,} parts) in {seconds:.1f} s, {rate:,.0f} blocks/s; tip {r.tip_height:,}")
+    else:
+        print(f"lake {args.dir}: nothing new; tip {r.tip_height:,}")
+    return 0
