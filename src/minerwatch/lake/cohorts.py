@@ -1,0 +1,65 @@
+"""Run the cohort SQL (sql/cohorts.sql) on any engine that can make a table from a query.
+
+The statements are the definitions; this module only orders them and repeats `one_hop_pass` until
+the 1-hop heights stop changing. DuckDB (duck.py) and Spark (spark_job.py) each supply an `Engine`.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Protocol
+
+from minerwatch.lake.layout import LakeError
+
+# The tables a run leaves for its user: who is in which cohort, the daily series, the true fees.
+RESULT_TABLES = ("members", "daily_cohort_flows", "block_fees")
+# Each pass after the first changes only scripts that were 1-hop before they were 0-hop and whose
+# coins of that time were spent after; a chain that needs more than a few passes has a loop of them.
+MAX_ONE_HOP_PASSES = 20
+
+_CHANGED_SQL = """
+SELECT count(*) FROM members_next n FULL JOIN members m ON m.script_id = n.script_id
+WHERE m.script_id IS NULL OR n.script_id IS NULL
+   OR coalesce(m.one_hop_height, -1) <> coalesce(n.one_hop_height, -1)
+"""
+# Scripts 1-hop before they were 0-hop: only they make a further pass differ.
+_ONE_HOP_FIRST_SQL = "SELECT count(*) FROM members WHERE one_hop_height < zero_hop_height"
+
+
+class Engine(Protocol):
+    def materialize(self, name: str, sql: str) -> None:
+        """Make (or replace) table `name` from the query `sql`, computed now."""
+
+    def count(self, sql: str) -> int:
+        """The one integer `sql` selects."""
+
+
+def statements() -> list[tuple[str, str]]:
+    """(name, query) of every statement of sql/cohorts.sql, in file order."""
+    text = files("minerwatch.lake").joinpath("sql/cohorts.sql").read_text()
+    out: list[tuple[str, str]] = []
+    for chunk in text.split("-- name: ")[1:]:
+        name, _, body = chunk.partition("\n")
+        lines = [ln for ln in body.splitlines() if not ln.lstrip().startswith("--")]
+        out.append((name.strip(), "\n".join(lines).strip()))
+    return out
+
+
+def run(engine: Engine) -> int:
+    """Compute every table of the cohort SQL; returns how many 1-hop passes it took."""
+    passes = 0
+    for name, sql in statements():
+        if name != "one_hop_pass":
+            engine.materialize(name, sql)
+            continue
+        while True:
+            passes += 1
+            if passes > MAX_ONE_HOP_PASSES:
+                raise LakeError(f"the 1-hop heights still change after {MAX_ONE_HOP_PASSES} passes",
+                                "report this chain: the cohort definition should settle in two or three")
+            engine.materialize("members_next", sql)
+            changed = engine.count(_CHANGED_SQL)
+            engine.materialize("members", "SELECT * FROM members_next")
+            if not changed or not engine.count(_ONE_HOP_FIRST_SQL):
+                break
+    return passes

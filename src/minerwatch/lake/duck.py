@@ -1,0 +1,74 @@
+"""The lake on one machine: DuckDB views over the files the manifest lists, and the cohort SQL run on them."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+
+from minerwatch.lake import cohorts
+from minerwatch.lake.layout import LakeError, Manifest, open_lake, read_manifest
+from minerwatch.lake.schema import TABLES
+
+RESULTS_MANIFEST = "_minerwatch.json"
+
+
+def open_views(uri: str, con: duckdb.DuckDBPyConnection | None = None) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
+    """A connection with one view per lake table (blocks, transactions, outputs, inputs, coinbase_payouts)."""
+    fs, root = open_lake(uri)
+    m = read_manifest(fs, root)
+    if m is None or not m.parts:
+        raise LakeError(f"{uri} holds no lake", f"write one first: minerwatch lake export {uri} --blocks-dir …")
+    con = con or duckdb.connect()
+    for t in TABLES:
+        paths = [f"{root}/{f}" for f in m.files(t)]
+        if isinstance(fs, pafs.LocalFileSystem):
+            rel = con.read_parquet(paths)
+        else:
+            # Object stores through pyarrow's filesystem: DuckDB scans the Arrow dataset lazily.
+            rel = con.from_arrow(pads.dataset(paths, filesystem=fs, format="parquet"))
+        rel.create_view(t, replace=True)
+    return con, m
+
+
+class DuckEngine:
+    """cohorts.Engine on a DuckDB connection: every table a temporary table."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def materialize(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def count(self, sql: str) -> int:
+        return int(self.con.execute(sql).fetchone()[0])
+
+
+def run_cohorts(uri: str) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
+    """The lake's views and every cohort table, computed by DuckDB."""
+    con, m = open_views(uri)
+    cohorts.run(DuckEngine(con))
+    return con, m
+
+
+def results_info(m: Manifest, engine: str) -> dict:
+    """What a results directory records about its input: the lake's tip, and who computed it."""
+    from minerwatch import __version__
+
+    return {"engine": engine, "network": m.network, "lake_tip_height": m.tip_height,
+            "lake_tip_hash": m.parts[-1].last_hash, "minerwatch_version": __version__}
+
+
+def write_results(con: duckdb.DuckDBPyConnection, m: Manifest, out: str) -> None:
+    """Write RESULT_TABLES as out/<table>/part-0.parquet, and what they were computed from."""
+    fs, root = open_lake(out)
+    for t in cohorts.RESULT_TABLES:
+        fs.create_dir(f"{root}/{t}", recursive=True)
+        table = con.execute(f"SELECT * FROM {t}").fetch_arrow_table()
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, f"{root}/{t}/part-0.parquet", filesystem=fs)
+    with fs.open_output_stream(f"{root}/{RESULTS_MANIFEST}") as f:
+        f.write(json.dumps(results_info(m, "duckdb"), indent=1).encode())

@@ -1,0 +1,128 @@
+"""The cohort SQL over the lake, on DuckDB, equals the single-machine tracker's stored daily series
+(0-hop and 1-hop) on the real blocks 0–438 and on the constructed chain of test_miner_flows_constructed;
+true fees (inputs − outputs) equal the claimed fees where the miners claimed everything."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from minerwatch.chain.blkfiles import write_blk_files
+from minerwatch.chain.builder import ChainBuilder, h20, p2wpkh
+from minerwatch.cli import main
+from minerwatch.lake.duck import run_cohorts
+
+from test_miner_flows_constructed import B, D4, DAY, F, G, REGTEST, T0, _build
+
+BLK = Path(__file__).parent / "data" / "blkfiles"
+COLUMNS = "reserve_sat, inflow_sat, outflow_sat, internal_sat, outflow_tx_count, largest_outflow_sat"
+
+
+def _sync_and_export(blocks: Path, tmp: Path, network: str) -> tuple[Path, Path]:
+    db, lake = tmp / "m.duckdb", tmp / "lake"
+    assert main(["sync", "--blocks-dir", str(blocks), "--db", str(db), "--network", network, "--workers", "1"]) == 0
+    assert main(["lake", "export", str(lake), "--blocks-dir", str(blocks), "--network", network, "--workers", "1",
+                 "--part-blocks", "100"]) == 0
+    return db, lake
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("lake-cohorts-real")
+    (tmp / "blocks").mkdir()
+    shutil.copy(BLK / "mainnet-heights-0-438.dat", tmp / "blocks" / "blk00000.dat")
+    return _sync_and_export(tmp / "blocks", tmp, "mainnet")
+
+
+@pytest.fixture(scope="module")
+def constructed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("lake-cohorts-constructed")
+    chain, _ = _build()
+    write_blk_files(tmp / "blocks", REGTEST, chain.blocks)
+    return _sync_and_export(tmp / "blocks", tmp, "regtest")
+
+
+def stored_daily(db: Path, cohort: str) -> list[tuple]:
+    """The tracker's daily rows of `cohort` (day, reserve, inflow, outflow, internal, count, largest)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(f"SELECT day, {COLUMNS} FROM daily_miner_flows WHERE cohort = ? ORDER BY day",
+                           [cohort]).fetchall()
+
+
+def lake_daily(con: duckdb.DuckDBPyConnection, cohort: str) -> list[tuple]:
+    """The lake's daily rows of `cohort`, days since 1970-01-01 turned into dates."""
+    rows = con.execute(f"SELECT epoch_day, {COLUMNS} FROM daily_cohort_flows WHERE cohort = ? ORDER BY epoch_day",
+                       [cohort]).fetchall()
+    return [(date(1970, 1, 1) + timedelta(days=r[0]), *r[1:]) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def one_hop_first(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A script that is 1-hop before it is 0-hop, whose coins of that time are spent after: the case
+    the SQL needs a second 1-hop pass for (cohorts.run). One block a day from 2024-01-01:
+    h1  coinbase → Z                                  Z 0-hop at 1
+    h2  tx a: Z's h1 coinbase → S 10B, change to Z    S 1-hop at 2 (its output is tracked)
+    h3  coinbase → S                                  S 0-hop at 3
+    h4  tx b: S's h2 output (10B) → R 10B − f         R 1-hop at 4: b spends a tracked output of a
+        the coinbase claims 50B, not 50B + f          script 0-hop by then; f is left unclaimed"""
+    tmp = tmp_path_factory.mktemp("lake-cohorts-one-hop-first")
+    z, s, r, y = (p2wpkh(h20(n)) for n in ("Z", "S", "R", "Y"))
+    b = ChainBuilder("regtest", start_time_s=T0)
+    b.mine(payouts=[(z, None)], time_s=T0)
+    a = b.spend([b.coinbase_outpoint(1)], [(s, 10 * B)], fee_sat=F)
+    b.mine(payouts=[(y, None)], time_s=T0 + DAY)
+    b.mine(payouts=[(s, None)], time_s=T0 + 2 * DAY)
+    b.spend([a.outpoint(0)], [(r, 10 * B - F)], fee_sat=F)
+    b.mine(payouts=[(y, 50 * B)], time_s=T0 + 3 * DAY)
+    write_blk_files(tmp / "blocks", REGTEST, b.blocks)
+    return _sync_and_export(tmp / "blocks", tmp, "regtest")
+
+
+@pytest.mark.parametrize("chain", ["real", "constructed", "one_hop_first"])
+@pytest.mark.parametrize("cohort", ["0hop", "1hop"])
+def test_duckdb_over_the_lake_equals_the_tracker(chain: str, cohort: str, request: pytest.FixtureRequest) -> None:
+    db, lake = request.getfixturevalue(chain)
+    con, _ = run_cohorts(str(lake))
+    want = stored_daily(db, cohort)
+    assert want, "the tracker stored no rows"
+    assert lake_daily(con, cohort) == want
+
+
+def test_constructed_chain_hand_figures(constructed: tuple[Path, Path]) -> None:
+    # Day 4 of the story (tests/test_miner_flows_constructed.py, worked out there by hand): 0-hop holds
+    # G + 170B + 2f; satoshi's tx4 sends 30B out (the largest and only outflow) and 20B − f back to itself.
+    con, _ = run_cohorts(str(constructed[1]))
+    day4 = {r[0]: r[1:] for r in lake_daily(con, "0hop")}[D4]
+    assert day4 == (G + 170 * B + 2 * F, 50 * B + F, 30 * B, 20 * B - F, 1, 30 * B)
+
+
+def test_true_fees_equal_claimed_fees(real: tuple[Path, Path], constructed: tuple[Path, Path]) -> None:
+    # Constructed chain: every transaction pays f and every coinbase claims its block's fees — tx1 at
+    # h3, tx2 and tx3 at h4, tx4 at h5; genesis and the blocks without payments have none.
+    con, _ = run_cohorts(str(constructed[1]))
+    rows = con.execute("SELECT height, fees_sat, fees_claimed_sat, unclaimed_sat FROM block_fees ORDER BY height")
+    assert rows.fetchall() == [(0, 0, 0, 0), (1, 0, 0, 0), (2, 0, 0, 0), (3, F, F, 0), (4, 2 * F, 2 * F, 0),
+                               (5, F, F, 0)]
+    # Real blocks 0–438: the 7 payments of the period paid no fee, and every coinbase is exactly 50 BTC
+    # (test_lake_export: 439 payouts, 439 × 50 BTC), so true and claimed fees are 0 at every height.
+    con, _ = run_cohorts(str(real[1]))
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE fees_sat = 0 AND fees_claimed_sat = 0) "
+                       "FROM block_fees").fetchone() == (439, 439)
+
+
+def test_one_hop_before_zero_hop(one_hop_first: tuple[Path, Path]) -> None:
+    con, _ = run_cohorts(str(one_hop_first[1]))
+    # S: 1-hop at 2, 0-hop at 3; R: 1-hop at 4 (found only by the second pass).
+    assert con.execute("SELECT zero_hop_height, one_hop_height FROM members ORDER BY member_height, "
+                       "zero_hop_height NULLS LAST").fetchall()[-2:] == [(3, 2), (None, 4)]
+    day4 = {r[0]: r[1:] for r in lake_daily(con, "0hop")}[D4]
+    # 0-hop on day 4: S's 10B leaves the set (R is not 0-hop), f goes to fees; Y's coinbase of 50B
+    # comes in. Reserve: genesis G, Z's 40B − f change, Y's 50B + f and 50B, S's 50B coinbase.
+    assert day4 == (G + 40 * B - F + 50 * B + F + 50 * B + 50 * B, 50 * B, 10 * B - F, 0, 1, 10 * B - F)
+    # The miner of h4 left f unclaimed: true fees f, claimed 0 (the subsidy itself is all claimed).
+    assert con.execute("SELECT fees_sat, fees_claimed_sat, unclaimed_sat FROM block_fees WHERE height = 4"
+                       ).fetchone() == (F, 0, 0)
