@@ -75,8 +75,13 @@ def test_every_sentence(con: duckdb.DuckDBPyConnection) -> None:
                                   "worth $70.00 million at each day's price.")
     assert s["miner_reserve"] == ("The miner reserve stands at 1,800,000.00 BTC on 2023-01-31, "
                                   "its lowest since 2021-07-15 (1,790,000.00 BTC).")
+    # The median machine on 2023-01-31: 2023-01 less the 18-month lag is 2021-07, and the most
+    # efficient catalog model released by then is the S19j Pro (2021-06, 2,950 W / 100 TH/s =
+    # 29.5 J/TH; the S19 Pro of 2020-05 is 3,250 / 110 = 29.55): 29.5 × 24 h × 0.045 USD/kWh = 31.86.
     assert s["hashprice"] == ("Hashprice is $38.00/PH/day on 2023-01-31, down 24.0 % over the last 4 weeks "
-                              "(from 2023-01-03); the record low is $35.00/PH/day on 2021-07-01.")
+                              "(from 2023-01-03); the record low is $35.00/PH/day on 2021-07-01. "
+                              "The median machine's breakeven that day is $31.86/PH/day: the Antminer S19j Pro "
+                              "(29.5 J/TH, released 2021-06) at 0.045 USD/kWh, energy only.")
     assert s["hashprice_days_below"] == ("Hashprice was below $38.00/PH/day (today's level) on "
                                          "31 of 365 days in 2021 and 61 of 365 days in 2022.")
     # 30 days before Jan 31 is Jan 1 (20,000): 25,000 / 20,000 − 1 = +25.0 %.
@@ -128,10 +133,14 @@ def test_record_low_and_threshold(con: duckdb.DuckDBPyConnection) -> None:
     assert s["hashprice_days_below"] == ("Hashprice was below $90.00/PH/day (the threshold) on "
                                          "15 of 196 days in 2021 (no data for 2022).")
     # Four weeks before 2021-07-15 is 06-17 (100): 35 / 100 − 1 = −65.0 %; 35 was first seen on 07-01.
+    # Median machine: 2021-07 − 18 months = 2020-01, the S17 Pro of 2019-04 (2,094 W / 53 TH/s =
+    # 39.51 J/TH): 2,094 / 53 × 24 × 0.045 = 42.67 USD/PH/day.
     assert s["hashprice"] == ("Hashprice is $35.00/PH/day on 2021-07-15, down 65.0 % over the last 4 weeks "
-                              "(from 2021-06-17); level with its record low, first reached on 2021-07-01.")
+                              "(from 2021-06-17); level with its record low, first reached on 2021-07-01. "
+                              "The median machine's breakeven that day is $42.67/PH/day: the Antminer S17 Pro "
+                              "(39.5 J/TH, released 2019-04) at 0.045 USD/kWh, energy only.")
     b = build_brief(con, date(2021, 7, 1))
-    assert {f.key: f.sentence for f in b.figures}["hashprice"].endswith("; an all-time low in the stored history.")
+    assert "; an all-time low in the stored history. " in {f.key: f.sentence for f in b.figures}["hashprice"]
     assert s["miner_outflow"].startswith("missing: no data for miner_outflow_btc")
 
 

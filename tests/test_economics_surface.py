@@ -42,7 +42,7 @@ def test_network_cost_default_mix_at_20() -> None:
     net = network_cost(DEFAULT_MIX, Market(20.0, 50_000.0))
     assert net.energy_cost_usd_per_ph_day == pytest.approx(20.3364)
     assert net.share_at_loss_pct == pytest.approx(45.0)
-    assert net.median_breakeven_hashprice_usd_per_ph_day == pytest.approx(18.9)
+    assert net.median_class_breakeven_usd_per_ph_day == pytest.approx(18.9)
     # hashvalue 20 / 50,000 = 0.0004 BTC/PH/day → cost per BTC 20.3364 / 0.0004 = 50,841 USD.
     assert net.cost_per_btc_usd == pytest.approx(50_841.0)
     # Mean efficiency: (135 + 225 + 525 + 322.5 + 230 + 260 + 206.5 + 102) / 100 = 20.06 J/TH.
@@ -68,5 +68,6 @@ def test_cli_surface_json(capsys: pytest.CaptureFixture[str]) -> None:
                  "--hashprice-usd-per-ph-day", "50", "--price", "100000", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [x for row in out["chart"]["z_margin_usd_per_ph_day"] for x in row] == pytest.approx([26.0, 2.0, 14.0, -22.0])
-    assert out["fleet_mix"] == "default"
-    assert out["network"]["share_at_loss_pct"] == 0.0    # every default class costs < 29 USD/PH/day
+    # The mix's figures come under its name, apart from the median machine's breakeven.
+    assert out["fleet_mix"]["name"] == "assumed late-2025 fleet mix"
+    assert out["fleet_mix"]["share_at_loss_pct"] == 0.0    # every default class costs < 29 USD/PH/day

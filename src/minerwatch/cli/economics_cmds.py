@@ -17,8 +17,10 @@ from minerwatch.economics.breakeven import Market, Site, breakeven, energy_break
 from minerwatch.economics.catalog import load_catalog
 from minerwatch.economics.fleet import fleet_economics, load_fleet
 from minerwatch.economics.scenarios import Scenario, price_path, project, runway
-from minerwatch.economics.surface import (DEFAULT_EFFICIENCIES_J_PER_TH, DEFAULT_POWER_PRICES_USD_PER_KWH,
-                                          cost_surface, load_mix, network_cost, surface_chart)
+from minerwatch.economics.network_efficiency import median_machine_on
+from minerwatch.economics.surface import (DEFAULT_EFFICIENCIES_J_PER_TH, DEFAULT_MIX_NAME,
+                                          DEFAULT_POWER_PRICES_USD_PER_KWH, cost_surface, load_mix, network_cost,
+                                          surface_chart)
 from minerwatch.errors import UsageError
 
 
@@ -170,10 +172,15 @@ def cmd_surface(args: argparse.Namespace) -> int:
     prices = _floats(args.power_prices) if args.power_prices else DEFAULT_POWER_PRICES_USD_PER_KWH
     cells = cost_surface(effs, prices, market, args.pue, args.pool_fee_pct)
     net = network_cost(load_mix(args.mix), market, args.pue)
+    mix_name = DEFAULT_MIX_NAME if args.mix is None else f"fleet mix {args.mix}"
+    # The median machine of the market's day: the database's tip day, else today (a market given by hand).
+    day = inputs.day if inputs is not None and inputs.day is not None else datetime.now(timezone.utc).date()
+    median = median_machine_on(day)
     if args.json:
         print_json({"hashprice_usd_per_ph_day": market.hashprice_usd_per_ph_day, "price_usd": market.price_usd,
                     "cells": [asdict(c) for c in cells], "chart": surface_chart(cells, effs, prices),
-                    "network": asdict(net), "fleet_mix": "default" if args.mix is None else str(args.mix)}
+                    "median_machine": asdict(median) if median is not None else None,
+                    "fleet_mix": {"name": mix_name} | asdict(net)}
                    | ({"subsidy": asdict(subsidy)} if subsidy else {}) | (inputs.as_fields() if inputs else {}))
         return 0
     print(f"margin, USD per PH/s per day, at hashprice {market.hashprice_usd_per_ph_day:.2f}"
@@ -182,7 +189,11 @@ def cmd_surface(args: argparse.Namespace) -> int:
     _print_table([{"J/TH": e, **{f"{c.power_usd_per_kwh:g}": c.margin_usd_per_ph_day for c in cells[i * n:(i + 1) * n]}}
                   for i, e in enumerate(effs)])
     print()
-    _print_pairs({f"network {k}": v for k, v in asdict(net).items()})
+    print(f"median machine's breakeven on {day}: " + (
+        f"{median.breakeven_hashprice_usd_per_ph_day:,.2f} USD/PH/day, {median.describe()}, PUE 1 "
+        "(the capitulation watch's line; docs/economics.md)" if median is not None else "none (no catalog model yet)"))
+    print(f"{mix_name}:")
+    _print_pairs({f"  {k.replace('_', ' ')}": v for k, v in asdict(net).items()})
     _print_subsidy(subsidy, inputs)
     return 0
 
@@ -319,7 +330,8 @@ def register(sub: Any) -> None:
     p.add_argument("--power-prices", help="USD/kWh values, comma-separated")
     p.add_argument("--pue", type=finite_float, default=1.0)
     p.add_argument("--pool-fee-pct", type=finite_float, default=0.0)
-    p.add_argument("--mix", type=Path, help="network fleet mix CSV (efficiency_j_per_th,share_pct,power_usd_per_kwh,label)")
+    p.add_argument("--mix", type=Path, help="fleet mix CSV (efficiency_j_per_th,share_pct,power_usd_per_kwh,label) instead of the "
+                        "assumed late-2025 one, for the mix's mean cost and share at a loss")
     _add_market_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_surface)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from minerwatch.cli.common import db_path
@@ -20,6 +21,7 @@ class MarketInputs:
     fees_btc_per_block: float
     sources: dict[str, str] = field(default_factory=dict)   # "difficulty" | "price_usd" | "fees_btc_per_block" → where from
     missing: str = ""                      # why the database gave nothing (when it was asked)
+    day: date | None = None                # the tip's UTC day, when the database gave any figure
 
     def as_fields(self) -> dict[str, Any]:
         return {f"{k}_source": v for k, v in self.sources.items()}
@@ -84,4 +86,4 @@ def market_inputs(args: argparse.Namespace, price_dest: str = "price") -> Market
         sources["price_usd"] = f"the price of {stored.price_day}, {where}"
     elif price is None:
         missing = f"{where} holds no BTC price on or before {stored.day}"
-    return MarketInputs(difficulty, price, fees, sources, missing)
+    return MarketInputs(difficulty, price, fees, sources, missing, stored.day)

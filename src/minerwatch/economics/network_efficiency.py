@@ -9,6 +9,10 @@ S21 Pro (15.0) from 2026-01. Late 2025 thus agrees with the assumed late-2025 fl
 economics/surface.py, whose median unit is the 17.5 J/TH class (any lag from 18 to 21 months gives
 the S21 from October to December 2025). Before the first catalog model plus the lag (2017-12 by
 default) there is no median machine: the catalog starts in 2016.
+
+This is the one definition of "the median machine's breakeven": the capitulation watch, the
+dashboard, the API, `calc surface` and the brief all take it from `median_machine_on` (default
+lag and power price) or from a `BreakevenModel` the user configured.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from datetime import date
 
 from minerwatch.economics.breakeven import Market, Site, breakeven
 from minerwatch.economics.catalog import Asic, load_catalog
-from minerwatch.economics.surface import MixClass, median_breakeven_hashprice
+from minerwatch.economics.surface import MixClass, median_class_breakeven
 from minerwatch.errors import UsageError
 
 DEFAULT_ADOPTION_LAG_MONTHS = 18
@@ -30,8 +34,10 @@ DEFAULT_POWER_USD_PER_KWH = 0.045
 
 @dataclass(frozen=True, slots=True)
 class MedianMachine:
-    """The machine whose energy cost is the network's median on a date, and its breakeven hashprice."""
+    """The machine whose energy cost is the network's median on a date, and its breakeven hashprice
+    (energy only: E J/TH × 24 h × power price, PUE 1, no pool fee)."""
 
+    day: date                                      # the date it is the median machine on
     model: str
     efficiency_j_per_th: float
     released: str                                  # YYYY-MM
@@ -62,7 +68,7 @@ class BreakevenModel:
     def at(self, day: date) -> MedianMachine | None:
         """The median machine on `day`; None when no catalog model is old enough yet."""
         if self.mix is not None:
-            return MedianMachine("the fleet mix's median unit", 0.0, "", 0.0, median_breakeven_hashprice(self.mix))
+            return MedianMachine(day, "the fleet mix's median class", 0.0, "", 0.0, median_class_breakeven(self.mix))
         cutoff = day.year * 12 + day.month - 1 - self.adoption_lag_months
         best: Asic | None = None
         for a in self.models:
@@ -72,7 +78,7 @@ class BreakevenModel:
         if best is None:
             return None
         b = breakeven(best.efficiency_j_per_th, Site(self.power_usd_per_kwh), Market(0.0))
-        return MedianMachine(best.model, best.efficiency_j_per_th, best.released, self.power_usd_per_kwh,
+        return MedianMachine(day, best.model, best.efficiency_j_per_th, best.released, self.power_usd_per_kwh,
                              b.breakeven_hashprice_usd_per_ph_day)
 
     def first_day(self) -> date | None:
@@ -98,3 +104,9 @@ def breakeven_model(adoption_lag_months: int = DEFAULT_ADOPTION_LAG_MONTHS,
     models = tuple(sorted((a for a in (catalog if catalog is not None else load_catalog().values()) if a.released),
                           key=lambda a: a.released))
     return BreakevenModel(adoption_lag_months, power_usd_per_kwh, models, mix)
+
+
+def median_machine_on(day: date) -> MedianMachine | None:
+    """The network's median machine on `day` with the default lag and power price (18 months,
+    0.045 USD/kWh), and its breakeven hashprice in USD/PH/day; None before the catalog reaches."""
+    return breakeven_model().at(day)

@@ -30,10 +30,12 @@ class MixClass:
     label: str
 
 
-# Assumed network mix, late 2025: S21-generation machines (13.5–18.5 J/TH) carry most new hashrate,
-# S19 XP/k Pro-class (21.5–23) the middle, S19j Pro/S19-class (29.5–34) the tail still plugged in at
-# cheap power. Power prices: 0.045 USD/kWh for the newest (large hosted sites), 0.035 for the old
-# machines that only survive where power is cheapest. Override with a CSV of the same columns.
+# Assumed network mix, late 2025 (one date's fleet: "the median machine" of any date is
+# economics/network_efficiency.py's, not this mix's median class): S21-generation machines
+# (13.5–18.5 J/TH) carry most new hashrate, S19 XP/k Pro-class (21.5–23) the middle, S19j
+# Pro/S19-class (29.5–34) the tail still plugged in at cheap power. Power prices: 0.045 USD/kWh
+# for the newest (large hosted sites), 0.035 for the old machines that only survive where power is
+# cheapest. Override with a CSV of the same columns.
 DEFAULT_MIX: tuple[MixClass, ...] = (
     MixClass(13.5, 10.0, 0.045, "S21 XP class"),
     MixClass(15.0, 15.0, 0.045, "S21 Pro class"),
@@ -44,6 +46,7 @@ DEFAULT_MIX: tuple[MixClass, ...] = (
     MixClass(29.5, 7.0, 0.035, "S19j Pro class"),
     MixClass(34.0, 3.0, 0.035, "S19 class"),
 )
+DEFAULT_MIX_NAME = "assumed late-2025 fleet mix"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ class NetworkCost:
     energy_cost_usd_per_ph_day: float            # hashrate-weighted mean
     cost_per_btc_usd: float | None               # energy only; None without a BTC price
     share_at_loss_pct: float                     # share of hashrate whose energy cost exceeds hashprice
-    median_breakeven_hashprice_usd_per_ph_day: float   # the breakeven of the median unit of hashrate
+    median_class_breakeven_usd_per_ph_day: float  # energy cost of the mix's class holding its median unit of hashrate
     classes_at_loss: tuple[str, ...]
 
 
@@ -134,11 +137,12 @@ def network_cost(mix: tuple[MixClass, ...], market: Market, pue: float = 1.0) ->
         energy_cost_usd_per_ph_day=mean_cost,
         cost_per_btc_usd=mean_cost / hv if hv else None,
         share_at_loss_pct=sum(m.share_pct for _, m in loss) / total * 100.0,
-        median_breakeven_hashprice_usd_per_ph_day=median,
+        median_class_breakeven_usd_per_ph_day=median,
         classes_at_loss=tuple(m.label or f"{m.efficiency_j_per_th:g} J/TH" for _, m in loss),
     )
 
 
-def median_breakeven_hashprice(mix: tuple[MixClass, ...], pue: float = 1.0) -> float:
-    """Energy breakeven (USD/PH/day) of the median unit of hashrate in `mix`: the market does not matter."""
-    return network_cost(mix, Market(0.0), pue).median_breakeven_hashprice_usd_per_ph_day
+def median_class_breakeven(mix: tuple[MixClass, ...], pue: float = 1.0) -> float:
+    """Energy breakeven (USD/PH/day) of the class holding the median unit of hashrate in `mix`: the
+    market does not matter."""
+    return network_cost(mix, Market(0.0), pue).median_class_breakeven_usd_per_ph_day

@@ -1,16 +1,20 @@
-"""The breakeven surface at the latest stored market: margin and cost per BTC by machine class."""
+"""The breakeven surface at the latest stored market: margin and cost per BTC by machine class, and
+the network's median machine on that day (the line the capitulation watch draws)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 
 from minerwatch.economics.breakeven import Market
+from minerwatch.economics.network_efficiency import MedianMachine, breakeven_model, median_machine_on
 from minerwatch.economics.surface import (
     DEFAULT_EFFICIENCIES_J_PER_TH,
     DEFAULT_MIX,
+    DEFAULT_MIX_NAME,
     DEFAULT_POWER_PRICES_USD_PER_KWH,
     SurfaceCell,
     cost_surface,
@@ -18,6 +22,8 @@ from minerwatch.economics.surface import (
 )
 from minerwatch.queries.headline import latest_value
 from minerwatch.queries.series import full_history, has_metric
+
+__all__ = ["MedianMachine", "Surface", "median_machine_line", "median_machine_on", "surface"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +36,23 @@ class Surface:
     efficiencies_j_per_th: tuple[float, ...]
     power_prices_usd_per_kwh: tuple[float, ...]
     cells: list[SurfaceCell]
-    network_mean_cost_usd_per_ph_day: float | None
-    network_share_at_loss_pct: float | None
-    median_breakeven_hashprice_usd_per_ph_day: float | None
+    # The network's median machine on market_date and its energy breakeven (PUE 1): the capitulation
+    # watch's line that day. None: no hashprice, or a day before the catalog reaches.
+    median_machine: MedianMachine | None
+    # One date's fleet, a different figure from the median machine's: named after the mix it assumes.
+    fleet_mix: str
+    fleet_mix_mean_cost_usd_per_ph_day: float | None
+    fleet_mix_share_at_loss_pct: float | None
+
+
+def median_machine_line(days: Iterable[date]) -> list[tuple[date, float | None]]:
+    """The median machine's breakeven hashprice (USD/PH/day) on each day: the network's breakeven line."""
+    model = breakeven_model()
+    out: list[tuple[date, float | None]] = []
+    for d in days:
+        m = model.at(d)
+        out.append((d, m.breakeven_hashprice_usd_per_ph_day if m is not None else None))
+    return out
 
 
 def surface(con: duckdb.DuckDBPyConnection, pue: float = 1.0, pool_fee_pct: float = 0.0) -> Surface:
@@ -42,10 +62,10 @@ def surface(con: duckdb.DuckDBPyConnection, pue: float = 1.0, pool_fee_pct: floa
     price = (hp[0], prices[hp[0]]) if hp is not None and prices.get(hp[0]) is not None else None
     effs, prices = DEFAULT_EFFICIENCIES_J_PER_TH, DEFAULT_POWER_PRICES_USD_PER_KWH
     if hp is None:
-        return Surface(None, None, price[1] if price else None, pue, pool_fee_pct, effs, prices, [], None, None, None)
+        return Surface(None, None, price[1] if price else None, pue, pool_fee_pct, effs, prices, [], None,
+                       DEFAULT_MIX_NAME, None, None)
     market = Market(hp[1], price[1] if price and price[0] == hp[0] else None)
     cells = cost_surface(effs, prices, market, pue, pool_fee_pct)
     net = network_cost(DEFAULT_MIX, market, pue)
-    return Surface(hp[0], hp[1], market.price_usd, pue, pool_fee_pct, effs, prices, cells,
-                   net.energy_cost_usd_per_ph_day, net.share_at_loss_pct,
-                   net.median_breakeven_hashprice_usd_per_ph_day)
+    return Surface(hp[0], hp[1], market.price_usd, pue, pool_fee_pct, effs, prices, cells, median_machine_on(hp[0]),
+                   DEFAULT_MIX_NAME, net.energy_cost_usd_per_ph_day, net.share_at_loss_pct)

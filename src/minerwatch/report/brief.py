@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import duckdb
 
 from minerwatch.economics.catalog import load_catalog
+from minerwatch.economics.network_efficiency import median_machine_on
 from minerwatch.economics.underwater import UNDERWATER_POWER_PRICES_USD_PER_KWH, sentence, underwater
 from minerwatch.metrics.capitulation import capitulation_state
 from minerwatch.metrics import series_stats as stats
@@ -160,7 +161,15 @@ def hashprice_figures(con: duckdb.DuckDBPyConnection, as_of: date, threshold: fl
     else:
         s += f"; the record low is ${low_v:,.2f}/PH/day on {low_d}."
     vals["record_low"] = low_v == v
-    now = Figure("hashprice", "Hashprice", defn, (_metrics_cmd(name, d - timedelta(days=HASHPRICE_WEEKS * 7), d), cmd_all),
+    # The line the capitulation watch draws that day (its hashprice signal prints it with its basis).
+    m = median_machine_on(d)
+    if m is not None:
+        s += (f" The median machine's breakeven that day is ${m.breakeven_hashprice_usd_per_ph_day:,.2f}/PH/day: "
+              f"the {m.describe()}, energy only.")
+        vals["median_machine_breakeven_usd_per_ph_day"] = m.breakeven_hashprice_usd_per_ph_day
+        vals["median_machine"] = m.model
+    now = Figure("hashprice", "Hashprice", defn, (_metrics_cmd(name, d - timedelta(days=HASHPRICE_WEEKS * 7), d), cmd_all)
+                 + ((f"minerwatch capitulation --as-of {d}",) if m is not None else ()),
                  sentence=s, values=vals, warnings=h.warnings)
 
     t = v if threshold is None else threshold

@@ -10,7 +10,7 @@ import duckdb
 
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.queries import block_series, headline, mining, series, signals
-from minerwatch.queries.breakeven import surface
+from minerwatch.queries.breakeven import median_machine_line, surface
 from minerwatch.queries.reserve import reserve_by_era
 from minerwatch.queries.intervals import Point, window_start
 from minerwatch.web.charts import PageContext, day_s, figure_doc, more_series, time_chart, words
@@ -189,10 +189,10 @@ def _threshold(ctx: PageContext) -> tuple[float | None, str]:
         return value, f"threshold {value:g}"
     if ctx.con is None:
         return None, ""
-    s = surface(ctx.con)
-    if s.median_breakeven_hashprice_usd_per_ph_day is None:
+    m = surface(ctx.con).median_machine
+    if m is None:
         return None, ""
-    return s.median_breakeven_hashprice_usd_per_ph_day, "breakeven of the median unit of network hashrate"
+    return m.breakeven_hashprice_usd_per_ph_day, f"breakeven of the median machine on {m.day}: {m.describe()}"
 
 
 def hashprice(ctx: PageContext) -> None:
@@ -319,9 +319,12 @@ def breakeven(ctx: PageContext) -> None:
         return
     ctx.figures.append(figure_doc("hashprice used", s.hashprice_usd_per_ph_day, "USD/PH/day",
                                   "hashprice_usd_per_ph_day", s.market_date))
-    ctx.figures.append(figure_doc("network mean energy cost", s.network_mean_cost_usd_per_ph_day, "USD/PH/day",
-                                  note="assumed fleet mix (docs/metrics.md)"))
-    ctx.figures.append(figure_doc("network hashrate at a loss", s.network_share_at_loss_pct, "%"))
+    m = s.median_machine
+    ctx.figures.append(figure_doc("median machine's breakeven", m.breakeven_hashprice_usd_per_ph_day if m else None,
+                                  "USD/PH/day", day=s.market_date, note=m.describe() if m else "no catalog model yet"))
+    ctx.figures.append(figure_doc(f"mean energy cost, {s.fleet_mix}", s.fleet_mix_mean_cost_usd_per_ph_day,
+                                  "USD/PH/day", note="docs/economics.md"))
+    ctx.figures.append(figure_doc(f"hashrate at a loss, {s.fleet_mix}", s.fleet_mix_share_at_loss_pct, "%"))
     n = len(s.power_prices_usd_per_kwh)
     rows = []
     series_out = []
@@ -338,11 +341,16 @@ def breakeven(ctx: PageContext) -> None:
                        "x": list(s.power_prices_usd_per_kwh),
                        "series": series_out, "markers": [], "thresholds": [{"y": 0.0, "label": "breakeven"}],
                        "note": "", "definition": "hashprice × (1 − pool fee) − E × 24 × power price × PUE"})
-    # The interval sets how far back the hashprice is drawn against what the network's fleet pays for power.
-    cost = s.network_mean_cost_usd_per_ph_day
-    time_chart(ctx, "hashprice-vs-cost", "Hashprice against the network's mean energy cost",
-               ["hashprice_usd_per_ph_day"],
-               thresholds=[{"y": cost, "label": "network mean energy cost"}] if cost is not None else [])
+    # The interval sets how far back the hashprice is drawn against the network's breakeven line: the
+    # median machine of each day (it steps when a newer model becomes the median), as the capitulation
+    # watch draws it; a 24h or 3d window spans one or two days, so there it is the last day's level.
+    line = [] if ctx.per_block else median_machine_line(
+        d for d, _ in series.read_series(ctx.con, "hashprice_usd_per_ph_day", ctx.interval, None, 10_000, ctx.end).points)
+    level = [{"y": m.breakeven_hashprice_usd_per_ph_day, "label": "median machine's breakeven"}] \
+        if ctx.per_block and m is not None else []
+    time_chart(ctx, "hashprice-vs-cost", "Hashprice against the median machine's breakeven",
+               ["hashprice_usd_per_ph_day"], thresholds=level,
+               extra=[("median_machine_breakeven_usd_per_ph_day", "median machine's breakeven", line)] if line else None)
 
 
 def signals_page(ctx: PageContext) -> None:
