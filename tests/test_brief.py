@@ -174,7 +174,8 @@ def test_cli_brief(con: duckdb.DuckDBPyConnection, tmp_path: Path, fmt: str, cap
         assert [f["key"] for f in doc["figures"]] == ["miner_outflow", "miner_reserve", "hashprice",
                                                       "hashprice_days_below", "price", "hashrate", "underwater",
                                                       "capitulation"]
-        assert doc["figures"][0]["values"] == {"outflow_btc": 3100.0, "days": 31, "outflow_usd": 70_000_000.0}
+        assert doc["figures"][0]["values"] == {"outflow_btc": 3100.0, "days": 31, "outflow_usd": 70_000_000.0,
+                                               "first_day_with_data": "2023-01-01"}
     elif fmt == "markdown":
         assert out.startswith("# Miner brief, 2023-01-31\n")
         assert "- Reproduce: `minerwatch metrics price_usd --from 2023-01-01 --to 2023-01-31`" in out

@@ -1,6 +1,7 @@
 """One "median machine's breakeven": the network's median machine of a date (ASIC catalog, 18-month
 adoption lag, 0.045 USD/kWh), the same figure on the dashboard, in the API, in `calc surface`, in the
-brief and in the capitulation watch; the fixed fleet mix's figures carry the mix's name."""
+brief and in the capitulation watch; the fixed fleet mix's figures carry the mix's name. And the
+brief's outflow, summed as `miners outflow` sums it, from the first day with data."""
 
 from __future__ import annotations
 
@@ -106,3 +107,26 @@ def test_dashboard_api_cli_brief_and_watch_agree_on_the_demo(demo_db: Path,
     assert "The median machine's breakeven that day is $12.96/PH/day: the Antminer S21 XP Hyd" in \
         brief["hashprice"].sentence
 
+
+def test_brief_outflow_starts_at_the_first_day_with_data(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The README's brief line asks from 2024-04-01; the demo's chain starts on 2025-01-01 (its
+    # genesis, docs/simnet.md), so the brief quotes that day, as `miners outflow` does, and both
+    # sum the same days to the same BTC.
+    asked = date(2024, 4, 1)
+    with connect_readonly(demo_db) as con:
+        b = build_brief(con, date(2026, 4, 1), asked)
+    fig = next(f for f in b.figures if f.key == "miner_outflow")
+    assert fig.sentence.startswith("Miners moved ")
+    assert " out of their wallets from 2025-01-01 (the first day with data; asked from 2024-04-01) to 2026-04-01" \
+        in fig.sentence
+    assert "2024-04-01 to" not in fig.sentence
+    assert fig.values["first_day_with_data"] == "2025-01-01"
+    # 2025-01-01 … 2026-04-01 is 365 + 31 + 28 + 31 + 1 = 456 days, each with blocks.
+    assert fig.values["days"] == 456
+
+    assert main(["miners", "outflow", "--db", str(demo_db), "--from", "2024-04-01", "--to", "2026-04-01",
+                 "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert cli["first_day_with_data"] == "2025-01-01"
+    assert cli["outflow_btc"] == pytest.approx(fig.values["outflow_btc"], rel=1e-12)
+    assert cli["outflow_usd"] == pytest.approx(fig.values["outflow_usd"], rel=1e-12)

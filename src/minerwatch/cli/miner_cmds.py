@@ -112,7 +112,7 @@ def cmd_outflow(args: argparse.Namespace) -> int:
     total = outflow_between(con, args.start, end, args.cohort)
     # A --from before the first stored block sums from that block's day: the statement says so
     # rather than claim days the database never saw.
-    since = max(args.start, first)
+    since = total.first_day_with_data or args.start
     out = {**asdict(total), "first_day_with_data": since,
            "definition": "sum of miner_outflow_btc over the days; USD at each day's price",
            "reproduce": f"minerwatch metrics miner_outflow_btc --cohort {args.cohort} --from {args.start} --to {end}"}

@@ -8,30 +8,33 @@ from datetime import date
 import duckdb
 
 from minerwatch.errors import UsageError
-from minerwatch.metrics.miner_ratios import miner_outflow_usd
-from minerwatch.metrics.miners import miner_outflow_btc
-from minerwatch.metrics.registry import Query
+from minerwatch.metrics.registry import Query, read
 
 
 @dataclass(frozen=True, slots=True)
 class OutflowTotal:
     cohort: str
-    start: date
+    start: date                    # as asked
     end: date
     outflow_btc: float
     outflow_usd: float | None      # None if any day with an outflow has no price
     days: int                      # days with blocks in the range
     days_without_price: int        # days with an outflow but no price
+    # The first day in the range with a value: later than `start` when the stored chain begins after
+    # it, and every statement of the total names this day, not days the database never saw.
+    first_day_with_data: date | None
 
 
 def outflow_between(con: duckdb.DuckDBPyConnection, start: date, end: date, cohort: str = "0hop") -> OutflowTotal:
-    """Total outflow of a cohort over [start, end] (UTC days, inclusive), in BTC and at each day's price."""
+    """Total outflow of a cohort over [start, end] (UTC days, inclusive), in BTC and at each day's price;
+    the series are read by name, as `minerwatch metrics` reads them."""
     q = Query(start, end, cohort)
-    btc = miner_outflow_btc(con, q)
-    usd = dict(miner_outflow_usd(con, q))
+    btc = read(con, "miner_outflow_btc", q).points
+    usd = dict(read(con, "miner_outflow_usd", q).points)
     missing = sum(1 for d, v in btc if v and usd.get(d) is None)
     total_usd = None if missing else sum(v for v in usd.values() if v is not None)
-    return OutflowTotal(cohort, start, end, sum(v or 0.0 for _, v in btc), total_usd, len(btc), missing)
+    first = next((d for d, v in btc if v is not None), None)
+    return OutflowTotal(cohort, start, end, sum(v or 0.0 for _, v in btc), total_usd, len(btc), missing, first)
 
 
 def check_cohort(con: duckdb.DuckDBPyConnection, cohort: str) -> None:

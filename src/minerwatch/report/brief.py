@@ -15,6 +15,7 @@ from minerwatch.economics.catalog import load_catalog
 from minerwatch.economics.network_efficiency import median_machine_on
 from minerwatch.economics.underwater import UNDERWATER_POWER_PRICES_USD_PER_KWH, sentence, underwater
 from minerwatch.metrics.capitulation import capitulation_state
+from minerwatch.metrics.miner_questions import outflow_between
 from minerwatch.metrics import series_stats as stats
 from minerwatch.metrics.registry import Query, Read
 from minerwatch.queries.headline import Figure
@@ -84,23 +85,23 @@ def _missing(key: str, title: str, reason: str, definition: str, commands: tuple
 def outflow_figure(con: duckdb.DuckDBPyConnection, since: date, as_of: date) -> Figure:
     cmds = (_metrics_cmd("miner_outflow_btc", since, as_of), _metrics_cmd("miner_outflow_usd", since, as_of))
     out = _read(con, "miner_outflow_btc", as_of, since)
-    defn = f"0-hop miner outflow: {out.definition}; summed over the UTC days {since} … {as_of}"
     if out.missing:
+        defn = f"0-hop miner outflow: {out.definition}; summed over the UTC days {since} … {as_of}"
         return _missing("miner_outflow", "Miner outflow", out.missing, defn, cmds)
-    total = sum(v for _, v in out.values)
-    value = _read(con, "miner_outflow_usd", as_of, since)
-    priced = {d for d, _ in value.values}
-    unpriced = [d for d, v in out.values if v > 0 and d not in priced]
-    s = f"Miners moved {btc(total)} out of their wallets from {since} to {as_of}"
-    vals: dict[str, object] = {"outflow_btc": total, "days": len(out.values)}
-    if value.missing or unpriced:
-        why = value.missing or f"no price on {len(unpriced)} of the {len(out.values)} days"
-        s += f"; its USD value is missing ({why})."
+    # The sum `minerwatch miners outflow` prints, from the first day with data when `since` is earlier.
+    total = outflow_between(con, since, as_of)
+    first = total.first_day_with_data or since
+    defn = f"0-hop miner outflow: {out.definition}; summed over the UTC days {first} … {as_of}"
+    start = f"{first} (the first day with data; asked from {since})" if first > since else f"{first}"
+    s = f"Miners moved {btc(total.outflow_btc)} out of their wallets from {start} to {as_of}"
+    vals: dict[str, object] = {"outflow_btc": total.outflow_btc, "days": total.days,
+                               "first_day_with_data": first.isoformat()}
+    if total.outflow_usd is None:
+        s += f"; its USD value is missing (no price on {total.days_without_price} of the {total.days} days)."
         vals["outflow_usd"] = None
     else:
-        total_usd = sum(v for _, v in value.values)
-        s += f", worth {usd(total_usd)} at each day's price."
-        vals["outflow_usd"] = total_usd
+        s += f", worth {usd(total.outflow_usd)} at each day's price."
+        vals["outflow_usd"] = total.outflow_usd
     return Figure("miner_outflow", "Miner outflow", defn + "; USD: each day's outflow × that day's price", cmds,
                   sentence=s, values=vals)
 
