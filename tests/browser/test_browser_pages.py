@@ -301,14 +301,15 @@ def test_short_windows_draw_one_point_per_block(browser: object, server: ws.Live
 
 
 def test_breakeven_interval_sets_the_hashprice_window(browser: object, server: ws.LiveServer) -> None:
-    # 1m is the 30 days ending on the last stored day, 3m 91: one hashprice point a day.
+    # 1m is the 30 days ending on the last stored day, 3m 91: one hashprice point a day, and one of the
+    # median machine's breakeven (the test chain's days, August 2024, all have one): 2 × 30 and 2 × 91.
     page = browser.new_page()  # type: ignore[attr-defined]
     got = {}
     for interval in ("1m", "3m"):
         page.goto(server.url + f"/breakeven?interval={interval}")
         page.wait_for_selector("#page:not(:has(.loading))", timeout=15_000)
         got[interval] = _chart_points(page)["hashprice-vs-cost"]
-    assert got == {"1m": 30, "3m": 91}
+    assert got == {"1m": 60, "3m": 182}
     page.close()
 
 
