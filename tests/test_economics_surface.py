@@ -71,3 +71,21 @@ def test_cli_surface_json(capsys: pytest.CaptureFixture[str]) -> None:
     # The mix's figures come under its name, apart from the median machine's breakeven.
     assert out["fleet_mix"]["name"] == "assumed late-2025 fleet mix"
     assert out["fleet_mix"]["share_at_loss_pct"] == 0.0    # every default class costs < 29 USD/PH/day
+
+
+def test_cli_surface_names_the_mix_apart_from_the_median_machine(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    monkeypatch.setenv("MINERWATCH_DB", str(tmp_path / "none.duckdb"))   # no database: the market as given
+    assert main(["calc", "surface", "--efficiencies", "20", "--power-prices", "0.05",
+                 "--hashprice-usd-per-ph-day", "20", "--price", "50000"]) == 0
+    out = capsys.readouterr().out
+    # The default mix at hashprice 20 and 50,000 USD (worked in test_network_cost_default_mix_at_20):
+    # mean 20.3364 USD/PH/day, 20.3364 / 0.0004 BTC = 50,841 USD per BTC, 45 % at a loss, and its
+    # median class 17.5 J/TH × 24 × 0.045 = 18.90 — under the mix's name, not as the median machine.
+    assert "assumed late-2025 fleet mix:\n" in out
+    assert "  mean energy cost          20.34 USD/PH/day\n" in out
+    assert "  mean energy cost per BTC  $50,841\n" in out
+    assert "  hashrate at a loss        45.0 %\n" in out
+    assert "  median class's breakeven  18.90 USD/PH/day\n" in out
+    assert "median machine's breakeven on " in out

@@ -193,7 +193,13 @@ def cmd_surface(args: argparse.Namespace) -> int:
         f"{median.breakeven_hashprice_usd_per_ph_day:,.2f} USD/PH/day, {median.describe()}, PUE 1 "
         "(the capitulation watch's line; docs/economics.md)" if median is not None else "none (no catalog model yet)"))
     print(f"{mix_name}:")
-    _print_pairs({f"  {k.replace('_', ' ')}": v for k, v in asdict(net).items()})
+    usd_day = (lambda v: f"{v:,.2f} USD/PH/day")
+    _print_pairs({"  mean efficiency": f"{net.mean_efficiency_j_per_th:.2f} J/TH",
+                  "  mean energy cost": usd_day(net.energy_cost_usd_per_ph_day),
+                  "  mean energy cost per BTC": f"${net.cost_per_btc_usd:,.0f}" if net.cost_per_btc_usd else None,
+                  "  hashrate at a loss": f"{net.share_at_loss_pct:.1f} %",
+                  "  median class's breakeven": usd_day(net.median_class_breakeven_usd_per_ph_day),
+                  "  classes at a loss": net.classes_at_loss})
     _print_subsidy(subsidy, inputs)
     return 0
 
