@@ -26,7 +26,7 @@ HASH_840000 = f"{840_000:064x}"    # web_support writes height h with the hash p
 TIP = 857_279                       # 120 days × 144 blocks from 840,000
 # A value for every path parameter of every route, each naming something stored.
 PATH_VALUES = {"name": "hashrate_ehs", "interval": "1w", "ref": "840000", "height": "840000",
-               "block_hash": HASH_840000, "start_height": "840010"}
+               "block_hash": HASH_840000, "start_height": "840010", "slug": "foundryusa"}
 
 
 @pytest.fixture(scope="module")

@@ -424,3 +424,66 @@ def test_demo_signals_mark_ribbon_signals_and_shade_episodes(browser: object, de
     assert int(page.get_attribute("[data-chart-id=hash-ribbons]", "data-points")) > 0  # type: ignore[attr-defined]
     assert errors == []
     page.close()  # type: ignore[attr-defined]
+
+
+# --- the retarget card and the pools -------------------------------------------------------------
+
+def test_retarget_card_says_what_mempool_space_says(browser: object, server: ws.LiveServer) -> None:
+    # The test chain's tip is height 857,279 at 2024-08-17 23:50 UTC; its epoch began at 856,800
+    # (425 × 2,016): 479 blocks since the epoch's first, 1,537 to 858,816, all 600 s apart, so the pace
+    # is exactly 0 % and the retarget comes 1,537 × 600 s later: 28 Aug 2024 16:00 UTC (10.7 days).
+    # 95 % interval, Byar's bounds on 479 blocks: 437.06 and 523.88 → −8.8 % and +9.4 %. The
+    # previous retarget went from 1.08 to 1.09 × D0: +0.93 %. The next halving is at 1,050,000,
+    # 192,721 blocks on at 600 s: 17 Apr 2028 08:00 UTC, the subsidy 3.125 → 1.5625 BTC.
+    page, errors = _load(browser, server.url + "/hashrate")
+    card = page.query_selector("[data-card-id=retarget]")  # type: ignore[attr-defined]
+    field = {d.get_attribute("data-field"): d.inner_text() for d in card.query_selector_all("dd")}
+    assert card.query_selector("[role=progressbar]").get_attribute("aria-valuenow") == "23.8"   # 480 / 2,016
+    assert card.query_selector(".progress-text").inner_text() == "479 of 2,016 blocks (23.8 %)"
+    assert field == {
+        "expected-change": "0.0 % (95 %: −8.8 % to +9.4 %)",
+        "estimated": "28 Aug 2024 16:00 UTC, in 11 days",
+        "blocks-left": "1,537 (retarget at height 858,816)",
+        "previous-adjustment": "+0.9 %",
+        "mean-block-time": "10 min 0 s",
+        "next-halving": "height 1,050,000, 192,721 blocks, around 17 Apr 2028; subsidy 3.125 → 1.5625 BTC",
+    }
+    assert page.query_selector("#page [data-card-id=retarget]") is not None  # type: ignore[attr-defined]
+    assert errors == []
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_pools_page_names_each_pool_and_links_its_page(browser: object, server: ws.LiveServer) -> None:
+    # 1w = the blocks after tip − 7 days: heights 856,272-857,279 (1,008). Heights ending 0-3 are
+    # Foundry USA: 400 in the first 1,000, and 857,272-857,273 of the last eight: 402 / 1,008 = 39.9 %.
+    page, errors = _load(browser, server.url + "/pools?interval=1w")
+    rows = [li.inner_text().split("\n") for li in page.query_selector_all(".bar-list li")]  # type: ignore[attr-defined]
+    assert [r[0] for r in rows] == ["Foundry USA", "AntPool", "ViaBTC", "Unknown"]
+    assert rows[0][-1] == "39.9 % · 402 blocks"
+    points = _chart_points(page)
+    assert points["pool-share-history"] > 0
+    page.click(".bar-list a:text-is('AntPool')")  # type: ignore[attr-defined]
+    page.wait_for_selector("#page:not(:has(.loading))")  # type: ignore[attr-defined]
+    assert page.url.endswith("/pools/antpool")  # type: ignore[attr-defined]
+    assert page.inner_text("h1") == "AntPool"  # type: ignore[attr-defined]
+    figures = {f.query_selector(".label").inner_text(): f.query_selector(".value").inner_text()
+               for f in page.query_selector_all(".figure")}  # type: ignore[attr-defined]
+    # 1m: the 4,320 blocks 852,960-857,279, 432 whole runs of ten, three of each AntPool's: 30.0 %.
+    assert figures["share of blocks in 1m"] == "30.0 %"
+    heights = [int(r.query_selector("td").inner_text().replace(",", ""))
+               for r in page.query_selector_all("[data-table-id=pool-blocks] tr")[1:]]  # type: ignore[attr-defined]
+    # AntPool's latest blocks: the heights below the tip 857,279 ending in 4, 5, 6.
+    assert heights[:4] == [857276, 857275, 857274, 857266]
+    assert errors == []
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_unknown_pool_page_is_refused_with_the_way_out(server: ws.LiveServer) -> None:
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(server.url + "/pools/nosuchpool.json")
+    assert e.value.code == 400
+    body = json.loads(e.value.read())
+    assert "nosuchpool" in body["error"] and "/pools" in body["hint"]

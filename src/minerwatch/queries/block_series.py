@@ -54,3 +54,35 @@ def read_block_series(con: duckdb.DuckDBPyConnection, name: str, interval: str) 
         f"SELECT b.time_s, {_COLUMNS[name]} FROM blocks b JOIN block_network n USING (height) "
         "WHERE b.time_s > ? ORDER BY b.height", [start if start is not None else -1]).fetchall()
     return [(int(t), None if v is None else float(v)) for t, v in rows]
+
+
+def pool_blocks_in_window(con: duckdb.DuckDBPyConnection, interval: str) -> list[tuple[int, str, str]]:
+    """(header time in unix s, pool slug, pool name) of every stored block in `interval` before the
+    tip's time, oldest first (the attribution of mempool.space's pool list, as stored)."""
+    if not (table_exists(con, "blocks") and table_exists(con, "block_pools")):
+        return []
+    tip = con.execute("SELECT time_s FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+    if tip is None:
+        return []
+    start = interval_start_s(interval, int(tip[0]))
+    rows = con.execute("SELECT b.time_s, p.pool_slug, p.pool_name FROM blocks b JOIN block_pools p USING (height) "
+                       "WHERE b.time_s > ? ORDER BY b.height", [start if start is not None else -1]).fetchall()
+    return [(int(t), str(s), str(n)) for t, s, n in rows]
+
+
+def pool_recent_blocks(con: duckdb.DuckDBPyConnection, slug: str, limit: int = 10) -> list[tuple[int, int, int, int]]:
+    """(height, header time in unix s, transactions, fees claimed in sat) of the pool's latest `limit` blocks."""
+    if not table_exists(con, "block_pools"):
+        return []
+    rows = con.execute("SELECT b.height, b.time_s, b.tx_count, greatest(b.coinbase_value_sat - b.subsidy_sat, 0) "
+                       "FROM blocks b JOIN block_pools p USING (height) WHERE p.pool_slug = ? "
+                       "ORDER BY b.height DESC LIMIT ?", [slug, limit]).fetchall()
+    return [(int(h), int(t), int(n), int(f)) for h, t, n, f in rows]
+
+
+def pool_name(con: duckdb.DuckDBPyConnection, slug: str) -> str | None:
+    """The stored name of the pool `slug`, or None when no stored block is attributed to it."""
+    if not table_exists(con, "block_pools"):
+        return None
+    row = con.execute("SELECT pool_name FROM block_pools WHERE pool_slug = ? LIMIT 1", [slug]).fetchone()
+    return None if row is None else str(row[0])

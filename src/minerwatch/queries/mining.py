@@ -15,12 +15,13 @@ import duckdb
 from minerwatch.metrics.pool_share import PoolShare, PoolWindow
 from minerwatch.metrics.pool_share import pool_shares
 from minerwatch.metrics.retarget import MempoolAdjustment, PaceForecast, mempool_difficulty_adjustment
+from minerwatch.metrics.difficulty import Halving, next_halving
 from minerwatch.metrics.retarget import forecast as retarget_forecast
 from minerwatch.queries.db import table_exists
 from minerwatch.queries.intervals import INTERVAL_DAYS, parse_interval
 
-__all__ = ["MempoolAdjustment", "PaceForecast", "PoolShare", "PoolWindow", "mempool_difficulty_adjustment",
-           "retarget_forecast"]
+__all__ = ["Halving", "MempoolAdjustment", "PaceForecast", "PoolShare", "PoolWindow", "mempool_difficulty_adjustment",
+           "next_halving", "retarget_forecast"]
 
 
 def interval_start_s(interval: str, tip_time_s: int) -> int | None:

@@ -48,6 +48,7 @@ class PageContext:
     tables: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     choices: list[dict[str, Any]] = field(default_factory=list)   # {"param", "options", "current"}: links
+    cards: list[dict[str, Any]] = field(default_factory=list)     # widgets: {"id": "retarget", …}
     inputs: list[dict[str, Any]] = field(default_factory=list)    # {"param", "label", "type", "value"}: a form
     missing: list[str] = field(default_factory=list)
     shown: set[str] = field(default_factory=set)

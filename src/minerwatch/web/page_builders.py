@@ -73,6 +73,7 @@ def overview(ctx: PageContext) -> None:
     assert ctx.con is not None
     ctx.figures.extend(_fig(f) for f in headline.headline(ctx.con))
     capitulation_table(ctx)
+    retarget_card(ctx)
     time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"], record_low=True, price=True)
     time_chart(ctx, "hashrate", "Network hashrate", ["hashrate_ehs_7d"], per_block=["hashrate_brk_ehs"],
                log_toggle=True)
@@ -133,6 +134,9 @@ def check_params(con: duckdb.DuckDBPyConnection | None, params: dict[str, str]) 
         parse_since(params["since"])
     if con is not None and params.get("cohort"):
         series.check_cohort(con, params["cohort"])
+    if con is not None and params.get("slug") and block_series.pool_name(con, params["slug"]) is None:
+        raise UsageError(f"no stored block is attributed to a pool {params['slug']!r}",
+                         "see /pools for the pools and their pages")
 
 
 def _since(ctx: PageContext) -> date | None:
@@ -197,12 +201,21 @@ def _threshold(ctx: PageContext) -> tuple[float | None, str]:
 
 def hashprice(ctx: PageContext) -> None:
     threshold, label = _threshold(ctx)
-    ctx.inputs.append({"param": "threshold", "label": "threshold (USD/PH/day)", "type": "number",
-                       "value": f"{threshold:.4g}" if threshold is not None else ""})
-    th = [{"y": threshold, "label": label}] if threshold is not None else []
+    # Without a threshold of the reader's the line is the median machine's breakeven of each day, as
+    # the capitulation watch draws it (a newer model lowers it); a 24h or 3d window spans a day or
+    # two, so there it is the last day's level.
+    daily = None
+    if not ctx.params.get("threshold") and not ctx.per_block and threshold is not None:
+        daily = median_machine_line(d for d, _ in series.read_series(
+            ctx.con, "hashprice_usd_per_ph_day", ctx.interval, None, 10_000, ctx.end).points)
+    ctx.inputs.append({"param": "threshold", "label": "threshold (USD/PH/day; empty: the median machine's breakeven)",
+                       "type": "number", "value": f"{threshold:.4g}" if threshold is not None and daily is None else ""})
+    th = [{"y": threshold, "label": label}] if threshold is not None and daily is None else []
     variants = [m.name for m in series.catalog() if m.name.startswith("hashprice_") and m.name != "hashprice_usd_per_ph_day"]
     chart = time_chart(ctx, "hashprice", "Hashprice", ["hashprice_usd_per_ph_day"] + variants, record_low=True,
-                       thresholds=th, price=True)
+                       thresholds=th, price=True,
+                       extra=[("median_machine_breakeven_usd_per_ph_day", "median machine's breakeven", daily)]
+                       if daily else None)
     time_chart(ctx, "hashvalue", "Hashvalue", [m.name for m in series.catalog() if m.name.startswith("hashvalue_")])
     f = headline.figure(ctx.con, "hashprice_usd_per_ph_day") if ctx.con is not None else None
     if f is not None:
@@ -211,11 +224,15 @@ def hashprice(ctx: PageContext) -> None:
             ctx.figures.append(figure_doc("record low", f.record_low.value, f.unit, f.key, f.record_low.day))
     if chart is not None and threshold is not None:
         s = series.read_series(ctx.con, "hashprice_usd_per_ph_day", ctx.interval, None, 10_000, ctx.end)
-        valued = [v for _, v in s.points if v is not None]
-        below = sum(1 for v in valued if v < threshold)
-        ctx.figures.append(figure_doc(f"days below {threshold:.4g} in {ctx.interval}", float(below), "days",
+        # Each day against its own line: the reader's threshold, or that day's median machine.
+        lines = dict(daily) if daily else {}
+        pairs = [(v, lines.get(d) if daily else threshold) for d, v in s.points if v is not None]
+        pairs = [(v, t) for v, t in pairs if t is not None]
+        below = sum(1 for v, t in pairs if v < t)
+        what = "the median machine's breakeven" if daily else f"{threshold:.4g}"
+        ctx.figures.append(figure_doc(f"days below {what} in {ctx.interval}", float(below), "days",
                                       "hashprice_usd_per_ph_day",
-                                      note=f"{below / len(valued) * 100:.1f} % of {len(valued)} days" if valued else ""))
+                                      note=f"{below / len(pairs) * 100:.1f} % of {len(pairs)} days" if pairs else ""))
     more_series(ctx, ("hashprice", "hashvalue"))
 
 
@@ -252,20 +269,33 @@ def hashrate(ctx: PageContext) -> None:
     time_chart(ctx, "difficulty-ribbon", "Difficulty ribbon", ribbon, log_toggle=True,
                labels={n: n.removeprefix("difficulty_sma") + "-day" for n in ribbon},
                note="averages of the daily difficulty over 14 to 200 days; when they bunch together, miners are under stress")
-    if ctx.con is not None and ctx.state.tip_height is not None:
-        try:
-            fc = mining.retarget_forecast(ctx.con)
-        except StoreError:                    # the epoch's first block is not stored
-            ctx.missing.append("retarget forecast")
-        else:
-            interval = ("" if fc.change_low_pct is None
-                        else f"95 % interval {fc.change_low_pct:+.2f} … {fc.change_high_pct:+.2f} %, ")
-            ctx.figures.append(figure_doc("next retarget forecast", fc.change_pct, "%", "retarget_forecast_pct",
-                                          note=f"BRK pace; {interval}at height {fc.next_retarget_height}"))
-            ctx.figures.append(figure_doc("epoch progress", fc.progress_pct, "%",
-                                          note=f"{fc.remaining_blocks} blocks to go"))
-            ctx.figures.append(figure_doc("mean block time this epoch", fc.mean_block_time_s, "s"))
+    retarget_card(ctx)
     more_series(ctx, ("difficulty",))
+
+
+def retarget_card(ctx: PageContext) -> None:
+    """The next difficulty adjustment as mempool.space shows it (progress, date, blocks left, expected
+    change with its 95 % interval, the previous adjustment) and the next halving; BRK's pace
+    (metrics/retarget.py), the one forecast of the dashboard, the CLI and /api/v1/difficulty."""
+    if ctx.con is None or ctx.state.tip_height is None:
+        return
+    try:
+        fc = mining.retarget_forecast(ctx.con)
+    except StoreError:                    # the epoch's first block is not stored
+        ctx.missing.append("retarget forecast")
+        return
+    h = mining.next_halving(ctx.con)
+    ctx.cards.append({
+        "id": "retarget", "title": "Next difficulty adjustment", "metric": "retarget_forecast_pct",
+        "blocks_in_epoch": fc.blocks_in_epoch, "epoch_blocks": fc.blocks_in_epoch + fc.remaining_blocks,
+        "progress_pct": fc.progress_pct, "remaining_blocks": fc.remaining_blocks,
+        "next_retarget_height": fc.next_retarget_height, "estimated_time_s": fc.estimated_retarget_time_s,
+        "change_pct": fc.change_pct, "change_low_pct": fc.change_low_pct, "change_high_pct": fc.change_high_pct,
+        "previous_change_pct": fc.previous_change_pct, "mean_block_time_s": fc.mean_block_time_s,
+        "difficulty": fc.current_difficulty, "tip_time_s": fc.tip_time_s,
+        "halving": {"height": h.height, "blocks_remaining": h.blocks_remaining, "estimated_time_s": h.estimated_time_s,
+                    "subsidy_btc_now": h.subsidy_btc_now, "subsidy_btc_after": h.subsidy_btc_after},
+    })
 
 
 def revenue(ctx: PageContext) -> None:
@@ -292,15 +322,94 @@ def pools(ctx: PageContext) -> None:
         return
     ctx.figures.append(figure_doc(f"blocks in {ctx.interval}", float(shares.blocks), "blocks"))
     ctx.tables.append({"id": "pools", "title": f"Pools by blocks mined, {ctx.interval}",
-                       "columns": ["rank", "pool", "blocks", "share", "empty blocks"], "units": [None, None, None, "%", None],
-                       "rows": [[i, p.name, p.blocks, round(p.share_pct, 2), p.empty_blocks]
+                       "columns": ["rank", "pool", "blocks", "share", "hashrate", "95 % interval", "empty blocks"],
+                       "units": [None, None, None, "%", "EH/s", None, None],
+                       "links": {"pool": "/pools/"}, "link_keys": [p.slug for p in shares.pools],
+                       "rows": [[i, p.name, p.blocks, round(p.share_pct, 2), p.hashrate_ehs,
+                                 {"low": p.low95_ehs, "high": p.high95_ehs, "unit": "EH/s"}, p.empty_blocks]
                                 for i, p in enumerate(shares.pools, start=1)]})
-    top = shares.pools[:20]
-    ctx.charts.append({"id": "pool-shares", "title": "Share of blocks by pool", "x_kind": "rank",
-                       "unit": "%", "x": list(range(1, len(top) + 1)), "x_labels": [p.name for p in top],
-                       "series": [{"metric": "pool_share_pct", "label": "share of blocks",
-                                   "values": [p.share_pct for p in top]}],
-                       "markers": [], "thresholds": [], "note": "", "definition": "blocks of the pool / all blocks"})
+    top = shares.pools[:12]
+    ctx.cards.append({"id": "pool-shares", "title": f"Share of blocks by pool, {ctx.interval}",
+                      "rows": [{"slug": p.slug, "name": p.name, "share_pct": p.share_pct, "blocks": p.blocks}
+                               for p in top],
+                      "rest_pct": sum(p.share_pct for p in shares.pools[len(top):])})
+    pool_share_history(ctx, [(p.slug, p.name) for p in shares.pools[:6] if p.slug != "unknown"])
+
+
+SHARE_DAYS = 7     # a day's share of ~144 blocks is ±8 % noise for a 10 % pool; a week's is ±3 %
+
+
+def pool_share_history(ctx: PageContext, pools: list[tuple[str, str]]) -> None:
+    """Each pool's share of blocks over time: the trailing-7-day share of the daily pool_blocks over
+    the daily blocks; in 24h and 3d, each pool's running count of blocks, block by block."""
+    if ctx.con is None or not pools:
+        return
+    if ctx.per_block:
+        found = block_series.pool_blocks_in_window(ctx.con, ctx.interval)
+        counts = {slug: 0 for slug, _ in pools}
+        x: list[int] = []
+        cols: dict[str, list[float | None]] = {slug: [] for slug, _ in pools}
+        for t, slug, _ in found:
+            if slug in counts:
+                counts[slug] += 1
+            x.append(t)
+            for s_, col in cols.items():
+                col.append(float(counts[s_]))
+        if x:
+            ctx.charts.append({"id": "pool-share-history", "title": f"Blocks found in {ctx.interval}, running count",
+                               "x_kind": "time", "x_step": "block", "unit": "blocks", "x": x,
+                               "series": [{"metric": f"pool:{slug}", "label": name, "values": cols[slug]}
+                                          for slug, name in pools],
+                               "markers": [], "thresholds": [], "note": "One step per block.",
+                               "definition": "blocks attributed to the pool since the window's start"})
+        return
+    all_blocks = dict(series.full_history(ctx.con, "blocks"))
+    extra = []
+    for slug, name in pools:
+        mine = dict(series.full_history(ctx.con, "pool_blocks", f"pool:{slug}"))
+        days = sorted(all_blocks)
+        pts = []
+        for i, d in enumerate(days):
+            window = days[max(0, i - SHARE_DAYS + 1):i + 1]
+            total = sum(all_blocks[w] or 0 for w in window)
+            pts.append((d, sum(mine.get(w) or 0 for w in window) / total * 100 if total else None))
+        start = window_start(ctx.interval, ctx.end) if ctx.end else None
+        extra.append((f"pool:{slug}", name, [(d, v) for d, v in pts if start is None or d >= start]))
+    time_chart(ctx, "pool-share-history", "Share of blocks over time, trailing 7 days", [], unit="%", extra=extra,
+               note=f"share of the blocks of the {SHARE_DAYS} days up to each day (one day's share is noisy: "
+                    "±8 % for a 10 % pool)")
+
+
+def one_pool(ctx: PageContext) -> None:
+    """One pool: its blocks, share and hashrate (with the Poisson interval) in the window, its share
+    and hashrate over time, its latest blocks, and the reserve and flows of its coinbase cohort."""
+    slug = ctx.params["slug"]
+    if ctx.con is None:
+        return
+    name = block_series.pool_name(ctx.con, slug)
+    if name is None:
+        check_params(ctx.con, {"slug": slug})
+        return
+    shares = mining.interval_pool_shares(ctx.con, ctx.interval)
+    p = next((x for x in shares.pools if x.slug == slug), None)
+    ctx.figures.append(figure_doc(f"blocks in {ctx.interval}", float(p.blocks if p else 0), "blocks"))
+    ctx.figures.append(figure_doc(f"share of blocks in {ctx.interval}", p.share_pct if p else 0.0, "%"))
+    if p is not None:
+        ctx.figures.append({**figure_doc(f"hashrate in {ctx.interval}", p.hashrate_ehs, "EH/s", "pool_hashrate_ehs",
+                                         note=f"Poisson, from {p.blocks} blocks"),
+                            "low": p.low95_ehs, "high": p.high95_ehs})
+    pool_share_history(ctx, [(slug, name)])
+    cohort = f"pool:{slug}"
+    time_chart(ctx, "pool-hashrate", f"{name}: hashrate", ["pool_hashrate_ehs"], cohort=cohort)
+    time_chart(ctx, "pool-reserve", f"{name}: reserve of its coinbase cohort", ["miner_reserve_btc"], cohort=cohort,
+               price=True)
+    time_chart(ctx, "pool-flows", f"{name}: flows of its coinbase cohort",
+               ["miner_outflow_btc", "miner_inflow_btc", "miner_netflow_btc"], cohort=cohort)
+    recent = block_series.pool_recent_blocks(ctx.con, slug)
+    ctx.tables.append({"id": "pool-blocks", "title": f"{name}: latest blocks",
+                       "columns": ["height", "time (UTC)", "transactions", "fees"],
+                       "units": [None, "time", None, "BTC"],
+                       "rows": [[h, t, n, f / 1e8] for h, t, n, f in recent]})
 
 
 def breakeven(ctx: PageContext) -> None:

@@ -68,6 +68,8 @@ PAGES: tuple[Page, ...] = (
 )
 SERIES_PAGE = Page("series", "/series", "Series", "One stored series.", b.one_series, default_interval="all",
                    params=("cohort",))
+POOL_PAGE = Page("pool", "/pools", "Pool", "Blocks, share and hashrate of one pool (mempool.space's pool list), and "
+                 "the reserve and flows of its coinbase cohort.", b.one_pool, default_interval="1m")
 
 
 def short_interval_reason(page: Page, params: dict[str, str]) -> str | None:
@@ -95,8 +97,8 @@ def page_document(con: duckdb.DuckDBPyConnection | None, page: Page, params: dic
         "interval": interval, "intervals": list(INTERVALS),
         "intervals_disabled": {i: reason for i in block_series.SHORT_INTERVALS
                                if (reason := short_interval_reason(page, params))},
-        "params": {k: v for k, v in params.items() if k in page.params or k == "name"},
-        "figures": ctx.figures, "charts": ctx.charts, "tables": ctx.tables, "notes": ctx.notes,
+        "params": {k: v for k, v in params.items() if k in page.params or k in ("name", "slug")},
+        "figures": ctx.figures, "cards": ctx.cards, "charts": ctx.charts, "tables": ctx.tables, "notes": ctx.notes,
         "choices": ctx.choices, "inputs": ctx.inputs,
         "missing": ctx.missing, "missing_words": [series.label(m) for m in ctx.missing],
     }
@@ -120,7 +122,7 @@ def render_html(con: duckdb.DuckDBPyConnection | None, page: Page, params: dict[
     interval = parse_interval(params.get("interval", page.default_interval))
     b.check_params(con, params)
     state = db.db_state(con)
-    others = {k: v for k, v in params.items() if k not in ("interval", "name")}
+    others = {k: v for k, v in params.items() if k not in ("interval", "name", "slug")}
     reason = short_interval_reason(page, params)
     # (name, link or None when disabled, why disabled)
     links = [(i, None, reason) if reason and i in block_series.SHORT_INTERVALS
@@ -128,7 +130,9 @@ def render_html(con: duckdb.DuckDBPyConnection | None, page: Page, params: dict[
     query = urlencode({**others, "interval": interval})
     html = _templates.get_template("page.html").render(
         page=page, pages=PAGES, state=state, interval=interval, interval_links=links, interval_reason=reason,
-        heading=series.label(params["name"]) if "name" in params else page.title,
+        heading=series.label(params["name"]) if "name" in params
+        else (block_series.pool_name(con, params["slug"]) or params["slug"]) if "slug" in params and con is not None
+        else page.title,
         json_url=f"{json_path}?{query}", sync_hint=db.SYNC_HINT, usd_note=chain.usd_note(con))
     return html.encode()
 
@@ -161,3 +165,14 @@ async def series_page(request: Request, name: str) -> Response:
         return await cached(request, lambda con: ok_json(page_document(con, SERIES_PAGE, params)))
     return await cached(request, lambda con: (200, HTML, render_html(con, SERIES_PAGE, params,
                                                                      f"/series/{metric}.json")))
+
+
+@router.get("/pools/{slug}")
+async def pool_page(request: Request, slug: str) -> Response:
+    as_json = slug.endswith(".json")
+    pool = slug[:-5] if as_json else slug
+    params = _params(request, POOL_PAGE, {"slug": pool})
+    if as_json:
+        return await cached(request, lambda con: ok_json(page_document(con, POOL_PAGE, params)))
+    return await cached(request, lambda con: (200, HTML, render_html(con, POOL_PAGE, params,
+                                                                     f"/pools/{pool}.json")))

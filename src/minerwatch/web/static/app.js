@@ -21,7 +21,9 @@
       // The metric id is in the tooltip for those who take it to the API or the CLI.
       card.append(el("div", f.metric ? { class: "label", title: f.metric } : { class: "label" }, f.label));
       card.append(el("div", { class: "value" }, f.value === null ? f.unit : F.value(f.value, f.unit)));
-      const note = [f.date ? "as of " + F.isoDate(f.date) : "", f.note].filter(Boolean).join(" · ");
+      const range = f.low !== undefined && f.low !== null
+        ? "95 % interval " + F.value(f.low, f.unit) + " to " + F.value(f.high, f.unit) : "";
+      const note = [f.date ? "as of " + F.isoDate(f.date) : "", range, f.note].filter(Boolean).join(" · ");
       if (note) card.append(el("div", { class: "note" }, note));
       box.append(card);
     }
@@ -43,6 +45,8 @@
         // A link's target may be an id (a metric) while the cell shows its name.
         const key = t.link_keys ? t.link_keys[r] : v;
         if (link) td.append(el("a", { href: link + encodeURIComponent(key), title: key }, v));
+        else if (v !== null && typeof v === "object") td.textContent = F.value(v.low, v.unit) + " to " + F.value(v.high, v.unit);
+        else if (t.units && t.units[i] === "time") td.textContent = F.dateTime(v);
         else td.textContent = t.units && t.units[i] ? F.value(v, t.units[i]) : F.plain(v);
         if (t.signed && typeof v === "number") td.className = v < 0 ? "neg" : "pos";
         tr.append(td);
@@ -54,6 +58,60 @@
     scroll.append(tab);
     sec.append(scroll);
     root.append(sec);
+  }
+
+  // The next difficulty adjustment and the next halving, as mempool.space's widget shows them.
+  function retargetCard(c) {
+    const card = el("section", { class: "card retarget", "data-card-id": c.id, "aria-labelledby": "card-" + c.id });
+    card.append(el("h2", { id: "card-" + c.id, title: c.metric }, c.title));
+    const bar = el("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+      "aria-valuenow": c.progress_pct.toFixed(1), "aria-label": "epoch progress" });
+    const fill = el("div", { class: "fill" });
+    fill.style.width = Math.min(100, c.progress_pct) + "%";
+    bar.append(fill);
+    card.append(bar);
+    card.append(el("p", { class: "progress-text" }, F.plain(c.blocks_in_epoch) + " of " + F.plain(c.epoch_blocks) +
+      " blocks (" + F.value(c.progress_pct, "%") + ")"));
+    const days = (c.estimated_time_s - c.tip_time_s) / 86400;
+    const interval = c.change_low_pct === null ? "" : " (95 %: " + F.change(c.change_low_pct) + " to " + F.change(c.change_high_pct) + ")";
+    const rows = [
+      ["expected change", c.change_pct === null ? "–" : F.change(c.change_pct) + interval],
+      ["estimated", F.dateTime(c.estimated_time_s) + (days >= 0 ? ", in " + F.sig(days, 2) + " days" : "")],
+      ["blocks left", F.plain(c.remaining_blocks) + " (retarget at height " + F.plain(c.next_retarget_height) + ")"],
+      ["previous adjustment", F.change(c.previous_change_pct)],
+      ["mean block time", F.value(c.mean_block_time_s, "s")],
+      ["next halving", "height " + F.plain(c.halving.height) + ", " + F.plain(c.halving.blocks_remaining) +
+        " blocks, around " + F.date(c.halving.estimated_time_s) + "; subsidy " + F.sig(c.halving.subsidy_btc_now, 8) +
+        " → " + F.sig(c.halving.subsidy_btc_after, 8) + " BTC"],
+    ];
+    const dl = el("dl");
+    for (const [k, v] of rows) {
+      dl.append(el("dt", {}, k), el("dd", { "data-field": k.replace(/ /g, "-") }, v));
+    }
+    card.append(dl);
+    root.append(card);
+  }
+
+  // Pool shares as labelled horizontal bars: names readable without hovering, each a link to its page.
+  function shareBars(c) {
+    const fig = el("figure", { class: "bars", "data-card-id": c.id });
+    fig.append(el("figcaption", {}, c.title));
+    const list = el("ol", { class: "bar-list" });
+    const max = Math.max(...c.rows.map((r) => r.share_pct), 1);
+    for (const r of c.rows) {
+      const li = el("li", {});
+      const name = r.slug === "unknown" ? el("span", { class: "name" }, r.name)
+        : el("a", { class: "name", href: "/pools/" + encodeURIComponent(r.slug) }, r.name);
+      const bar = el("span", { class: "bar", "aria-hidden": "true" });
+      bar.style.width = (r.share_pct / max) * 100 + "%";
+      const track = el("span", { class: "track" });
+      track.append(bar);
+      li.append(name, track, el("span", { class: "share" }, F.value(r.share_pct, "%") + " · " + F.plain(r.blocks) + " blocks"));
+      list.append(li);
+    }
+    fig.append(list);
+    if (c.rest_pct > 0) fig.append(el("p", { class: "note" }, "Other pools: " + F.value(c.rest_pct, "%") + "."));
+    root.append(fig);
   }
 
   // Links that change one page parameter (estimator, cohort) and keep the others.
@@ -96,6 +154,10 @@
     choices(doc);
     inputs(doc);
     figures(doc);
+    for (const c of doc.cards || []) {
+      if (c.id === "retarget") retargetCard(c);
+      if (c.id === "pool-shares") shareBars(c);
+    }
     doc.charts.forEach((c) => mwChart.draw(c, root));
     doc.tables.forEach(table);
     for (const n of doc.notes) root.append(el("p", { class: "note" }, n));

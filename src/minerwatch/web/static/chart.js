@@ -100,7 +100,16 @@ const mwChart = (function () {
   function valueAxis(unit, stroke, grid) {
     return {
       stroke: stroke, grid: { stroke: grid }, ticks: { stroke: grid },
-      values: (u, vals) => vals.map((v) => F.value(v, unit, true)),
+      values: (u, vals) => {
+        // Percentages and ratios on a narrow range need the decimals of the tick step (40.05 %, 40.10 %).
+        const step = vals.length > 1 ? Math.abs(vals[1] - vals[0]) : 0;
+        const frac = step > 0 ? Math.max(0, Math.min(6, -Math.floor(Math.log10(step)))) : 1;
+        if (unit === "%" || unit === "ratio") {
+          return vals.map((v) => (v === null ? "" : v.toLocaleString("en-US", { minimumFractionDigits: frac,
+            maximumFractionDigits: frac }).replace("-", "\u2212") + (unit === "%" ? " %" : "")));
+        }
+        return vals.map((v) => F.value(v, unit, true));
+      },
       // Room for the longest tick label (12 px sans-serif: ~7.5 px a character) plus tick and gap.
       size: (u, values) => (values && values.length ? Math.max(40, 22 + 7.5 * Math.max(...values.map((t) => t.length))) : 50),
     };
@@ -315,6 +324,7 @@ const mwChart = (function () {
     const fig = el("figure", { class: "chart", "data-chart-id": chart.id });
     const points = chart.series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
     fig.setAttribute("data-points", String(points));
+    fig.setAttribute("data-x-points", String(chart.x.length));
     fig.dataset.file = "minerwatch-" + chart.id + "-" + (new URLSearchParams(location.search).get("interval") || "default");
     const head = el("div", { class: "chart-head" });
     head.append(el("figcaption", {}, chart.title));

@@ -53,8 +53,8 @@ const mwFormat = (function () {
       case "USD/kWh": return sign(v) + "$" + sig(a, 3) + (compact ? "" : "/kWh");
       case "BTC/PH/day": return sig(v, 3) + (compact ? "" : " BTC/PH/day");
       case "sat/TH/day": return sig(v, 3) + (compact ? "" : " sat/TH/day");
-      case "BTC": return (compact && a >= 1e3 ? scaled(v, SI, 3, "") : a >= 1e3 ? fixed(v, 0) : a >= 1 ? fixed(v, 2)
-        : sig(v, 3)) + (compact ? "" : " BTC");
+      case "BTC": return (compact ? (a >= 1e3 ? scaled(v, SI, 3, "") : sig(v, 3)) : a >= 1e3 ? fixed(v, 0)
+        : a >= 1 ? fixed(v, 2) : sig(v, 3)) + (compact ? "" : " BTC");
       case "%": return (a !== 0 && a < 1 ? sig(v, 2) : fixed(v, 1)) + " %";
       case "z": return (v > 0 ? "+" : "") + sig(v, 3) + (compact ? "" : " σ");
       case "ratio": return a >= 1000 ? scaled(v, SI, 3, "") : sig(v, 3);
