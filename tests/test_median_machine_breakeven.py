@@ -83,8 +83,20 @@ def test_dashboard_api_cli_brief_and_watch_agree_on_the_demo(demo_db: Path,
     line = next(s for s in chart["series"] if s["metric"] == "median_machine_breakeven_usd_per_ph_day")
     assert len(line["values"]) == len(chart["x"]) and line["values"][-1] == pytest.approx(12.96)
 
+    # The hashprice page draws the same line, day by day, and counts the days below it: none, since
+    # the demo's hashprice never falls below it: its record low, 28.01 USD/PH/day on 2026-02-06
+    # (docs/capitulation.md), is above that day's line (2026-02 − 18 months = 2024-08: the S21 Pro,
+    # 16.20), and the highest line of its history is the S19 XP's 23.22 (2025-01 … 2025-06), as the
+    # watch's hashprice signal, off since the first day, says.
     hashprice = client.get("/hashprice.json").json()
-    threshold = next(c for c in hashprice["charts"] if c["id"] == "hashprice")["thresholds"][0]
+    chart = next(c for c in hashprice["charts"] if c["id"] == "hashprice")
+    line = next(s for s in chart["series"] if s["metric"] == "median_machine_breakeven_usd_per_ph_day")
+    assert line["values"][-1] == pytest.approx(12.96) and chart["thresholds"] == []
+    below = next(f for f in hashprice["figures"] if f["label"] == "days below the median machine's breakeven in 1y")
+    assert below["value"] == 0
+    # In a 24h window (one or two days) the line is the last day's level, named with its date.
+    short = client.get("/hashprice.json?interval=24h").json()
+    (threshold,) = next(c for c in short["charts"] if c["id"] == "hashprice")["thresholds"]
     assert threshold["y"] == pytest.approx(12.96)
     assert threshold["label"].startswith(f"breakeven of the median machine on {day}: Antminer S21 XP Hyd")
 
