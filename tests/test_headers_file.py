@@ -210,3 +210,10 @@ def test_a_headers_load_resumes_from_a_crash_at_every_commit(tmp_path: Path, cas
     assert run(args_for(reference)) == 0
     # Two commit points (the headers, the refresh), each ahead of and behind its COMMIT.
     assert crash_at_every_commit(args_for, prepared, tmp_path, dump(reference)) == 4
+
+
+def test_progress_counts_headers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _sync(tmp_path / "p.duckdb", "--headers-file", str(EARLY)) == 0
+    err = capsys.readouterr().err
+    assert "headers 8,999/8,999" in err and "headers/s" in err and "blocks/s" not in err
+    assert "headers 0–8,999 stored" in err

@@ -70,6 +70,7 @@ class Progress:
     target_height: int = -1
     blocks: int = 0
     bytes: int = 0
+    headers: int = 0              # headers stored (before any block: the display shows them)
     started_s: float = 0.0
     reorgs: int = 0
     note: str = ""
@@ -198,7 +199,7 @@ class Syncer:
         self.on_commit()
         p = self.progress
         if rows:
-            p.height = rows[-1].height
+            p.height, p.headers = rows[-1].height, p.headers + len(rows)
             self.on_progress(p)
         return len(rows)
 
@@ -218,6 +219,7 @@ class Syncer:
             top = fork
         start = 0 if top is None else top + 1
         stored = 0
+        self.progress.target_height = node_height
         for lo in range(start, node_height + 1, HEADERS_PER_REQUEST):
             heights = list(range(lo, min(lo + HEADERS_PER_REQUEST - 1, node_height) + 1))
             try:

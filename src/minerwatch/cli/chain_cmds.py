@@ -291,10 +291,12 @@ class ProgressDisplay:
             return
         self.last_s = now
         elapsed = max(now - p.started_s, 1e-9)
-        rate = p.blocks / elapsed
+        headers = p.headers > 0 and p.blocks == 0      # headers first: no block fetched yet
+        rate = (p.headers if headers else p.blocks) / elapsed
         left = max(p.target_height - p.height, 0)
         eta = f"{left / rate:,.0f}s" if rate > 0 else "?"
-        line = (f"height {p.height:,}/{p.target_height:,}  {rate:,.0f} blocks/s  "
+        line = (f"headers {p.height:,}/{p.target_height:,}  {rate:,.0f} headers/s  ETA {eta}" if headers else
+                f"height {p.height:,}/{p.target_height:,}  {rate:,.0f} blocks/s  "
                 f"{p.bytes / elapsed / 1e6:,.1f} MB/s  ETA {eta}")
         if p.note:
             line += f"  ({p.note})"
@@ -306,7 +308,7 @@ class ProgressDisplay:
         self.stream.flush()
 
     def done(self, p: Progress) -> None:
-        if self.tty and p.blocks:
+        if self.tty and (p.blocks or p.headers):
             self.stream.write("\n")
         if p.note:  # a note from a run that stored nothing (no progress line carried it)
             self.stream.write(f"note: {p.note}\n")
