@@ -71,11 +71,9 @@ class Ingest:
             payload = bytes.fromhex(payload_hex or "")
             tracker.members[sid] = Member(_TYPE_CODES[stype], payload, zh, oh, parent)
             tracker.payloads.add(payload)
-        for txid, vout, sid, value, height in con.execute(
-            "SELECT txid, vout, script_id, value_sat, height FROM miner_outputs "
-            "ANTI JOIN miner_spends USING (txid, vout)"
-        ).fetchall():
-            tracker.utxos[(bytes.fromhex(txid)[::-1], vout)] = (sid, value, height)
+        for lo, hi in _height_ranges(con, RELOAD_CHUNK_OUTPUTS):
+            for txid, vout, sid, value, height in con.execute(_UNSPENT_SQL, [lo, hi]).fetchall():
+                tracker.utxos[(bytes.fromhex(txid)[::-1], vout)] = (sid, value, height)
         self.tracker = tracker
         self.undo.reset(records_from_db(con, self.tip.height, self.undo.max_blocks) if self.tip else ())
         self._state_ok = True
@@ -287,6 +285,36 @@ def _records_match(con: duckdb.DuckDBPyConnection, height: int, records: list[Bl
 
 
 _TYPE_CODES = {name: code for code, name in SCRIPT_TYPE_NAMES.items()}
+
+# The unspent cohort outputs are read by ranges of creation height holding about this many
+# outputs: an output created in a range can only be spent by a spend whose out_height is in it,
+# so each anti-join hashes one range's spends. One anti-join over every spend took 1.8 GB with the
+# demo's miner tables grown ×30 (9.2 M spends); mainnet's ~70 M would not fit beside a node.
+RELOAD_CHUNK_OUTPUTS = 1_000_000
+RELOAD_BUCKET_BLOCKS = 1_000        # the ranges' granularity, in blocks
+_UNSPENT_SQL = """
+SELECT o.txid, o.vout, o.script_id, o.value_sat, o.height
+FROM (SELECT txid, vout, script_id, value_sat, height FROM miner_outputs WHERE height >= $1 AND height < $2) o
+ANTI JOIN (SELECT txid, vout FROM miner_spends WHERE out_height >= $1 AND out_height < $2) s USING (txid, vout)
+"""
+
+
+def _height_ranges(con: duckdb.DuckDBPyConnection, outputs_per_range: int) -> list[tuple[int, int]]:
+    """[lo, hi) height ranges covering every stored cohort output, about `outputs_per_range` each."""
+    ranges: list[tuple[int, int]] = []
+    start, n = None, 0
+    size = RELOAD_BUCKET_BLOCKS
+    for bucket, count in con.execute("SELECT height // $1 AS b, count(*) FROM miner_outputs GROUP BY b ORDER BY b",
+                                     [size]).fetchall():
+        if start is None:
+            start = bucket * size
+        n += count
+        if n >= outputs_per_range:
+            ranges.append((start, (bucket + 1) * size))
+            start, n = None, 0
+    if start is not None:
+        ranges.append((start, 2**31 - 1))
+    return ranges
 
 
 # Chainwork passes 2^63 on mainnet (it is ~2^95 today): Arrow has no 128-bit integer, so it
