@@ -102,3 +102,26 @@ def test_headers_over_rest_where_the_node_serves_it(tmp_path: Path) -> None:
         dumps[rest] = dump(db)
     assert len(dumps[True]["blocks"]) == 439 and dumps[True]["headers"] == []
     assert dumps[True] == dumps[False]
+
+
+def test_following_refreshes_the_block_series_while_the_blocks_catch_up(regtest_node, tmp_path: Path,  # noqa: ANN001
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the headers ahead, a follower refreshes after a batch every CATCH_UP_REFRESH_S (here 0 s:
+    # every batch), so fees, revenue and pools fill in as the blocks arrive, not only at the end.
+    from minerwatch import sync
+
+    node = regtest_node
+    node.mine(300, start_time_s=T0)
+    monkeypatch.setattr(sync, "CATCH_UP_REFRESH_S", 0)
+    con = store.connect(tmp_path / "c.duckdb")
+    store.bind_network(con, "regtest", tmp_path / "c.duckdb")
+    marks: list[str | None] = []
+    syncer = Syncer(con, REGTEST, batch_blocks=100,
+                    on_commit=lambda: marks.append(store.get_meta(syncer.con, "metrics_blocks_through_height")))
+    client = RpcClient(node.url, REGTEST, password=node.api_key)
+    syncer.sync_rpc(client, follow=True, poll_s=0.2,
+                    should_stop=lambda: store.get_meta(syncer.con, "metrics_blocks_through_height") == "300")
+    # The refresh after the headers (no block yet: -1), then after each batch (0–99, 100–199,
+    # 200–299, 300).
+    refreshed = [m for i, m in enumerate(marks) if m is not None and (i == 0 or marks[i - 1] != m)]
+    assert refreshed == ["-1", "99", "199", "299", "300"]

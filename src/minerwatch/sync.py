@@ -52,6 +52,9 @@ NOT_CONNECTING_BACKOFF_S = 1.0
 # Headers: 2,000 per node request (Bitcoin Core's REST and P2P limit; 2,000 getblockhash and
 # getblockheader calls are 0.3 MB of JSON), and 100,000 (8 MB) per transaction from a file.
 HEADERS_PER_REQUEST = 2_000
+# Following a node whose headers are ahead of the stored blocks: the block series (fees, pools, miner
+# flows) are refreshed this often while the blocks catch up.
+CATCH_UP_REFRESH_S = 600
 # A failed live price fetch (no network, an exchange down) is tried again after 10 minutes.
 PRICE_RETRY_S = 600
 # Heights above a pruned node's stated prune height tried for its first block.
@@ -109,6 +112,7 @@ class Syncer:
         self.live_prices: LivePrices | None = None
         self.today: Callable[[], date] = lambda: datetime.now(timezone.utc).date()
         self._next_price_try_s = 0.0
+        self._next_refresh_s = time.monotonic() + CATCH_UP_REFRESH_S
         self._rest: bool | None = None   # whether the node serves REST headers (None: not tried yet)
 
     # -- shared steps -------------------------------------------------------------------------
@@ -432,10 +436,13 @@ class Syncer:
             if blocks:
                 stored += self.ingest_stream(iter(blocks), chainwork_before)
                 misses = 0
-                # While the blocks catch up with the headers a refresh would recompute every height
-                # up to the headers' tip after each batch: it waits until they have.
-                if follow and blocks[-1][0] >= (chain_top(self.con) or 0):
+                # While the blocks catch up with the headers a refresh recomputes every height up
+                # to the headers' tip (6.7 s for mainnet's: docs/benchmarks.md), so it runs after
+                # a batch only every CATCH_UP_REFRESH_S, and after every batch once they have.
+                caught_up = blocks[-1][0] >= (chain_top(self.con) or 0)
+                if follow and (caught_up or time.monotonic() >= self._next_refresh_s):
                     self.refresh_metrics()
+                    self._next_refresh_s = time.monotonic() + CATCH_UP_REFRESH_S
             if problem is None or blocks:
                 continue   # done, or a partial batch stored: re-check the tip from the top
             misses += 1
