@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs (Python extras, the regtest node and mempool.js from npm,
-# Debian's chromium and promtool when run as root), then runs the whole suite.
+# Debian's chromium, promtool and a Java runtime for PySpark when run as root), then runs the whole suite.
 # Usage: scripts/test.sh [pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,13 +16,15 @@ done
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+# PySpark (tests/test_lake_spark.py) runs on a JVM: Debian's default JRE is 17 (bookworm) or 21 (trixie).
+command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     # Another install may hold apt's locks (unattended-upgrades, a second run): wait for it.
     scripts/apt-get-wait.sh update -qq
     DEBIAN_FRONTEND=noninteractive scripts/apt-get-wait.sh install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   else
-    echo "note: ${need_apt[*]} missing and not root: browser/promtool tests will be skipped" >&2
+    echo "note: ${need_apt[*]} missing and not root: browser/promtool/Spark tests will be skipped" >&2
   fi
 fi
 

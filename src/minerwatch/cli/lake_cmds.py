@@ -36,6 +36,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="blocks per part of a new lake (default 1000); an existing lake keeps its own")
     p.set_defaults(func=cmd_export)
 
+    p = lsub.add_parser("cohorts", help="compute the miner cohorts, their daily series and true fees from the lake "
+                                        "with DuckDB, into RESULTS (Parquet)")
+    p.add_argument("dir", metavar="DIR", help="the lake (a local directory or a URI pyarrow understands)")
+    p.add_argument("--out", required=True, metavar="RESULTS", help="where to write the result tables")
+    p.set_defaults(func=cmd_cohorts)
+
+    p = lsub.add_parser("spark", help="the same computation on Spark (also: spark-submit minerwatch/lake/spark_job.py)",
+                        description="Run lake/sql/cohorts.sql on PySpark and write the result tables as Parquet "
+                                    "under RESULTS/<table>/. Needs pyspark and Java 17 or 21.")
+    p.add_argument("dir", metavar="DIR", help="the lake (a local directory or a URI Spark and pyarrow understand)")
+    p.add_argument("--out", required=True, metavar="RESULTS", help="where to write the result tables")
+    p.add_argument("--master", default="local[*]", help="Spark master URL (default local[*]: every core here)")
+    p.add_argument("--shuffle-partitions", type=_at_least(1), default=None,
+                   help="spark.sql.shuffle.partitions (Spark's default 200 suits a cluster, not a small lake)")
+    p.set_defaults(func=cmd_spark)
+
 
 def cmd_export(args: argparse.Namespace) -> int:
     from minerwatch.lake.export import blk_source, export, rpc_source
@@ -64,4 +80,30 @@ def cmd_export(args: argparse.Namespace) -> int:
               f"{r.parts_written:,} parts) in {seconds:.1f} s, {rate:,.0f} blocks/s; tip {r.tip_height:,}")
     else:
         print(f"lake {args.dir}: nothing new; tip {r.tip_height:,}")
+    return 0
+
+
+def cmd_cohorts(args: argparse.Namespace) -> int:
+    from minerwatch.lake.duck import run_cohorts, write_results
+
+    t0 = time.perf_counter()
+    con, m = run_cohorts(args.dir)
+    write_results(con, m, args.out)
+    print(f"cohorts of the lake {args.dir} (tip {m.tip_height:,}) written to {args.out} by DuckDB "
+          f"in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_spark(args: argparse.Namespace) -> int:
+    from minerwatch.lake.spark_job import run, spark_session
+
+    t0 = time.perf_counter()
+    spark = spark_session(args.master, args.shuffle_partitions)
+    try:
+        spark.sparkContext.setLogLevel("ERROR")
+        run(spark, args.dir, args.out)
+    finally:
+        spark.stop()
+    print(f"cohorts of the lake {args.dir} written to {args.out} by Spark ({args.master}) "
+          f"in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -7,6 +7,7 @@ import json
 import duckdb
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from minerwatch.lake import cohorts
 from minerwatch.lake.layout import LakeError, Manifest, open_lake, read_manifest
@@ -66,9 +67,7 @@ def write_results(con: duckdb.DuckDBPyConnection, m: Manifest, out: str) -> None
     fs, root = open_lake(out)
     for t in cohorts.RESULT_TABLES:
         fs.create_dir(f"{root}/{t}", recursive=True)
-        table = con.execute(f"SELECT * FROM {t}").fetch_arrow_table()
-        import pyarrow.parquet as pq
-
+        table = con.sql(f"SELECT * FROM {t}").to_arrow_table()
         pq.write_table(table, f"{root}/{t}/part-0.parquet", filesystem=fs)
     with fs.open_output_stream(f"{root}/{RESULTS_MANIFEST}") as f:
         f.write(json.dumps(results_info(m, "duckdb"), indent=1).encode())
