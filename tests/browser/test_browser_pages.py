@@ -487,3 +487,73 @@ def test_unknown_pool_page_is_refused_with_the_way_out(server: ws.LiveServer) ->
     assert e.value.code == 400
     body = json.loads(e.value.read())
     assert "nosuchpool" in body["error"] and "/pools" in body["hint"]
+
+
+# --- the breakeven calculator and taking it with you ----------------------------------------------
+
+def test_breakeven_calculator_prices_a_catalog_machine_and_keeps_it_in_the_url(browser: object,
+                                                                                server: ws.LiveServer) -> None:
+    # Antminer S19: 95 TH/s at 3,250 W = 34.21 J/TH, so 34.21 × 24 = 821.05 kWh per PH/s a day; at
+    # 0.07 USD/kWh that is $57.47. With a 2 % pool fee the breakeven is 57.47 / 0.98 = $58.65; the
+    # test chain's last hashprice is 3.14 BTC × 86,400 × 1e15 / (93.74 T × 2^32) × 60,000 = $40.49, net
+    # 39.69, so the margin is 39.69 − 57.47 = −$17.79 (−44.8 % of revenue), the breakeven power price
+    # 39.69 / 821.05 = $0.0483/kWh, and a BTC costs 57.47 / (40.49 / 60,000 × 0.98) = $86,895 of energy.
+    page, errors = _load(browser, server.url + "/breakeven")
+    page.select_option("select[name=machine]", "Antminer S19")  # type: ignore[attr-defined]
+    page.fill("input[name=power_usd_per_kwh]", "0.07")  # type: ignore[attr-defined]
+    page.fill("input[name=pool_fee_pct]", "2")  # type: ignore[attr-defined]
+    page.click("form.inputs button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url("**machine=Antminer*")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-card-id=calculator]")  # type: ignore[attr-defined]
+    assert "power_usd_per_kwh=0.07" in page.url and "pool_fee_pct=2" in page.url  # type: ignore[attr-defined]
+    field = {d.get_attribute("data-field"): d.inner_text()
+             for d in page.query_selector_all("[data-card-id=calculator] dd")}  # type: ignore[attr-defined]
+    assert field == {
+        "hashprice": "$40.49/PH/day (17 Aug 2024)",
+        "breakeven-hashprice": "$58.65/PH/day",
+        "margin": "−$17.79/PH/day (−44.8 % of revenue)",
+        "energy-cost": "$57.47/PH/day",
+        "breakeven-power-price": "$0.0483/kWh",
+        "cost-per-BTC-energy": "$86,895",
+    }
+    assert page.inner_text("[data-card-id=calculator] .verdict") == "Loses money at today's hashprice."  # type: ignore[attr-defined]
+    # The choice survives a change of interval: the links carry every control.
+    page.click(".intervals a:text-is('1m')")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-card-id=calculator]")  # type: ignore[attr-defined]
+    assert page.eval_on_selector("select[name=machine]", "s => s.value") == "Antminer S19"  # type: ignore[attr-defined]
+    assert errors == []
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_breakeven_calculator_takes_a_typed_efficiency(server: ws.LiveServer) -> None:
+    import urllib.request
+
+    # DOMAIN: 20 J/TH at 0.072 USD/kWh: 20 × 24 × 0.072 = 34.56 USD/PH/day, the breakeven with no pool fee.
+    doc = json.loads(urllib.request.urlopen(
+        server.url + "/breakeven.json?efficiency_j_per_th=20&power_usd_per_kwh=0.072").read())
+    card = next(c for c in doc["cards"] if c["id"] == "calculator")
+    assert card["breakeven_hashprice_usd_per_ph_day"] == pytest.approx(34.56, rel=1e-12)
+    assert card["title"] == "20 J/TH at $0.072/kWh, PUE 1, pool fee 0 %"
+
+
+def test_every_chart_downloads_as_csv_and_png(browser: object, server: ws.LiveServer) -> None:
+    page, _ = _load(browser, server.url + "/hashprice?interval=1w")
+    fig = page.query_selector("[data-chart-id=hashprice]")  # type: ignore[attr-defined]
+    with page.expect_download() as d:  # type: ignore[attr-defined]
+        fig.query_selector("button.csv").click()
+    lines = Path(d.value.path()).read_text().splitlines()
+    # 1w: the seven days 11-17 Aug 2024; the price column is the test chain's 60,000 every day.
+    assert lines[0].split(",")[0] == "date" and lines[0].split(",")[1] == "hashprice_usd_per_ph_day"
+    assert lines[0].endswith(",price_usd") and len(lines) == 1 + 7
+    assert lines[1].startswith("2024-08-11,") and lines[-1].startswith("2024-08-17,") and lines[-1].endswith(",60000")
+    with page.expect_download() as d:  # type: ignore[attr-defined]
+        fig.query_selector("button.png").click()
+    assert d.value.suggested_filename == "minerwatch-hashprice-1w.png"
+    assert Path(d.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Every chart of every page has both buttons.
+    for path in [p.path for p in PAGES]:
+        page.goto(server.url + path)  # type: ignore[attr-defined]
+        page.wait_for_selector("#page:not(:has(.loading))")  # type: ignore[attr-defined]
+        for f in page.query_selector_all("figure.chart"):  # type: ignore[attr-defined]
+            assert f.query_selector("button.csv") and f.query_selector("button.png"), (path, f.get_attribute("data-chart-id"))
+    page.close()  # type: ignore[attr-defined]

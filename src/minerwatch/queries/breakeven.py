@@ -9,7 +9,8 @@ from datetime import date
 
 import duckdb
 
-from minerwatch.economics.breakeven import Market
+from minerwatch.economics.breakeven import Breakeven, Market, Site, breakeven
+from minerwatch.economics.catalog import Asic, load_catalog
 from minerwatch.economics.network_efficiency import MedianMachine, breakeven_model, median_machine_on
 from minerwatch.economics.surface import (
     DEFAULT_EFFICIENCIES_J_PER_TH,
@@ -23,7 +24,8 @@ from minerwatch.economics.surface import (
 from minerwatch.queries.headline import latest_value
 from minerwatch.queries.series import full_history, has_metric
 
-__all__ = ["MedianMachine", "Surface", "median_machine_line", "median_machine_on", "surface"]
+__all__ = ["Calculation", "MedianMachine", "Surface", "calculate", "machines", "median_machine_line",
+           "median_machine_on", "surface"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +71,30 @@ def surface(con: duckdb.DuckDBPyConnection, pue: float = 1.0, pool_fee_pct: floa
     net = network_cost(DEFAULT_MIX, market, pue)
     return Surface(hp[0], hp[1], market.price_usd, pue, pool_fee_pct, effs, prices, cells, median_machine_on(hp[0]),
                    DEFAULT_MIX_NAME, net.energy_cost_usd_per_ph_day, net.share_at_loss_pct)
+
+
+@dataclass(frozen=True, slots=True)
+class Calculation:
+    """One machine at one site priced at the latest stored market (the breakeven page's calculator)."""
+
+    market_date: date
+    machine: str | None                 # the catalog model, None for a typed efficiency
+    result: Breakeven
+
+
+def machines() -> list[Asic]:
+    """The shipped catalog of machine models, most efficient first."""
+    return sorted(load_catalog().values(), key=lambda a: a.efficiency_j_per_th)
+
+
+def calculate(con: duckdb.DuckDBPyConnection, efficiency_j_per_th: float, power_usd_per_kwh: float, pue: float = 1.0,
+              pool_fee_pct: float = 0.0, machine: str | None = None) -> Calculation | None:
+    """Breakeven, margin and cost per BTC of `efficiency_j_per_th` at the site, at the latest stored
+    hashprice and that day's price (economics.breakeven: the CLI's `calc breakeven`); None without a
+    stored hashprice."""
+    hp = latest_value(con, "hashprice_usd_per_ph_day")
+    if hp is None:
+        return None
+    prices = dict(full_history(con, "price_usd")) if has_metric("price_usd") else {}
+    market = Market(hp[1], prices.get(hp[0]))
+    return Calculation(hp[0], machine, breakeven(efficiency_j_per_th, Site(power_usd_per_kwh, pue, pool_fee_pct), market))

@@ -10,6 +10,7 @@ import duckdb
 
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.queries import block_series, headline, mining, series, signals
+from minerwatch.queries import breakeven as breakeven_q
 from minerwatch.queries.breakeven import median_machine_line, surface
 from minerwatch.queries.reserve import reserve_by_era
 from minerwatch.queries.intervals import Point, window_start
@@ -412,12 +413,65 @@ def one_pool(ctx: PageContext) -> None:
                        "rows": [[h, t, n, f / 1e8] for h, t, n, f in recent]})
 
 
+def _number(ctx: PageContext, param: str, default: float, low: float, high: float, example: str) -> float:
+    text = ctx.params.get(param, "")
+    if text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError as e:
+        raise UsageError(f"{param}={text!r} is not a number", f"e.g. {param}={example}") from e
+    if not (math.isfinite(value) and low <= value <= high):
+        raise UsageError(f"{param}={text!r} is outside [{low:g}, {high:g}]", f"e.g. {param}={example}")
+    return value
+
+
+def calculator(ctx: PageContext, pue: float, fee: float) -> None:
+    """Breakeven, margin and cost per BTC of one machine (a catalog model, or a typed efficiency) at
+    the reader's power price, PUE and pool fee, at today's stored hashprice."""
+    assert ctx.con is not None
+    catalog = breakeven_q.machines()
+    model = ctx.params.get("machine", "")
+    typed = ctx.params.get("efficiency_j_per_th", "")
+    by_name = {a.model: a for a in catalog}
+    if model and model not in by_name:
+        raise UsageError(f"machine={model!r} is not in the catalog", "choose one of: " + ", ".join(by_name))
+    # A typed efficiency wins over the model: it is the more specific of the two.
+    eff = _number(ctx, "efficiency_j_per_th", by_name[model].efficiency_j_per_th if model else 20.0, 1.0, 500.0, "17.5")
+    power = _number(ctx, "power_usd_per_kwh", 0.05, 0.0, 2.0, "0.06")
+    calc = breakeven_q.calculate(ctx.con, eff, power, pue, fee, model if model and not typed else None)
+    ctx.inputs += [
+        {"param": "machine", "label": "machine", "type": "select", "value": model,
+         "options": [{"value": "", "label": "typed efficiency"}] +
+                    [{"value": a.model, "label": f"{a.model} ({a.efficiency_j_per_th:.1f} J/TH)"} for a in catalog]},
+        {"param": "efficiency_j_per_th", "label": "efficiency (J/TH)", "type": "number", "value": typed},
+        {"param": "power_usd_per_kwh", "label": "power price (USD/kWh)", "type": "number",
+         "value": ctx.params.get("power_usd_per_kwh", "")},
+        {"param": "pue", "label": "PUE", "type": "number", "value": ctx.params.get("pue", "")},
+        {"param": "pool_fee_pct", "label": "pool fee (%)", "type": "number", "value": ctx.params.get("pool_fee_pct", "")},
+    ]
+    if calc is None:
+        return
+    r = calc.result
+    what = calc.machine or f"{eff:g} J/TH"
+    ctx.cards.append({
+        "id": "calculator", "title": f"{what} at ${power:g}/kWh, PUE {pue:g}, pool fee {fee:g} %",
+        "market_date": calc.market_date.isoformat(), "efficiency_j_per_th": eff,
+        "hashprice_usd_per_ph_day": r.hashprice_usd_per_ph_day,
+        "breakeven_hashprice_usd_per_ph_day": r.breakeven_hashprice_usd_per_ph_day,
+        "margin_usd_per_ph_day": r.margin_usd_per_ph_day, "margin_pct": r.margin_pct,
+        "energy_cost_usd_per_ph_day": r.energy_cost_usd_per_ph_day,
+        "breakeven_power_usd_per_kwh": r.breakeven_power_usd_per_kwh, "cost_per_btc_usd": r.cost_per_btc_usd,
+    })
+
+
 def breakeven(ctx: PageContext) -> None:
     if ctx.con is None:
         return
     try:
-        pue = float(ctx.params.get("pue", "1.0"))
-        fee = float(ctx.params.get("pool_fee_pct", "0"))
+        # An empty field of the calculator's form means the default.
+        pue = float(ctx.params.get("pue") or "1.0")
+        fee = float(ctx.params.get("pool_fee_pct") or "0")
     except ValueError as e:
         raise UsageError("pue and pool_fee_pct must be numbers", "e.g. ?pue=1.1&pool_fee_pct=2") from e
     if not (1.0 <= pue <= 3.0 and 0.0 <= fee < 100.0):
@@ -426,6 +480,7 @@ def breakeven(ctx: PageContext) -> None:
     if s.hashprice_usd_per_ph_day is None:
         ctx.missing.append("hashprice_usd_per_ph_day")
         return
+    calculator(ctx, pue, fee)
     ctx.figures.append(figure_doc("hashprice used", s.hashprice_usd_per_ph_day, "USD/PH/day",
                                   "hashprice_usd_per_ph_day", s.market_date))
     m = s.median_machine

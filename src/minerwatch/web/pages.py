@@ -62,7 +62,7 @@ PAGES: tuple[Page, ...] = (
          default_interval="1w"),
     Page("breakeven", "/breakeven", "Breakeven by machine class",
          "Daily margin per PH/s over machine efficiency × power price at the latest hashprice.", b.breakeven,
-         params=("pue", "pool_fee_pct")),
+         params=("pue", "pool_fee_pct", "machine", "efficiency_j_per_th", "power_usd_per_kwh")),
     Page("signals", "/signals", "Signals", "Hash ribbons, Puell Multiple, Miner Position Index.", b.signals_page,
          daily_only=True),
 )

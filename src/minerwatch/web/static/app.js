@@ -92,6 +92,26 @@
     root.append(card);
   }
 
+  // One machine at the reader's site, at today's hashprice: what the press and the miners ask.
+  function calculatorCard(c) {
+    const card = el("section", { class: "card calculator", "data-card-id": c.id, "aria-labelledby": "card-" + c.id });
+    card.append(el("h2", { id: "card-" + c.id }, c.title));
+    const loss = c.margin_usd_per_ph_day < 0;
+    const rows = [
+      ["hashprice", F.value(c.hashprice_usd_per_ph_day, "USD/PH/day") + " (" + F.isoDate(c.market_date) + ")"],
+      ["breakeven hashprice", F.value(c.breakeven_hashprice_usd_per_ph_day, "USD/PH/day")],
+      ["margin", F.value(c.margin_usd_per_ph_day, "USD/PH/day") + (c.margin_pct === null ? "" : " (" + F.change(c.margin_pct) + " of revenue)")],
+      ["energy cost", F.value(c.energy_cost_usd_per_ph_day, "USD/PH/day")],
+      ["breakeven power price", F.value(c.breakeven_power_usd_per_kwh, "USD/kWh")],
+      ["cost per BTC (energy)", c.cost_per_btc_usd === null ? "– (no BTC price that day)" : F.value(c.cost_per_btc_usd, "USD")],
+    ];
+    const dl = el("dl");
+    for (const [k, v] of rows) dl.append(el("dt", {}, k), el("dd", { "data-field": k.replace(/[ ()]+/g, "-").replace(/-$/, "") }, v));
+    card.append(dl);
+    card.append(el("p", { class: loss ? "verdict neg" : "verdict pos" }, loss ? "Loses money at today's hashprice." : "Earns more than its power costs at today's hashprice."));
+    root.append(card);
+  }
+
   // Pool shares as labelled horizontal bars: names readable without hovering, each a link to its page.
   function shareBars(c) {
     const fig = el("figure", { class: "bars", "data-card-id": c.id });
@@ -139,7 +159,17 @@
     for (const [k, v] of q) if (!own.has(k)) form.append(el("input", { type: "hidden", name: k, value: v }));
     for (const i of doc.inputs) {
       const label = el("label", {}, i.label + " ");
-      label.append(el("input", { type: i.type, name: i.param, value: q.get(i.param) || i.value, step: "any" }));
+      if (i.type === "select") {
+        const sel = el("select", { name: i.param });
+        for (const o of i.options) {
+          const opt = el("option", { value: o.value }, o.label);
+          if (o.value === (q.get(i.param) || i.value)) opt.selected = true;
+          sel.append(opt);
+        }
+        label.append(sel);
+      } else {
+        label.append(el("input", { type: i.type, name: i.param, value: q.get(i.param) || i.value, step: "any" }));
+      }
       form.append(label);
     }
     form.append(el("button", { type: "submit" }, "apply"));
@@ -157,6 +187,7 @@
     for (const c of doc.cards || []) {
       if (c.id === "retarget") retargetCard(c);
       if (c.id === "pool-shares") shareBars(c);
+      if (c.id === "calculator") calculatorCard(c);
     }
     doc.charts.forEach((c) => mwChart.draw(c, root));
     doc.tables.forEach(table);
