@@ -217,3 +217,22 @@ def test_progress_counts_headers(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert "headers 8,999/8,999" in err and "headers/s" in err and "blocks/s" not in err
     assert "headers 0–8,999 stored" in err
+
+
+def test_headers_then_blocks_equals_blocks_then_headers(tmp_path: Path) -> None:
+    # Headers 0–8,999 first, then the real blocks 0–438 from a blk file: the blocks take their
+    # heights over (the refresh starts again at 0 for their fees and revenue, and drops the headers
+    # they cover), ending as the database loaded in the other order.
+    from db_dump import dump
+
+    blocks = tmp_path / "blocks"
+    blocks.mkdir()
+    shutil.copy(DATA / "blkfiles" / "mainnet-heights-0-438.dat", blocks / "blk00000.dat")
+    first, second = tmp_path / "headers-first.duckdb", tmp_path / "blocks-first.duckdb"
+    assert _sync(first, "--headers-file", str(EARLY)) == 0
+    assert _sync(first, "--blocks-dir", str(blocks), "--workers", "1") == 0
+    assert _sync(second, "--blocks-dir", str(blocks), "--workers", "1") == 0
+    assert _sync(second, "--headers-file", str(EARLY)) == 0
+    a, b = dump(first), dump(second)
+    assert min(r[0] for r in a["headers"]) == 439 and len(a["blocks"]) == 439
+    assert a == b
