@@ -1,0 +1,52 @@
+"""Lake export rate on mainnet-shaped blocks, and the cohort SQL on DuckDB over the lake it wrote.
+
+The blocks are bench_tracking.py's generator (2024-like: ~2,500 transactions, ~6,900 outputs and
+~5,000 inputs per block, pool payouts and miner sales among ordinary traffic) handed to the exporter
+as parsed blocks, so the rate is the export's own work — rows, script ids, addresses, Parquet —
+without the parse (bench_parse.py has that). Memory is the process's peak RSS.
+
+    python benchmarks/bench_lake.py [--blocks 60] [--txs-per-block 2500] [--part-blocks 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+
+from bench_tracking import Generator
+
+from minerwatch.lake.duck import run_cohorts
+from minerwatch.lake.export import export
+from minerwatch.networks import get_network
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--blocks", type=int, default=60)
+    ap.add_argument("--txs-per-block", type=int, default=2500)
+    ap.add_argument("--part-blocks", type=int, default=20)
+    args = ap.parse_args()
+
+    gen = Generator(args.txs_per_block)
+    blocks = [(h, gen.block(h)) for h in range(args.blocks)]
+    n_tx = sum(b.tx_count for _, b in blocks)
+    n_out = sum(len(b.out_tx) for _, b in blocks)
+    n_in = sum(len(b.in_tx) for _, b in blocks)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        export(f"{tmp}/lake", get_network("mainnet"), lambda start: blocks[start:], part_blocks=args.part_blocks)
+        export_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        run_cohorts(f"{tmp}/lake")
+        cohorts_s = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{args.blocks} blocks, {n_tx:,} transactions, {n_out:,} outputs, {n_in:,} inputs")
+    print(f"export : {export_s:6.1f} s  {args.blocks / export_s:6.2f} blocks/s  {n_tx / export_s:8,.0f} tx/s  "
+          f"{n_out / export_s:8,.0f} outputs/s")
+    print(f"cohorts: {cohorts_s:6.1f} s (DuckDB over the lake)   peak RSS {rss_mb:,.0f} MB (blocks held in memory included)")
+
+
+if __name__ == "__main__":
+    main()
