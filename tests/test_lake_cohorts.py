@@ -126,3 +126,27 @@ def test_one_hop_before_zero_hop(one_hop_first: tuple[Path, Path]) -> None:
     # The miner of h4 left f unclaimed: true fees f, claimed 0 (the subsidy itself is all claimed).
     assert con.execute("SELECT fees_sat, fees_claimed_sat, unclaimed_sat FROM block_fees WHERE height = 4"
                        ).fetchone() == (F, 0, 0)
+
+
+def test_import_puts_the_lake_series_beside_the_trackers(real: tuple[Path, Path], constructed: tuple[Path, Path],
+                                                          tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db, lake = real
+    copy = tmp_path / "m.duckdb"
+    shutil.copy(db, copy)
+    assert main(["lake", "cohorts", str(lake), "--out", str(tmp_path / "res")]) == 0
+    assert main(["lake", "import", str(tmp_path / "res"), "--db", str(copy)]) == 0
+    assert "(duckdb, lake tip 438)" in capsys.readouterr().out
+    with duckdb.connect(str(copy), read_only=True) as con:
+        for cohort in ("0hop", "1hop"):
+            got = con.execute(f"SELECT day, {COLUMNS} FROM lake_daily_cohort_flows WHERE cohort = ? ORDER BY day",
+                              [cohort]).fetchall()
+            assert got == stored_daily(db, cohort)
+        assert con.execute("SELECT engine, network, lake_tip_height, lake_tip_hash FROM lake_import").fetchall() == [
+            ("duckdb", "mainnet", 438, "0000000025c6b644f8add734be7e666fa4afa43ca0204d623a0c0b1fd2104c7a")]
+        assert con.execute("SELECT count(*) FROM lake_block_fees").fetchone() == (439,)
+    # Mainnet results are refused by a regtest database.
+    other = tmp_path / "regtest.duckdb"
+    shutil.copy(constructed[0], other)
+    capsys.readouterr()
+    assert main(["lake", "import", str(tmp_path / "res"), "--db", str(other)]) == 1
+    assert "the results are of mainnet, the database holds regtest" in capsys.readouterr().err

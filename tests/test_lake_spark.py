@@ -45,6 +45,11 @@ def test_spark_equals_duckdb_on_real_blocks(tmp_path: Path) -> None:
         assert spark == duck, table
     # 439 blocks over 7 UTC days with a block (2009-01-03 and 2009-01-09…14), for each of the two cohorts.
     assert len(_rows(tmp_path / "spark", "daily_cohort_flows")) == 2 * 7
+    # The cluster's results load into a database like DuckDB's.
+    assert main(["lake", "import", str(tmp_path / "spark"), "--db", str(tmp_path / "m.duckdb")]) == 0
+    with duckdb.connect(str(tmp_path / "m.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM lake_daily_cohort_flows").fetchone() == (2 * 7,)
+        assert con.execute("SELECT engine FROM lake_import").fetchone() == ("spark",)
     info = json.loads((tmp_path / "spark" / "_minerwatch.json").read_text())
     assert (info["engine"], info["lake_tip_height"]) == ("spark", 438)
     assert info["lake_tip_hash"] == "0000000025c6b644f8add734be7e666fa4afa43ca0204d623a0c0b1fd2104c7a"

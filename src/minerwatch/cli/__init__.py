@@ -20,7 +20,7 @@ COMMAND_MODULES = [
     "minerwatch.cli.capitulation_cmds",  # capitulation
     "minerwatch.cli.metrics_cmds",   # metrics, calc hashprice, prices import|fetch, pools update|list
     "minerwatch.cli.web_cmds",       # serve
-    "minerwatch.cli.lake_cmds",      # lake export|cohorts|spark
+    "minerwatch.cli.lake_cmds",      # lake export|cohorts|spark|import
 ]
 
 
@@ -28,7 +28,7 @@ COMMAND_MODULES = [
 # demo's exists (every other command then reads the demo's). `serve --follow` writes too.
 WRITING_COMMANDS = frozenset({
     "minerwatch sync", "minerwatch demo", "minerwatch labels import", "minerwatch prices import",
-    "minerwatch prices fetch", "minerwatch pools update",
+    "minerwatch prices fetch", "minerwatch pools update", "minerwatch lake import",
 })
 
 

@@ -1,4 +1,4 @@
-"""lake export|cohorts|spark: the chain as a Parquet lake, and the cohort SQL over it (docs/lake.md)."""
+"""lake export|cohorts|spark|import: the chain as a Parquet lake, and the cohort SQL over it (docs/lake.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from minerwatch.cli.chain_cmds import RPC_TIMEOUT_S, _at_least, _cores, rpc_client
+from minerwatch.cli.common import add_db_arg, db_path
 from minerwatch.errors import UsageError
 from minerwatch.networks import NETWORKS, get_network
 
@@ -51,6 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shuffle-partitions", type=_at_least(1), default=None,
                    help="spark.sql.shuffle.partitions (Spark's default 200 suits a cluster, not a small lake)")
     p.set_defaults(func=cmd_spark)
+
+    p = lsub.add_parser("import", help="load the results of lake cohorts|spark into the database (lake_* tables)")
+    p.add_argument("results", metavar="RESULTS", help="the --out directory (or URI) of lake cohorts or lake spark")
+    add_db_arg(p)
+    p.set_defaults(func=cmd_import)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -106,4 +112,18 @@ def cmd_spark(args: argparse.Namespace) -> int:
         spark.stop()
     print(f"cohorts of the lake {args.dir} written to {args.out} by Spark ({args.master}) "
           f"in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from minerwatch.lake.importer import import_results
+    from minerwatch.store import connect
+
+    con = connect(db_path(args))
+    try:
+        r = import_results(con, args.results)
+    finally:
+        con.close()
+    counts = ", ".join(f"{n:,} {t}" for t, n in r.rows.items())
+    print(f"imported {args.results} ({r.engine}, lake tip {r.lake_tip_height:,}) into {db_path(args)}: {counts}")
     return 0

@@ -1,0 +1,69 @@
+"""`minerwatch lake import RESULTS`: the cohort tables a DuckDB or Spark run wrote, into the database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+
+from minerwatch.errors import NetworkMismatchError
+from minerwatch.lake.duck import RESULTS_MANIFEST
+from minerwatch.lake.layout import LakeError, open_lake
+from minerwatch.store import get_meta, transaction
+
+# Result table → (database table, the SELECT over the imported rows, `r`, that fills it).
+_LOADS = {
+    "daily_cohort_flows": ("lake_daily_cohort_flows",
+                           "SELECT CAST(DATE '1970-01-01' + CAST(epoch_day AS INTEGER) AS DATE), cohort, reserve_sat, "
+                           "inflow_sat, outflow_sat, internal_sat, outflow_tx_count, largest_outflow_sat FROM r"),
+    "block_fees": ("lake_block_fees", "SELECT height, fees_sat, fees_claimed_sat, unclaimed_sat, coinbase_value_sat, "
+                                      "subsidy_sat FROM r"),
+    "members": ("lake_members", "SELECT script_id, zero_hop_height, one_hop_height, member_height FROM r"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    engine: str
+    lake_tip_height: int
+    rows: dict[str, int]
+
+
+def import_results(con: duckdb.DuckDBPyConnection, uri: str) -> Imported:
+    """Replace the lake_* tables with the results under `uri`, in one transaction."""
+    fs, root = open_lake(uri)
+    path = f"{root}/{RESULTS_MANIFEST}"
+    if fs.get_file_info(path).type == pafs.FileType.NotFound:
+        raise LakeError(f"{uri} holds no cohort results ({RESULTS_MANIFEST} is missing)",
+                        "write them first: minerwatch lake cohorts|spark LAKE --out RESULTS")
+    with fs.open_input_stream(path) as f:
+        info = json.loads(f.read().decode())
+    stored = get_meta(con, "network")
+    if stored is not None and stored != info["network"]:
+        raise NetworkMismatchError(f"the results are of {info['network']}, the database holds {stored}",
+                                   f"import them into a {info['network']} database")
+    datasets = {}
+    for name in _LOADS:
+        files = [i.path for i in fs.get_file_info(pafs.FileSelector(f"{root}/{name}"))
+                 if i.path.endswith(".parquet")]
+        if not files:
+            raise LakeError(f"{uri}/{name} holds no Parquet file", "run the cohort job again")
+        datasets[name] = pads.dataset(files, filesystem=fs, format="parquet").to_table()
+    rows = {}
+    with transaction(con):
+        con.execute("DELETE FROM lake_import")
+        for name, (table, select) in _LOADS.items():
+            con.execute(f"DELETE FROM {table}")
+            con.register("r", datasets[name])
+            try:
+                con.execute(f"INSERT INTO {table} {select}")
+            finally:
+                con.unregister("r")
+            rows[table] = datasets[name].num_rows
+        con.execute("INSERT INTO lake_import VALUES (?, ?, ?, ?, ?, now())",
+                    [info["engine"], info["network"], info["lake_tip_height"], info["lake_tip_hash"],
+                     info["minerwatch_version"]])
+    return Imported(info["engine"], info["lake_tip_height"], rows)
