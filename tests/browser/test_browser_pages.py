@@ -557,3 +557,14 @@ def test_every_chart_downloads_as_csv_and_png(browser: object, server: ws.LiveSe
         for f in page.query_selector_all("figure.chart"):  # type: ignore[attr-defined]
             assert f.query_selector("button.csv") and f.query_selector("button.png"), (path, f.get_attribute("data-chart-id"))
     page.close()  # type: ignore[attr-defined]
+
+
+def test_a_blank_ratio_says_why(browser: object, server: ws.LiveServer) -> None:
+    # The test chain holds 120 days; the Miner Position Index divides by a trailing 365-day mean, so it
+    # has no value yet, and the page says so with the definition instead of an empty page.
+    page, errors = _load(browser, server.url + "/series/mpi")
+    text = page.inner_text("#page")  # type: ignore[attr-defined]
+    assert "Miner Position Index has no value in this window yet (Miner Position Index (CryptoQuant): outflow " \
+           "USD / its 365-day moving average)" in text
+    assert errors == []
+    page.close()  # type: ignore[attr-defined]

@@ -116,6 +116,10 @@ def time_chart(ctx: PageContext, chart_id: str, title: str, names: list[str], la
         cols.append(pts)
         meta.append((metric, label))
     if not cols or not any(v is not None for col in cols for _, v in col):
+        # A ratio over a trailing year is blank for the first year of a database: say so, and why.
+        for f in found:
+            ctx.notes.append(f"{f.info.label} has no value in this window yet ({words(f.info.definition)}); "
+                             f"this database's history may be shorter than that window needs.")
         return None
     if price and series.has_metric("price_usd") and (p := read(ctx, "price_usd")) is not None:
         cols.append(p.points)

@@ -444,11 +444,13 @@ def calculator(ctx: PageContext, pue: float, fee: float) -> None:
         {"param": "machine", "label": "machine", "type": "select", "value": model,
          "options": [{"value": "", "label": "typed efficiency"}] +
                     [{"value": a.model, "label": f"{a.model} ({a.efficiency_j_per_th:.1f} J/TH)"} for a in catalog]},
-        {"param": "efficiency_j_per_th", "label": "efficiency (J/TH)", "type": "number", "value": typed},
+        {"param": "efficiency_j_per_th", "label": "efficiency (J/TH)", "type": "number", "value": typed,
+         "placeholder": f"{eff:g}"},
         {"param": "power_usd_per_kwh", "label": "power price (USD/kWh)", "type": "number",
-         "value": ctx.params.get("power_usd_per_kwh", "")},
-        {"param": "pue", "label": "PUE", "type": "number", "value": ctx.params.get("pue", "")},
-        {"param": "pool_fee_pct", "label": "pool fee (%)", "type": "number", "value": ctx.params.get("pool_fee_pct", "")},
+         "value": ctx.params.get("power_usd_per_kwh", ""), "placeholder": f"{power:g}"},
+        {"param": "pue", "label": "PUE", "type": "number", "value": ctx.params.get("pue", ""), "placeholder": f"{pue:g}"},
+        {"param": "pool_fee_pct", "label": "pool fee (%)", "type": "number", "value": ctx.params.get("pool_fee_pct", ""),
+         "placeholder": f"{fee:g}"},
     ]
     if calc is None:
         return

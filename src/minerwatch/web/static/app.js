@@ -168,7 +168,9 @@
         }
         label.append(sel);
       } else {
-        label.append(el("input", { type: i.type, name: i.param, value: q.get(i.param) || i.value, step: "any" }));
+        const attrs = { type: i.type, name: i.param, value: q.get(i.param) || i.value, step: "any" };
+        if (i.placeholder) attrs.placeholder = i.placeholder;     // the value used while the field is empty
+        label.append(el("input", attrs));
       }
       form.append(label);
     }
