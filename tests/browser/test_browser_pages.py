@@ -568,3 +568,19 @@ def test_a_blank_ratio_says_why(browser: object, server: ws.LiveServer) -> None:
            "USD / its 365-day moving average)" in text
     assert errors == []
     page.close()  # type: ignore[attr-defined]
+
+
+def test_reserve_low_is_not_the_first_day_of_the_history(browser: object, server: ws.LiveServer) -> None:
+    # The test chain's reserve only grows from its first day (144 coinbases of 3.125 + 0.02 BTC:
+    # 452.88 BTC), so its all-time low is where the history starts: the page shows the low of the
+    # trailing 365 days instead and says why (120 days here, so it is still that first day).
+    page, errors = _load(browser, server.url + "/reserve")
+    figures = {f.query_selector(".label").inner_text(): (f.query_selector(".value").inner_text(),
+                                                         f.query_selector(".note").inner_text())
+               for f in page.query_selector_all(".figure")}  # type: ignore[attr-defined]
+    assert "record low" not in figures
+    value, note = figures["lowest in the last 365 days"]
+    assert value == "452.88 BTC"
+    assert note.startswith("as of 20 Apr 2024") and "the all-time low is the first stored day, 2024-04-20" in note
+    assert errors == []
+    page.close()  # type: ignore[attr-defined]

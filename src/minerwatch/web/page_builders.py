@@ -95,7 +95,8 @@ def _cohort_choice(ctx: PageContext) -> str | None:
 
 def reserve(ctx: PageContext) -> None:
     cohort = _cohort_choice(ctx)
-    time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], cohort=cohort, record_low=True, price=True)
+    chart = time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], cohort=cohort, record_low=True,
+                       price=True)
     if ctx.con is not None and (cohort or "0hop") in ("0hop", "1hop"):
         start = window_start(ctx.interval, ctx.end) if ctx.end else None
         eras = reserve_by_era(ctx.con, cohort or "0hop", start, ctx.end)
@@ -117,8 +118,29 @@ def reserve(ctx: PageContext) -> None:
     if f is not None:
         ctx.figures.append(_fig(f))
         if f.record_low:
-            ctx.figures.append(figure_doc("record low", f.record_low.value, f.unit, f.key, f.record_low.day))
+            reserve_low(ctx, f, cohort, chart)
     more_series(ctx, ("miner_reserve", "miner_supply"))
+
+
+def reserve_low(ctx: PageContext, f: headline.Figure, cohort: str | None, chart: dict[str, Any] | None) -> None:
+    """The reserve's record low, unless it is the first stored day: a cohort's balance starts near
+    zero, so its all-time low is where the history starts, not news. Then the low of the trailing
+    365 days is the figure (the capitulation watch's reserve signal reads the same window)."""
+    assert ctx.con is not None and f.record_low is not None
+    points = [(d, v) for d, v in series.full_history(ctx.con, "miner_reserve_btc", cohort or "0hop") if v is not None]
+    if not points or f.record_low.day != points[0][0]:
+        ctx.figures.append(figure_doc("record low", f.record_low.value, f.unit, f.key, f.record_low.day))
+        return
+    last = points[-1][0]
+    year = [(d, v) for d, v in points if (last - d).days < 365]
+    day, value = min(year, key=lambda p: (p[1], p[0]))
+    ctx.figures.append(figure_doc("lowest in the last 365 days", value, f.unit, f.key, day,
+                                  note=f"the all-time low is the first stored day, {points[0][0].isoformat()}, "
+                                       "where the history starts"))
+    if chart is not None:
+        chart.pop("earlier_markers", None)
+        chart["markers"] = [{"x": day_s(day), "y": value, "label": "lowest in 365 days", "day": day.isoformat()}] \
+            if chart["x"] and chart["x"][0] <= day_s(day) <= chart["x"][-1] else []
 
 
 def parse_since(text: str) -> date:
