@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+import duckdb
+
 from minerwatch.cli.common import choose_db
 from minerwatch.errors import MinerwatchError
 from minerwatch.networks import NETWORKS
@@ -84,11 +86,17 @@ def _check_network(args: argparse.Namespace) -> None:
                                    f"use --network {stored}, or the --db of your {args.network} database")
 
 
+def _interrupted() -> int:
+    print("interrupted; everything committed so far is kept", file=sys.stderr)
+    return 130
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `minerwatch` command; returns the exit status."""
-    parser = build_parser()
     try:
-        # Inside the try: an argument type may raise MinerwatchError, which argparse does not catch.
+        # Inside the try: loading the commands' modules may be interrupted by Ctrl-C, and an
+        # argument type may raise MinerwatchError, which argparse does not catch.
+        parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
@@ -110,7 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         print("hint: save the file as UTF-8 (CSV, TOML and JSON inputs are text files)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; everything committed so far is kept", file=sys.stderr)
-        return 130
+        return _interrupted()
+    except (duckdb.Error, RuntimeError) as e:
+        # Ctrl-C during a DuckDB call comes back as DuckDB's error: "Query interrupted" (a
+        # RuntimeError) from a query, or one wrapping the KeyboardInterrupt from a call that runs
+        # Python (reading a registered Arrow table). The same interruption, not a failure: the
+        # transaction it interrupted was rolled back.
+        if isinstance(e, duckdb.InterruptException) or any(s in str(e) for s in ("KeyboardInterrupt",
+                                                                                 "Query interrupted")):
+            return _interrupted()
+        raise
     except BrokenPipeError:
         return 0
