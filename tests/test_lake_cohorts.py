@@ -150,3 +150,45 @@ def test_import_puts_the_lake_series_beside_the_trackers(real: tuple[Path, Path]
     capsys.readouterr()
     assert main(["lake", "import", str(tmp_path / "res"), "--db", str(other)]) == 1
     assert "the results are of mainnet, the database holds regtest" in capsys.readouterr().err
+
+
+def test_entities_from_known_cospends(tmp_path: Path) -> None:
+    """Regtest, one block a day (f = fee):
+    h1  coinbase → P;  h2  coinbase → Q
+    h3  tx1: P's coinbase → A 5B, A 5B, B 10B, C 10B, D 10B, change to P;  coinbase → Y
+    h4  tx2 spends P's change with A's first coin; tx3 A's second with B's; tx4 C's with D's (all → W)
+    Co-spends join P–A (tx2) and A–B (tx3): {P, A, B} is one entity. {C, D} is a component too, but
+    without a 0-hop script: no entity. Q, Y and regtest genesis's public key (0-hop, never co-spent)
+    are entities of one. W only receives."""
+    from minerwatch.chain.script import classify, script_id
+
+    p, q, y, a, bb, c, d, w = (p2wpkh(h20(n)) for n in ("P", "Q", "Y", "A", "B", "C", "D", "W"))
+    b = ChainBuilder("regtest", start_time_s=T0)
+    b.mine(payouts=[(p, None)], time_s=T0)
+    b.mine(payouts=[(q, None)], time_s=T0 + DAY)
+    tx1 = b.spend([b.coinbase_outpoint(1)], [(a, 5 * B), (a, 5 * B), (bb, 10 * B), (c, 10 * B), (d, 10 * B)],
+                  fee_sat=F)
+    b.mine(payouts=[(y, None)], time_s=T0 + 2 * DAY)
+    b.spend([tx1.outpoint(5), tx1.outpoint(0)], [(w, 10 * B)], fee_sat=F)
+    b.spend([tx1.outpoint(1), tx1.outpoint(2)], [(w, 15 * B - F)], fee_sat=F)
+    b.spend([tx1.outpoint(3), tx1.outpoint(4)], [(w, 20 * B - F)], fee_sat=F)
+    b.mine(payouts=[(y, None)], time_s=T0 + 3 * DAY)
+    write_blk_files(tmp_path / "blocks", REGTEST, b.blocks)
+    assert main(["lake", "export", str(tmp_path / "lake"), "--blocks-dir", str(tmp_path / "blocks"),
+                 "--network", "regtest", "--workers", "1"]) == 0
+    con, _ = run_cohorts(str(tmp_path / "lake"))
+
+    def sid(script: bytes) -> int:
+        return script_id(*classify(script))
+
+    # Regtest genesis pays a bare public key (P2PK); its script id is read from the lake.
+    genesis_key = con.execute("SELECT script_id FROM outputs WHERE height = 0").fetchone()[0]
+    entities: dict[int, set[int]] = {}
+    for script, entity in con.execute("SELECT script_id, entity_id FROM entities").fetchall():
+        entities.setdefault(entity, set()).add(script)
+    pab = {sid(p), sid(a), sid(bb)}
+    assert sorted(entities.values(), key=sorted) == sorted([pab, {sid(q)}, {sid(y)}, {genesis_key}], key=sorted)
+    # An entity's id is its smallest script id; P's entity holds one 0-hop script (P, from h1).
+    assert entities[min(pab)] == pab
+    assert con.execute("SELECT count(*) FROM entities WHERE entity_id = ? AND zero_hop_height = 1",
+                       [min(pab)]).fetchone() == (1,)

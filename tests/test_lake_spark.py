@@ -21,7 +21,8 @@ if shutil.which("java") is None:
 
 BLK = Path(__file__).parent / "data" / "blkfiles"
 # The key of each result table's rows: both engines must give the same rows, in any order.
-KEYS = {"members": "script_id", "daily_cohort_flows": "cohort, epoch_day", "block_fees": "height"}
+KEYS = {"members": "script_id", "daily_cohort_flows": "cohort, epoch_day", "block_fees": "height",
+        "entities": "script_id"}
 
 
 def _rows(results: Path, table: str) -> list[tuple]:

@@ -12,10 +12,15 @@ from typing import Protocol
 from minerwatch.lake.layout import LakeError
 
 # The tables a run leaves for its user: who is in which cohort, the daily series, the true fees.
-RESULT_TABLES = ("members", "daily_cohort_flows", "block_fees")
+RESULT_TABLES = ("members", "daily_cohort_flows", "block_fees", "entities")
+# The statement files, in the order they run (entities.sql reads tables of cohorts.sql).
+SQL_FILES = ("cohorts.sql", "entities.sql")
 # Each pass after the first changes only scripts that were 1-hop before they were 0-hop and whose
 # coins of that time were spent after; a chain that needs more than a few passes has a loop of them.
 MAX_ONE_HOP_PASSES = 20
+# Label propagation needs about as many passes as the longest chain of co-spends in a component
+# (each pass moves the smallest label two hops: script → transaction → script).
+MAX_ENTITY_PASSES = 200
 
 _CHANGED_SQL = """
 SELECT count(*) FROM members_next n FULL JOIN members m ON m.script_id = n.script_id
@@ -24,6 +29,9 @@ WHERE m.script_id IS NULL OR n.script_id IS NULL
 """
 # Scripts 1-hop before they were 0-hop: only they make a further pass differ.
 _ONE_HOP_FIRST_SQL = "SELECT count(*) FROM members WHERE one_hop_height < zero_hop_height"
+_LABELS_CHANGED_SQL = """
+SELECT count(*) FROM entity_labels_next n JOIN entity_labels l ON l.script_id = n.script_id WHERE l.label <> n.label
+"""
 
 
 class Engine(Protocol):
@@ -35,13 +43,14 @@ class Engine(Protocol):
 
 
 def statements() -> list[tuple[str, str]]:
-    """(name, query) of every statement of sql/cohorts.sql, in file order."""
-    text = files("minerwatch.lake").joinpath("sql/cohorts.sql").read_text()
+    """(name, query) of every statement of the SQL files, in order."""
     out: list[tuple[str, str]] = []
-    for chunk in text.split("-- name: ")[1:]:
-        name, _, body = chunk.partition("\n")
-        lines = [ln for ln in body.splitlines() if not ln.lstrip().startswith("--")]
-        out.append((name.strip(), "\n".join(lines).strip()))
+    for file in SQL_FILES:
+        text = files("minerwatch.lake").joinpath(f"sql/{file}").read_text()
+        for chunk in text.split("-- name: ")[1:]:
+            name, _, body = chunk.partition("\n")
+            lines = [ln for ln in body.splitlines() if not ln.lstrip().startswith("--")]
+            out.append((name.strip(), "\n".join(lines).strip()))
     return out
 
 
@@ -49,6 +58,9 @@ def run(engine: Engine) -> int:
     """Compute every table of the cohort SQL; returns how many 1-hop passes it took."""
     passes = 0
     for name, sql in statements():
+        if name == "entity_pass":
+            _propagate_labels(engine, sql)
+            continue
         if name != "one_hop_pass":
             engine.materialize(name, sql)
             continue
@@ -63,3 +75,15 @@ def run(engine: Engine) -> int:
             if not changed or not engine.count(_ONE_HOP_FIRST_SQL):
                 break
     return passes
+
+
+def _propagate_labels(engine: Engine, sql: str) -> int:
+    """Repeat `entity_pass` until no script's label changes; returns the passes."""
+    for passes in range(1, MAX_ENTITY_PASSES + 1):
+        engine.materialize("entity_labels_next", sql)
+        changed = engine.count(_LABELS_CHANGED_SQL)
+        engine.materialize("entity_labels", "SELECT * FROM entity_labels_next")
+        if not changed:
+            return passes
+    raise LakeError(f"the entity labels still change after {MAX_ENTITY_PASSES} passes",
+                    "a co-spend chain this long needs a faster components algorithm (docs/lake.md)")
