@@ -120,3 +120,16 @@ def test_one_formatter_writes_numbers_as_the_field_does(browser: object, server:
     got = [page.evaluate(f"mwFormat.{fn}(...{json.dumps(args)})") for fn, args, _ in FORMATTED]
     assert got == [want for _, _, want in FORMATTED]
     page.close()
+
+
+def test_header_links_keep_the_window_and_changes_use_a_minus(browser: object, server: ws.LiveServer) -> None:
+    page, errors = load(browser, server.url + "/hashprice?interval=3m")
+    assert page.get_attribute("header nav a:text-is('Miner reserve')", "href") == "/reserve?interval=3m"  # type: ignore[attr-defined]
+    # The test chain's hashprice is inversely proportional to difficulty (subsidy, fees and price are
+    # constant). 30 days before its last day is 18 Jul 2024, heights 852,816-852,959, seven retargets
+    # after 840,000 (852,816 // 2,016 − 416): D0 × 1.07 against × 1.09 now, so 1.07 / 1.09 − 1 = −1.8 %,
+    # written with a minus sign as every change on the page.
+    note = page.inner_text(".figure:has(.label[title=hashprice_usd_per_ph_day]) .note")  # type: ignore[attr-defined]
+    assert note == "as of 17 Aug 2024 · −1.8 % over 30 days, near its record low"
+    assert errors == []
+    page.close()  # type: ignore[attr-defined]

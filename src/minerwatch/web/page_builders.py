@@ -19,15 +19,15 @@ from minerwatch.web.charts import PageContext, day_s, figure_doc, more_series, t
 
 def _fig(f: headline.Figure) -> dict[str, Any]:
     note = []
-    if f.change_30d_pct is not None:
-        note.append(f"{f.change_30d_pct:+.1f} % over 30 days")
     if f.at_record_low:
         note.append("record low")
     elif f.near_record_low:
         note.append("near its record low")
-    note += list(f.warnings)
-    return figure_doc(series.label(f.key), f.latest.value if f.latest else None, f.unit, f.key,
-                      f.latest.day if f.latest else None, ", ".join(note))
+    note += [words(w) for w in f.warnings]
+    # The change is a number the browser writes (static/format.js: "−5.1 % over 30 days").
+    return {**figure_doc(series.label(f.key), f.latest.value if f.latest else None, f.unit, f.key,
+                         f.latest.day if f.latest else None, ", ".join(note)),
+            "change_30d_pct": f.change_30d_pct}
 
 
 # The capitulation watch names its signals by id (the CLI and the API keep them); a page shows words.

@@ -23,7 +23,9 @@
       card.append(el("div", { class: "value" }, f.value === null ? f.unit : F.value(f.value, f.unit)));
       const range = f.low !== undefined && f.low !== null
         ? "95 % interval " + F.value(f.low, f.unit) + " to " + F.value(f.high, f.unit) : "";
-      const note = [f.date ? "as of " + F.isoDate(f.date) : "", range, f.note].filter(Boolean).join(" · ");
+      const change = f.change_30d_pct !== undefined && f.change_30d_pct !== null ? F.change(f.change_30d_pct) + " over 30 days" : "";
+      const note = [f.date ? "as of " + F.isoDate(f.date) : "", range, [change, f.note].filter(Boolean).join(", ")]
+        .filter(Boolean).join(" · ");
       if (note) card.append(el("div", { class: "note" }, note));
       box.append(card);
     }
@@ -203,6 +205,19 @@
       root.append(el("p", { class: "empty" }, "Nothing to show here yet — run `minerwatch sync`."));
     }
   }
+
+  // Moving to another page keeps the window: the header's links carry the interval in use.
+  function carryInterval() {
+    const interval = new URLSearchParams(location.search).get("interval");
+    if (!interval) return;
+    for (const a of document.querySelectorAll("header nav a")) {
+      const u = new URL(a.href);
+      if (u.origin !== location.origin || u.pathname === "/docs") continue;
+      u.searchParams.set("interval", interval);
+      a.href = u.pathname + u.search;
+    }
+  }
+  carryInterval();
 
   function load() {
     return fetch(root.dataset.json, { credentials: "same-origin" })
