@@ -261,7 +261,10 @@ def hashprice(ctx: PageContext) -> None:
 
 def hashrate(ctx: PageContext) -> None:
     names = {m.name for m in series.catalog()}
-    estimators = sorted(n for n in names if n.startswith("hashrate") and not n.endswith(("_low95", "_high95")))
+    # Shortest window first (1, 7, 30, 60 days), then the other vendors' estimators.
+    windows = {"hashrate_ehs": 1, "hashrate_ehs_7d": 7, "hashrate_ehs_30d": 30, "hashrate_ehs_60d": 60}
+    estimators = sorted((n for n in names if n.startswith("hashrate") and not n.endswith(("_low95", "_high95"))),
+                        key=lambda n: (windows.get(n, 1000), n))
     # The 7-day window is the usual smoother (one day's ±8 % is noise); a 24h or 3d window has one to
     # three days, so there the estimators with a value at every block are offered.
     if ctx.per_block:
