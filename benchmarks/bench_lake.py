@@ -5,7 +5,9 @@ The blocks are bench_tracking.py's generator (2024-like: ~2,500 transactions, ~6
 as parsed blocks, so the rate is the export's own work — rows, script ids, addresses, Parquet —
 without the parse (bench_parse.py has that). Memory is the process's peak RSS.
 
-    python benchmarks/bench_lake.py [--blocks 60] [--txs-per-block 2500] [--part-blocks 20]
+    python benchmarks/bench_lake.py [--blocks 60] [--txs-per-block 2500] [--part-blocks 20] [--lake DIR]
+
+With --lake DIR the lake is kept there, for timing `minerwatch lake spark DIR …` on it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=60)
     ap.add_argument("--txs-per-block", type=int, default=2500)
     ap.add_argument("--part-blocks", type=int, default=20)
+    ap.add_argument("--lake", help="write the lake here and keep it (default: a temporary directory)")
     args = ap.parse_args()
 
     gen = Generator(args.txs_per_block)
@@ -35,11 +38,12 @@ def main() -> None:
     n_out = sum(len(b.out_tx) for _, b in blocks)
     n_in = sum(len(b.in_tx) for _, b in blocks)
     with tempfile.TemporaryDirectory() as tmp:
+        lake = args.lake or f"{tmp}/lake"
         t0 = time.perf_counter()
-        export(f"{tmp}/lake", get_network("mainnet"), lambda start: blocks[start:], part_blocks=args.part_blocks)
+        export(lake, get_network("mainnet"), lambda start: blocks[start:], part_blocks=args.part_blocks)
         export_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        run_cohorts(f"{tmp}/lake")
+        run_cohorts(lake)
         cohorts_s = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.blocks} blocks, {n_tx:,} transactions, {n_out:,} outputs, {n_in:,} inputs")

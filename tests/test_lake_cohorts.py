@@ -16,7 +16,7 @@ from minerwatch.chain.builder import ChainBuilder, h20, p2wpkh
 from minerwatch.cli import main
 from minerwatch.lake.duck import run_cohorts
 
-from test_miner_flows_constructed import B, D4, DAY, F, G, REGTEST, T0, _build
+from test_miner_flows_constructed import B, D4, DAY, F, G, MINER2, POOL_B, REGTEST, T0, _build
 
 BLK = Path(__file__).parent / "data" / "blkfiles"
 COLUMNS = "reserve_sat, inflow_sat, outflow_sat, internal_sat, outflow_tx_count, largest_outflow_sat"
@@ -82,7 +82,30 @@ def one_hop_first(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     return _sync_and_export(tmp / "blocks", tmp, "regtest")
 
 
-@pytest.mark.parametrize("chain", ["real", "constructed", "one_hop_first"])
+def extended_chain() -> ChainBuilder:
+    """The flows story of test_miner_flows_constructed (h0–h5), then in one chain the cases the
+    cohort SQL repeats passes for: a script 1-hop (h6) before 0-hop (h7) whose coin of that time is
+    spent after (h8), and a co-spend (h8) that joins a 1-hop script (miner2) to a pool's (poolB);
+    h8's coinbase leaves its fees unclaimed."""
+    s, r, y, w = (p2wpkh(h20(n)) for n in ("S", "R", "Y", "W"))
+    b, _ = _build()
+    pay = b.spend([b.coinbase_outpoint(5)], [(s, 10 * B)], fee_sat=F)
+    b.mine(payouts=[(y, None)], time_s=T0 + 4 * DAY)
+    b.mine(payouts=[(s, None)], time_s=T0 + 5 * DAY)
+    b.spend([pay.outpoint(0)], [(r, 10 * B - F)], fee_sat=F)
+    b.spend([pay.outpoint(1), b.coins_of(MINER2)[0]], [(w, 20 * B)], fee_sat=F)
+    b.mine(payouts=[(y, 50 * B)], time_s=T0 + 6 * DAY)
+    return b
+
+
+@pytest.fixture(scope="module")
+def extended(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("lake-cohorts-extended")
+    write_blk_files(tmp / "blocks", REGTEST, extended_chain().blocks)
+    return _sync_and_export(tmp / "blocks", tmp, "regtest")
+
+
+@pytest.mark.parametrize("chain", ["real", "constructed", "one_hop_first", "extended"])
 @pytest.mark.parametrize("cohort", ["0hop", "1hop"])
 def test_duckdb_over_the_lake_equals_the_tracker(chain: str, cohort: str, request: pytest.FixtureRequest) -> None:
     db, lake = request.getfixturevalue(chain)
@@ -192,3 +215,16 @@ def test_entities_from_known_cospends(tmp_path: Path) -> None:
     assert entities[min(pab)] == pab
     assert con.execute("SELECT count(*) FROM entities WHERE entity_id = ? AND zero_hop_height = 1",
                        [min(pab)]).fetchone() == (1,)
+
+
+def test_extended_chain_entities_and_fees(extended: tuple[Path, Path]) -> None:
+    from minerwatch.chain.script import classify, script_id
+
+    con, _ = run_cohorts(str(extended[1]))
+    # h8's co-spend puts miner2 (a 1-hop payout address) in poolB's entity.
+    pool_b, miner2 = (script_id(*classify(x)) for x in (POOL_B, MINER2))
+    ids = dict(con.execute("SELECT script_id, entity_id FROM entities WHERE script_id IN (?, ?)",
+                           [pool_b, miner2]).fetchall())
+    assert ids[pool_b] == ids[miner2] == min(pool_b, miner2)
+    # h8 holds two payments of f each and a coinbase of 50B: 2f of true fees, none claimed.
+    assert con.execute("SELECT fees_sat, fees_claimed_sat FROM block_fees WHERE height = 8").fetchone() == (2 * F, 0)

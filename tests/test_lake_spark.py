@@ -1,6 +1,7 @@
 """`minerwatch lake spark` (PySpark in local mode, the real engine) gives exactly the tables
-`minerwatch lake cohorts` (DuckDB) gives from the same lake of the real blocks 0–438 — which
-test_lake_cohorts.py checks against the single-machine tracker."""
+`minerwatch lake cohorts` (DuckDB) gives from the same lake — of the real blocks 0–438, and of the
+constructed chain whose scripts need repeated 1-hop and entity passes — which test_lake_cohorts.py
+checks against the single-machine tracker."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from minerwatch.chain.blkfiles import write_blk_files
 from minerwatch.cli import main
 from minerwatch.lake.cohorts import RESULT_TABLES
+from minerwatch.networks import get_network
 
 pytest.importorskip("pyspark")
 if shutil.which("java") is None:
@@ -54,3 +57,19 @@ def test_spark_equals_duckdb_on_real_blocks(tmp_path: Path) -> None:
     info = json.loads((tmp_path / "spark" / "_minerwatch.json").read_text())
     assert (info["engine"], info["lake_tip_height"]) == ("spark", 438)
     assert info["lake_tip_hash"] == "0000000025c6b644f8add734be7e666fa4afa43ca0204d623a0c0b1fd2104c7a"
+
+
+def test_spark_equals_duckdb_on_the_extended_constructed_chain(tmp_path: Path) -> None:
+    from test_lake_cohorts import extended_chain
+
+    write_blk_files(tmp_path / "blocks", get_network("regtest"), extended_chain().blocks)
+    lake = tmp_path / "lake"
+    assert main(["lake", "export", str(lake), "--blocks-dir", str(tmp_path / "blocks"), "--network", "regtest",
+                 "--workers", "1"]) == 0
+    assert main(["lake", "cohorts", str(lake), "--out", str(tmp_path / "duck")]) == 0
+    assert main(["lake", "spark", str(lake), "--out", str(tmp_path / "spark"), "--master", "local[2]",
+                 "--shuffle-partitions", "2"]) == 0
+    for table in RESULT_TABLES:
+        duck = _rows(tmp_path / "duck", table)
+        assert duck, table
+        assert _rows(tmp_path / "spark", table) == duck, table
