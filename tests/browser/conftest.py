@@ -1,4 +1,4 @@
-"""Fixtures of the browser suite: one Chromium, one live server on the small test chain, and one on
+"""Fixtures of the browser suite: Chromium, one live server on the small test chain, and one on
 the demo database (built once per session, tests/conftest.py), shared by every module."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import web_support as ws  # noqa: E402
 from browser_support import ARGS, CHROMIUM  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API holds an event loop open while it runs, and the
+# tests after the browser suite call asyncio.run (tests/test_web_http.py).
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("MINERWATCH_REQUIRE_BROWSER") == "1":
