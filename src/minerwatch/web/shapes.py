@@ -99,7 +99,7 @@ class BlockFacts(BaseModel):
     hash: str
     prev_hash: str
     time_s: int
-    time: str
+    time_utc: str
     median_time_past_s: int
     version: int
     bits: str
@@ -107,7 +107,6 @@ class BlockFacts(BaseModel):
     chainwork: int
     size_bytes: int
     weight_wu: int
-    weight: int
     tx_count: int
     coinbase_value_sat: int
     subsidy_sat: int
