@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--master", default="local[*]", help="Spark master URL (default local[*]: every core here)")
     p.add_argument("--shuffle-partitions", type=_at_least(1), default=None,
                    help="spark.sql.shuffle.partitions (Spark's default 200 suits a cluster, not a small lake)")
+    p.add_argument("--driver-memory", default="4g",
+                   help="spark.driver.memory for a new session (default 4g; in local mode the driver does all the work)")
     p.set_defaults(func=cmd_spark)
 
     p = lsub.add_parser("import", help="load the results of lake cohorts|spark into the database (lake_* tables)")
@@ -104,7 +106,7 @@ def cmd_spark(args: argparse.Namespace) -> int:
     from minerwatch.lake.spark_job import run, spark_session
 
     t0 = time.perf_counter()
-    spark = spark_session(args.master, args.shuffle_partitions)
+    spark = spark_session(args.master, args.shuffle_partitions, args.driver_memory)
     try:
         spark.sparkContext.setLogLevel("ERROR")
         run(spark, args.dir, args.out)

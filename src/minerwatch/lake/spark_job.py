@@ -23,7 +23,8 @@ from minerwatch.lake.layout import LakeError, Manifest, open_lake, read_manifest
 from minerwatch.lake.schema import TABLES
 
 
-def spark_session(master: str | None = None, shuffle_partitions: int | None = None) -> Any:
+def spark_session(master: str | None = None, shuffle_partitions: int | None = None,
+                  driver_memory: str | None = None) -> Any:
     """A SparkSession (the one spark-submit made, or a new local one when `master` is given)."""
     try:
         from pyspark.sql import SparkSession
@@ -33,6 +34,10 @@ def spark_session(master: str | None = None, shuffle_partitions: int | None = No
     if master:
         builder = (builder.master(master).config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))
+    if driver_memory:
+        # In local mode the driver is every executor too: Spark's 1 GB default failed to broadcast a
+        # join side of a 150,000-transaction lake ("Not enough memory to build and broadcast").
+        builder = builder.config("spark.driver.memory", driver_memory)
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     return builder.getOrCreate()
