@@ -147,3 +147,28 @@ def test_append_as_the_chain_grows(real_blocks: Path, tmp_path: Path, capsys: py
     assert "parts of 100 blocks" in capsys.readouterr().err
     assert main(["lake", "export", str(lake), "--blocks-dir", str(real_blocks), "--network", "regtest"]) == 1
     assert "holds mainnet blocks" in capsys.readouterr().err
+
+
+def test_export_from_the_node_equals_the_blk_export(real_blocks: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node's answers (getblockhash, getblock HASH 0, over real JSON-RPC) give the same lake as the
+    blk files; a node that has grown is appended to."""
+    from fake_node import FakeNode, read_blk_file
+
+    blocks = read_blk_file(BLK / "mainnet-heights-0-438.dat")
+    whole = tmp_path / "whole"
+    _export(whole, real_blocks, "--part-blocks", "100")
+    monkeypatch.setenv("MINERWATCH_RPC_PASSWORD", "x")
+    lake = tmp_path / "lake"
+    node = FakeNode(blocks[:301])
+    try:
+        assert main(["lake", "export", str(lake), "--rpc", node.url, "--rpc-user", "u", "--part-blocks", "100"]) == 0
+    finally:
+        node.stop()
+    node = FakeNode(blocks)
+    try:
+        assert main(["lake", "export", str(lake), "--rpc", node.url, "--rpc-user", "u"]) == 0
+    finally:
+        node.stop()
+    assert _tables(lake) == _tables(whole)
+    assert (lake / "manifest.json").read_text() == (whole / "manifest.json").read_text()
