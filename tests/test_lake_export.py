@@ -172,3 +172,37 @@ def test_export_from_the_node_equals_the_blk_export(real_blocks: Path, tmp_path:
         node.stop()
     assert _tables(lake) == _tables(whole)
     assert (lake / "manifest.json").read_text() == (whole / "manifest.json").read_text()
+
+
+def test_reorg_of_the_short_last_part_is_followed_deeper_is_refused(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Parts of 2 blocks over a regtest chain A of heights 0–4: [0–1], [2–3] and the short [4]. A branch
+    that replaces height 4 is taken (the short part is written again anyway); one that forks below
+    height 4 would leave the kept part [2–3] on another chain, and is refused."""
+    from minerwatch.chain.builder import ChainBuilder
+
+    a = ChainBuilder("regtest", start_time_s=1_700_000_000)
+    for _ in range(4):
+        a.mine()
+    b, c = a.fork(3), a.fork(2)       # b: a's blocks to 3, c: to 2
+    for _ in range(3):
+        b.mine(tag="branch b")
+        c.mine(tag="branch c")
+    for name, chain in (("a", a), ("b", b), ("c", c)):
+        write_blk_files(tmp_path / name, REGTEST, chain.blocks)
+    lake = tmp_path / "lake"
+    _export(lake, tmp_path / "a", "--network", "regtest", "--part-blocks", "2")
+    _export(lake, tmp_path / "b", "--network", "regtest")
+    whole = tmp_path / "whole"
+    _export(whole, tmp_path / "b", "--network", "regtest", "--part-blocks", "2")
+    assert _tables(lake) == _tables(whole)
+    capsys.readouterr()
+    assert main(["lake", "export", str(lake), "--blocks-dir", str(tmp_path / "c"), "--network", "regtest",
+                 "--workers", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "the lake's block 5 is" in err and "the chain was reorganised below the lake's tip" in err
+    # A source that ends below the lake's kept blocks is refused too (a's blocks end at 4).
+    assert main(["lake", "export", str(lake), "--blocks-dir", str(tmp_path / "a"), "--network", "regtest",
+                 "--workers", "1"]) == 1
+    assert "the source ends below the lake's tip 6: it has no block 5" in capsys.readouterr().err
+    assert _tables(lake) == _tables(whole)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from minerwatch.chain.block import Block, parse_block
+from minerwatch.chain.block import Block, hash_hex, parse_block
 from minerwatch.chain.parsed import block_facts
 from minerwatch.lake.layout import (
     PARTIAL_SUFFIX,
@@ -121,17 +121,27 @@ def export(uri: str, network: Network, source: BlockSource, part_blocks: int | N
     writer: _PartWriter | None = None
     written = parts = 0
     height, block_hash = start - 1, prev_hash
+    # The source is read from the lake's last kept block, which must be the one the lake holds: a
+    # source on another branch, or one that ends below it, is refused before anything is written.
+    unchecked = prev_hash is not None
     try:
-        for h, block in source(start):
+        for h, block in source(start - 1 if unchecked else start):
+            if unchecked:
+                got = hash_hex(block.header.hash)
+                if h != start - 1 or got != prev_hash:
+                    raise LakeError(
+                        f"the source's block {h} is {got}, the lake's block {start - 1} is {prev_hash}: "
+                        "the chain was reorganised below the lake's tip",
+                        f"export into a new directory, or delete the parts from height {(start - 1) // n * n} on "
+                        "and their entries in manifest.json")
+                unchecked = False
+                continue
             if h != height + 1:
                 raise LakeError(f"the source gave height {h} after {height}", "export from a complete chain")
             facts = block_facts(h, block, network)
             if block_hash is not None and facts.prev_hash_hex != block_hash:
-                raise LakeError(
-                    f"block {h} ({facts.hash_hex}) does not build on the lake's block {h - 1} ({block_hash}): "
-                    "the chain was reorganised below the lake's tip",
-                    f"export into a new directory, or delete the parts from height {(h - 1) // n * n} on and "
-                    "their entries in manifest.json")
+                raise LakeError(f"block {h} ({facts.hash_hex}) does not build on block {h - 1} ({block_hash}): "
+                                "the source's chain changed during the export", "run the export again")
             if writer is not None and h % n == 0:
                 kept.append(writer.finish(height, block_hash))
                 m.parts = kept
@@ -145,6 +155,9 @@ def export(uri: str, network: Network, source: BlockSource, part_blocks: int | N
             written += 1
             if on_block is not None:
                 on_block(h)
+        if unchecked:
+            raise LakeError(f"the source ends below the lake's tip {m.tip_height}: it has no block {start - 1}",
+                            "export from the node or blocks directory the lake was made from, or a newer one")
         if writer is not None:
             if short is not None and height < short.last_height:
                 raise LakeError(f"the source ends at height {height}, below the lake's tip {short.last_height}",
