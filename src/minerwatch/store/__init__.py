@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -75,6 +77,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     except duckdb.Error as e:
         raise _open_error(path, e, read_only) from e
     _avoid_wrong_results(con)
+    _bound_memory(con)
     if not read_only:
         migrate(con)
     else:
@@ -99,6 +102,23 @@ def _avoid_wrong_results(con: duckdb.DuckDBPyConnection) -> None:
     off = [name for name in _WRONG_RESULT_OPTIMIZERS if name in known]
     if off:
         con.execute(f"SET GLOBAL disabled_optimizers = '{','.join(off)}'")  # fixed names, not input
+
+
+# DuckDB takes up to 80 % of the machine's memory by default and keeps what it has read cached. A
+# node box runs minerwatch beside the node: DuckDB gets a fixed budget instead and spills to its
+# temporary directory past it. (The rehearsal chain's whole sync peaked at 9.3 GB of RSS without
+# it, most of it in the final metric refresh: docs/benchmarks.md.) MINERWATCH_DB_MEMORY changes it.
+DEFAULT_DB_MEMORY = "3GB"
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def _bound_memory(con: duckdb.DuckDBPyConnection) -> None:
+    limit = os.environ.get("MINERWATCH_DB_MEMORY", DEFAULT_DB_MEMORY).strip()
+    if not _MEMORY_SIZE.match(limit):
+        con.close()
+        raise StoreError(f"MINERWATCH_DB_MEMORY is {limit!r}, not a size",
+                         "set it to a size such as 3GB or 512MB, or unset it for the default (3GB)")
+    con.execute(f"SET memory_limit = '{limit}'")   # checked against the pattern above
 
 
 def _open_error(path: Path, e: duckdb.Error, read_only: bool = False) -> StoreError:
