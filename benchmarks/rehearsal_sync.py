@@ -4,6 +4,7 @@
     python benchmarks/rehearsal_sync.py tip OUT --db DB                      # held-back blocks, one sync each
     python benchmarks/rehearsal_sync.py follow OUT --db DB                   # the same in one process; a reorg
     python benchmarks/rehearsal_sync.py api --db DB [--pool foundryusa]       # cold series latency
+    python benchmarks/rehearsal_sync.py eras --db DB --log FULL.log          # wall per cohort row, per era
 
 full: one sync with the default workers into DB; with --kill-at, SIGKILL when the progress passes
 HEIGHT, then a second sync, timed to its first stored batch (the restart) and to the end. Every
@@ -138,6 +139,38 @@ def cmd_follow(args: argparse.Namespace) -> dict[str, object]:
             "reorg": reorg}
 
 
+_ERAS = (0, 110_000, 210_000, 300_000, 420_000, 500_000, 630_000, 700_000, 840_000, 925_000)
+
+
+def cmd_eras(args: argparse.Namespace) -> dict[str, object]:
+    """Per era: wall time from the progress lines of a `full` run's output (--log), cohort outputs
+    and spends from the database, and the wall time per cohort row."""
+    import re
+
+    import duckdb
+
+    points = [(float(m.group(1)), int(m.group(2).replace(",", ""))) for line in args.log.read_text().splitlines()
+              if (m := re.match(r"\s*\[\s*([\d.]+) s\] height ([\d,]+)/", line))]
+
+    def at(height: int) -> float:
+        return next((t for t, h in points if h >= height), points[-1][0])
+
+    con = duckdb.connect(str(args.db), read_only=True)
+    rows = []
+    for lo, hi in zip(_ERAS, _ERAS[1:]):
+        outputs, spends, mb = con.execute(
+            "SELECT (SELECT count(*) FROM miner_outputs WHERE height >= $1 AND height < $2), "
+            "(SELECT count(*) FROM miner_spends WHERE height >= $1 AND height < $2), "
+            "(SELECT coalesce(sum(size_bytes), 0) / 1e6 FROM blocks WHERE height >= $1 AND height < $2)",
+            [lo, hi]).fetchone()
+        wall = at(hi - 1) - at(lo)
+        rows.append({"heights": f"{lo:,}-{hi - 1:,}", "wall_s": round(wall), "blk_mb": round(mb), "outputs": outputs,
+                     "spends": spends, "us_per_cohort_row": round(wall / max(outputs + spends, 1) * 1e6, 1)})
+        print(rows[-1], flush=True)
+    con.close()
+    return {"eras": rows}
+
+
 _PROBE = """
 import sys, time
 t0 = time.perf_counter()
@@ -165,15 +198,16 @@ def cmd_api(args: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("step", choices=("full", "follow", "tip", "api"))
+    ap.add_argument("step", choices=("full", "follow", "tip", "api", "eras"))
     ap.add_argument("out", type=Path, nargs="?", help="the rehearsal directory (blocks/, tail/, rehearsal.json)")
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--kill-at", type=int)
+    ap.add_argument("--log", type=Path, help="eras: the output of a `full` run")
     ap.add_argument("--pool", default="foundryusa")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     c0 = os.times()
-    result = {"full": cmd_full, "follow": cmd_follow, "tip": cmd_tip, "api": cmd_api}[args.step](args)
+    result = {"full": cmd_full, "follow": cmd_follow, "tip": cmd_tip, "api": cmd_api, "eras": cmd_eras}[args.step](args)
     c1 = os.times()
     result["children_cpu_s"] = round(c1.children_user + c1.children_system - c0.children_user - c0.children_system, 1)
     print(json.dumps(result, indent=1))
