@@ -167,6 +167,10 @@ def test_import_puts_the_lake_series_beside_the_trackers(real: tuple[Path, Path]
         assert con.execute("SELECT engine, network, lake_tip_height, lake_tip_hash FROM lake_import").fetchall() == [
             ("duckdb", "mainnet", 438, "0000000025c6b644f8add734be7e666fa4afa43ca0204d623a0c0b1fd2104c7a")]
         assert con.execute("SELECT count(*) FROM lake_block_fees").fetchone() == (439,)
+        # No payment of blocks 0–438 spends two scripts' coins: every 0-hop script is an entity of one.
+        assert con.execute("SELECT count(*), count(*) FILTER (WHERE entity_id = script_id) FROM lake_entities"
+                           ).fetchone() == con.execute("SELECT count(*), count(*) FROM lake_members "
+                                                       "WHERE zero_hop_height IS NOT NULL").fetchone()
     # Mainnet results are refused by a regtest database.
     other = tmp_path / "regtest.duckdb"
     shutil.copy(constructed[0], other)

@@ -22,6 +22,7 @@ _LOADS = {
     "block_fees": ("lake_block_fees", "SELECT height, fees_sat, fees_claimed_sat, unclaimed_sat, coinbase_value_sat, "
                                       "subsidy_sat FROM r"),
     "members": ("lake_members", "SELECT script_id, zero_hop_height, one_hop_height, member_height FROM r"),
+    "entities": ("lake_entities", "SELECT script_id, entity_id, zero_hop_height FROM r"),
 }
 
 
