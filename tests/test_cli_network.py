@@ -17,6 +17,10 @@ def test_every_database_command_takes_db_and_network() -> None:
         options = {o for a in leaf._actions for o in a.option_strings}
         if command.startswith("minerwatch calc "):
             continue  # the calculators need no chain and no database
+        if command in ("minerwatch lake export", "minerwatch lake cohorts", "minerwatch lake spark"):
+            # They read blk files, a node or a lake and write Parquet: no database. (lake import,
+            # which writes one, is checked.) The lake records its network in its manifest.
+            continue
         assert "--db" in options, command
         if command != "minerwatch demo":  # the demo builds its own simnet database
             assert "--network" in options, command

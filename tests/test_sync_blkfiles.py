@@ -188,7 +188,9 @@ def test_ctrl_c_at_any_moment_says_interrupted_and_resumes_to_the_same_database(
         time.sleep(rng.uniform(0.5, latest))
         proc.send_signal(signal.SIGINT)
         err = proc.communicate(timeout=120)[1]
-        if proc.returncode == 0:
+        if proc.returncode == 0 or "synced 439 blocks" in err:
+            # The run had ended (the signal came after its last line, while the process exited):
+            # aim earlier next time.
             latest = max(0.8, latest * 0.7)
         else:
             interrupted += 1
