@@ -4,9 +4,7 @@ when USD figures stop and which command fills the days."""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,26 +15,9 @@ from metrics_helpers import day_of_blocks, insert_facts, open_db  # noqa: E402
 from minerwatch.cli import main  # noqa: E402
 from minerwatch.metrics.registry import refresh_all  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 HEADERS = Path(__file__).resolve().parents[1] / "data" / "headers" / "mainnet-headers-822528-830592.bin"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("MINERWATCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is required (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_headers_alone_draw_difficulty_and_hashrate(browser: object, tmp_path: Path) -> None:
