@@ -4,7 +4,9 @@
     python benchmarks/rehearsal_sync.py tip OUT --db DB                      # held-back blocks, one sync each
     python benchmarks/rehearsal_sync.py follow OUT --db DB                   # the same in one process; a reorg
     python benchmarks/rehearsal_sync.py api --db DB [--pool foundryusa]       # cold series latency
+    python benchmarks/rehearsal_sync.py api --db DB --warm                    # the same, uncached, in a started server
     python benchmarks/rehearsal_sync.py eras --db DB --log FULL.log          # wall per cohort row, per era
+    python benchmarks/rehearsal_sync.py refresh --db DB                      # the final refresh: time, peak RSS
 
 full: one sync with the default workers into DB; with --kill-at, SIGKILL when the progress passes
 HEIGHT, then a second sync, timed to its first stored batch (the restart) and to the end. Every
@@ -139,6 +141,44 @@ def cmd_follow(args: argparse.Namespace) -> dict[str, object]:
             "reorg": reorg}
 
 
+def cmd_refresh(args: argparse.Namespace) -> dict[str, object]:
+    """The final metric refresh of a whole sync on a copy of --db: every derived table from height 0
+    after the tracker is rebuilt, with DuckDB's budget from MINERWATCH_DB_MEMORY; wall, CPU and the
+    peak RSS (sampled every 0.2 s)."""
+    import shutil
+    import threading
+
+    from minerwatch.networks import get_network
+    from minerwatch.store import connect, lower_metrics_mark, transaction
+    from minerwatch.sync import Syncer
+
+    work = args.db.with_name(args.db.stem + "-refresh.duckdb")
+    shutil.copy(args.db, work)
+    peak = [0]
+
+    def sample() -> None:
+        while True:
+            peak[0] = max(peak[0], int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
+            time.sleep(0.2)
+
+    threading.Thread(target=sample, daemon=True).start()
+    con = connect(work)
+    with transaction(con):
+        lower_metrics_mark(con, -1)
+        con.execute("DELETE FROM meta WHERE key = 'miner_flows_through_height'")
+    t0, c0 = time.perf_counter(), time.process_time()
+    syncer = Syncer(con, get_network("rehearsal"))
+    t1, after_open = time.perf_counter(), peak[0]
+    syncer.refresh_metrics()
+    t2 = time.perf_counter()
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.close()
+    work.unlink()
+    return {"memory_limit": limit, "open_and_tracker_s": round(t1 - t0, 1), "rss_after_open_gib": round(after_open / 2**30, 2),
+            "refresh_s": round(t2 - t1, 1), "cpu_s": round(time.process_time() - c0, 1),
+            "peak_rss_gib": round(peak[0] / 2**30, 2), "load": _load()}
+
+
 _ERAS = (0, 110_000, 210_000, 300_000, 420_000, 500_000, 630_000, 700_000, 840_000, 925_000)
 
 
@@ -184,7 +224,30 @@ print(r.status_code, round((t2 - t1) * 1000, 1), len(r.content))
 """
 
 
+_WARM_PROBE = """
+import json, sys, time
+from fastapi.testclient import TestClient
+from minerwatch.web.app import create_app
+c = TestClient(create_app(__import__('pathlib').Path(sys.argv[1])))
+c.get('/api/v1/series/difficulty?interval=all')
+out = {}
+for url in sys.argv[2:]:
+    t = time.perf_counter()
+    r = c.get(url)
+    out[url] = {"status": r.status_code, "ms": round((time.perf_counter() - t) * 1000, 1)}
+print(json.dumps(out))
+"""
+
+
 def cmd_api(args: argparse.Namespace) -> dict[str, object]:
+    if args.warm:
+        # One process that has answered another series first (the server's state after its
+        # first request): each cohort series uncached, once.
+        urls = [f"/api/v1/series/{name}?interval=all&cohort={cohort}"
+                for cohort in ("0hop", "1hop", f"pool:{args.pool}") for name in ("miner_reserve_btc", "miner_outflow_btc")]
+        line = subprocess.run([sys.executable, "-c", _WARM_PROBE, str(args.db), *urls], check=True,
+                              capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        return json.loads(line)
     out = {}
     for cohort in ("0hop", "1hop", f"pool:{args.pool}"):
         for name in ("miner_reserve_btc", "miner_outflow_btc"):
@@ -198,16 +261,18 @@ def cmd_api(args: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("step", choices=("full", "follow", "tip", "api", "eras"))
+    ap.add_argument("step", choices=("full", "follow", "tip", "api", "eras", "refresh"))
     ap.add_argument("out", type=Path, nargs="?", help="the rehearsal directory (blocks/, tail/, rehearsal.json)")
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--kill-at", type=int)
     ap.add_argument("--log", type=Path, help="eras: the output of a `full` run")
+    ap.add_argument("--warm", action="store_true", help="api: in one process that has answered another series first")
     ap.add_argument("--pool", default="foundryusa")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     c0 = os.times()
-    result = {"full": cmd_full, "follow": cmd_follow, "tip": cmd_tip, "api": cmd_api, "eras": cmd_eras}[args.step](args)
+    result = {"full": cmd_full, "follow": cmd_follow, "tip": cmd_tip, "api": cmd_api, "eras": cmd_eras,
+              "refresh": cmd_refresh}[args.step](args)
     c1 = os.times()
     result["children_cpu_s"] = round(c1.children_user + c1.children_system - c0.children_user - c0.children_system, 1)
     print(json.dumps(result, indent=1))
