@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import date
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,21 +11,6 @@ from minerwatch.errors import MinerwatchError, UsageError
 from minerwatch.feeds import spot
 
 ANSWERS = Path(__file__).parent / "data" / "feeds"
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(ANSWERS)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def test_each_recorded_answer_parses() -> None:
@@ -43,8 +24,8 @@ def test_each_recorded_answer_parses() -> None:
         spot.parse_answer("coinbase", b"<html>rate limited</html>")
 
 
-def test_three_exchanges_averaged_over_http(server: str) -> None:
-    urls = {n: f"{server}/{n}.json" for n in ("coinbase", "kraken", "bitstamp")}
+def test_three_exchanges_averaged_over_http(feeds_server: str) -> None:
+    urls = {n: f"{feeds_server}/{n}.json" for n in ("coinbase", "kraken", "bitstamp")}
     q = spot.fetch_spot_usd(["coinbase", "kraken", "bitstamp"], urls, today=date(2024, 11, 25))
     # (86,075.12 + 86,080.10 + 86,070.00) / 3 = 258,225.22 / 3 = 86,075.0733…
     assert q.price_usd == pytest.approx(258_225.22 / 3)
@@ -52,16 +33,16 @@ def test_three_exchanges_averaged_over_http(server: str) -> None:
     assert q.as_dict()["date"] == "2024-11-25"
 
 
-def test_a_failing_exchange_is_left_out_and_named(server: str) -> None:
-    urls = {"coinbase": f"{server}/coinbase.json", "kraken": f"{server}/kraken-error.json",
-            "gemini": f"{server}/missing.json"}
+def test_a_failing_exchange_is_left_out_and_named(feeds_server: str) -> None:
+    urls = {"coinbase": f"{feeds_server}/coinbase.json", "kraken": f"{feeds_server}/kraken-error.json",
+            "gemini": f"{feeds_server}/missing.json"}
     q = spot.fetch_spot_usd(["coinbase", "kraken", "gemini"], urls, today=date(2024, 11, 25))
     assert q.price_usd == 86075.12 and set(q.failed) == {"kraken", "gemini"}
 
 
-def test_nothing_answers(server: str) -> None:
+def test_nothing_answers(feeds_server: str) -> None:
     with pytest.raises(MinerwatchError, match="no exchange answered"):
-        spot.fetch_spot_usd(["gemini"], {"gemini": f"{server}/missing.json"}, timeout_s=2)
+        spot.fetch_spot_usd(["gemini"], {"gemini": f"{feeds_server}/missing.json"}, timeout_s=2)
     with pytest.raises(UsageError):
         spot.fetch_spot_usd(["binance"])
 

@@ -5,11 +5,7 @@ tests/data/feeds are served by a real local HTTP server."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import date
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,25 +23,10 @@ from minerwatch.report.brief import build_brief
 from minerwatch.sync import Syncer
 from minerwatch.web.app import create_app
 
-ANSWERS = Path(__file__).parent / "data" / "feeds"
 AUG20 = 1_787_184_000           # 2026-08-20T00:00:00Z; the shipped prices end on 2026-08-22
 GAP = ("USD figures stop on 2026-08-22, the last day with a stored price; the chain runs to 2026-08-25. "
        "Run `minerwatch prices fetch --since 2026-08-23 --store`")
 D = 1.2e14
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(ANSWERS)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def _live(server: str) -> prices.LivePrices:
@@ -89,9 +70,9 @@ def test_every_interface_says_since_when_usd_stops_and_what_fixes_it(tmp_path: P
     assert GAP in client.get("/api/v1/series/hashprice_usd_per_ph_day").json()["warnings"][0]
 
 
-def test_back_fill_from_daily_candles_and_todays_spot(tmp_path: Path, server: str) -> None:
+def test_back_fill_from_daily_candles_and_todays_spot(tmp_path: Path, feeds_server: str) -> None:
     con = _chain_past_the_prices(tmp_path)
-    quotes = prices.fetch_missing_prices(date(2026, 8, 23), date(2026, 8, 25), _live(server))
+    quotes = prices.fetch_missing_prices(date(2026, 8, 23), date(2026, 8, 25), _live(feeds_server))
     got = {q.day: q.price_usd for q in quotes}
     # Past days: the mean of the three daily opens in the recorded candles.
     assert got[date(2026, 8, 23)] == pytest.approx((79_110.0 + 79_120.4 + 79_104.12) / 3)
@@ -116,7 +97,7 @@ def test_live_prices_need_a_node(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "minerwatch prices fetch --since DATE --store" in err
 
 
-def test_follow_with_live_prices_adds_the_new_days(regtest_node, tmp_path: Path, server: str) -> None:  # noqa: ANN001
+def test_follow_with_live_prices_adds_the_new_days(regtest_node, tmp_path: Path, feeds_server: str) -> None:  # noqa: ANN001
     node = regtest_node
     # Blocks on 2026-08-22 … 2026-08-25, 30 minutes apart; the shipped prices end on 2026-08-22.
     node.mine(4 * 48, start_time_s=AUG20 + 2 * DAY_S, spacing_s=1800)
@@ -124,7 +105,7 @@ def test_follow_with_live_prices_adds_the_new_days(regtest_node, tmp_path: Path,
     con = store.connect(db)
     store.bind_network(con, "regtest", db)
     syncer = Syncer(con, get_network("regtest"))
-    syncer.live_prices = _live(server)
+    syncer.live_prices = _live(feeds_server)
     syncer.today = lambda: date(2026, 8, 25)
     client = RpcClient(node.url, get_network("regtest"), password=node.api_key)
     syncer.sync_rpc(client, follow=True, poll_s=0.2,
