@@ -267,10 +267,15 @@ def _repeated_coinbase_outputs(tracker: Tracker, parsed: ParsedBlock) -> list[tu
     """The tracked unspent outputs a block's coinbase is about to replace by repeating their txid
     (mainnet 91842 and 91880 only; BIP 34 made it impossible after 227,931): (txid hex, vout)."""
     cols = parsed.columns
-    txid = cols.txids[0]
-    utxos = tracker.utxos
-    return [(hash_hex(txid), cols.out_vout[k]) for k in range(len(cols.out_tx))
-            if cols.out_tx[k] == 0 and (txid, cols.out_vout[k]) in utxos]
+    txid, utxos, out_tx = cols.txids[0], tracker.utxos, cols.out_tx
+    repeated = []
+    k = 0
+    # Outputs are in transaction order: the coinbase's come first (a block's loop, so it stops there).
+    while k < len(out_tx) and out_tx[k] == 0:
+        if (txid, cols.out_vout[k]) in utxos:
+            repeated.append((hash_hex(txid), cols.out_vout[k]))
+        k += 1
+    return repeated
 
 
 def _delete_outputs(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, int]]) -> None:
