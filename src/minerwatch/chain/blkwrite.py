@@ -1,4 +1,5 @@
-"""Write blocks as Bitcoin Core stores them: blkNNNNN.dat records, optionally XOR-obfuscated.
+"""Write blocks as Bitcoin Core stores them: blkNNNNN.dat records, optionally XOR-obfuscated, and
+optionally their undo data (revNNNNN.dat, see revchain).
 
 Used by the tests and by the simulated demo chain to produce real blocks directories.
 """
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from minerwatch.chain.blkscan import MAX_BLOCK_BYTES, RECORD_HEADER_BYTES, XOR_KEY_BYTES, xor_at
+from minerwatch.chain.revchain import OutsideCoin, write_rev_files
 from minerwatch.errors import MinerwatchError, UsageError
 from minerwatch.networks import Network
 
@@ -22,6 +24,7 @@ _MIN_BLOCK_BYTES = 81                       # a header and a transaction count
 def write_blk_files(
     blocks_dir: Path, network: Network, raw_blocks: Iterable[bytes], max_file_bytes: int = MAX_BLOCKFILE_BYTES,
     xor_key: bytes | None = None, shuffle_seed: int | None = None, preallocate_bytes: int | None = None,
+    rev_files: bool = False, outside_coins: Iterable[OutsideCoin] = (),
 ) -> list[Path]:
     """Write `raw_blocks` as blk00000.dat, blk00001.dat, … in `blocks_dir`; the files written.
 
@@ -29,7 +32,9 @@ def write_blk_files(
     more (Core's rule). With `xor_key` (8 bytes) the records are obfuscated and blocks/xor.dat
     written. With `shuffle_seed` the blocks are written in a random order, as a node that
     downloaded them in parallel would. With `preallocate_bytes`, each file is extended with
-    plain zero bytes to a multiple of that size, as Core's preallocation leaves it.
+    plain zero bytes to a multiple of that size, as Core's preallocation leaves it. With `rev_files`,
+    the best chain's undo records are written beside them as Core would (revchain.write_rev_files;
+    `outside_coins`: coins it spends that no block created, e.g. ChainBuilder.funded_coins.items()).
     """
     if xor_key is not None and len(xor_key) != XOR_KEY_BYTES:
         raise UsageError(f"an XOR key has {XOR_KEY_BYTES} bytes, not {len(xor_key)}")
@@ -68,6 +73,8 @@ def write_blk_files(
     finally:
         if out is not None:
             out.close()
+    if rev_files:
+        write_rev_files(blocks_dir, network, outside_coins)
     return paths
 
 

@@ -61,6 +61,8 @@ class ChainBuilder:
         # "coins of a script" costs its own coins, not a scan of every coin (the demo holds ~10^5).
         self._by_script: dict[bytes, dict[OutPoint, None]] = {}
         self._funded: set[str] = set()
+        # Coins from outside the chain (fund), which writing the chain's undo data must be told of.
+        self.funded_coins: dict[OutPoint, Coin] = {}
         self._start_time_s = start_time_s if start_time_s is not None else genesis.time_s + spacing_s
         self._start_bits = bits
         self._undo: list[tuple[list[tuple[OutPoint, Coin]], list[OutPoint]]] = [([], [])]
@@ -113,7 +115,8 @@ class ChainBuilder:
         if label in self._funded:
             raise UsageError(f"coin {label!r} was funded already", "give every funding a new label")
         self._funded.add(label)
-        self._put(op, Coin(value_sat, script, 0, False))
+        self.funded_coins[op] = Coin(value_sat, script, 0, False)
+        self._put(op, self.funded_coins[op])
         return op
 
     def _put(self, op: OutPoint, coin: Coin) -> None:
@@ -255,6 +258,7 @@ class ChainBuilder:
         other.network, other.spacing_s = self.network, self.spacing_s
         other._start_time_s, other._start_bits = self._start_time_s, self._start_bits
         other._funded = set(self._funded)
+        other.funded_coins = dict(self.funded_coins)
         keep = at_height + 1
         other.blocks, other.hashes = self.blocks[:keep], self.hashes[:keep]
         other.times, other.bits, other.txids = self.times[:keep], self.bits[:keep], self.txids[:keep]
