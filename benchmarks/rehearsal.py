@@ -24,9 +24,13 @@ the network is simulated, its proof of work is not checked (networks.py).
 
     python benchmarks/rehearsal.py --out /work/rehearsal [--blocks 925000] [--thin 400] [--hold-back 6]
 
-writes OUT/blocks/blk*.dat (XOR-obfuscated, xor.dat), OUT/tail/NNNNNN.blk (the last --hold-back
-blocks, raw, for timing a sync that takes one new block at a time) and OUT/rehearsal.json (counts).
-`python benchmarks/rehearsal.py --append OUT` appends the next held-back block to the blk files.
+writes OUT/blocks/blk*.dat (XOR-obfuscated, xor.dat), their undo data OUT/blocks/rev*.dat as Bitcoin
+Core writes it (chain/revchain.py, from the blk files), OUT/tail/NNNNNNN.blk (the last --hold-back
+blocks, raw, for timing a sync that takes one new block at a time) with each one's undo data
+(NNNNNNN.undo), and OUT/rehearsal.json (counts).
+`python benchmarks/rehearsal.py --append OUT` appends the next held-back block to the blk files and
+its undo record to the rev file of the same number; `--rev-only OUT` writes the rev files of a
+rehearsal written before they were (OUT/rev.json: their size and the time taken).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import heapq
 import json
 import os
 import random
+import resource
 import sys
 import time
 from collections import deque
@@ -46,7 +51,9 @@ from pathlib import Path
 from minerwatch.chain.blkscan import xor_at
 from minerwatch.chain.builder import ChainBuilder, OutPoint, key, key65, p2pk
 from minerwatch.chain.blkwrite import write_blk_files
+from minerwatch.chain.revchain import CoinSet, append_rev_record, write_rev_files
 from minerwatch.consensus import RETARGET_INTERVAL_BLOCKS as PERIOD
+from minerwatch.errors import MinerwatchError
 from minerwatch.networks import get_network
 from minerwatch.simulate.actors import script_for
 
@@ -382,17 +389,53 @@ class Rehearsal:
 
 
 def append_next(out: Path) -> int:
-    """Append the next held-back block to the last blk file (XORed at its offset); its height."""
+    """Append the next held-back block to the last blk file (XORed at its offset) and, when the
+    rehearsal has rev files, its undo record to the rev file of the same number, as Core does when
+    it connects the block; its height."""
     tail = sorted((out / "tail").glob("*.blk"))
     if not tail:
         raise SystemExit("no held-back block left in " + str(out / "tail"))
     raw = tail[0].read_bytes()
+    undo_path = tail[0].with_suffix(".undo")
+    has_rev = any((out / "blocks").glob("rev*.dat"))
+    if has_rev and not undo_path.exists():
+        raise SystemExit(f"{undo_path} is missing: the rev files would lose this block's record "
+                         f"(write the rehearsal's rev files anew: remove rev*.dat, then --rev-only {out})")
     last = sorted((out / "blocks").glob("blk*.dat"))[-1]
     record = NETWORK.magic + len(raw).to_bytes(4, "little") + raw
     with open(last, "ab") as f:
         f.write(xor_at(record, XOR_KEY, f.tell()))
+    if has_rev:
+        append_rev_record(out / "blocks", int(last.stem[3:]), NETWORK.magic, raw[4:36], undo_path.read_bytes())
+        undo_path.unlink()
     tail[0].unlink()
     return int(tail[0].stem)
+
+
+def write_rev(out: Path, seed: int) -> dict[str, float | int]:
+    """Write OUT/blocks/rev*.dat from the blk files, and OUT/tail/NNNNNNN.undo for each held-back block;
+    what was written and the time and memory it took."""
+    t0, c0 = time.perf_counter(), os.times()
+    funded = Rehearsal(seed, 1, 1).b.funded_coins      # the economy's coins: funded, in no block
+
+    def progress(height: int, coins: CoinSet) -> None:
+        if height % 50_000 == 0:
+            print(f"  rev: {height:,} blocks  {time.perf_counter() - t0:7.0f} s  unspent outputs {len(coins):,}",
+                  file=sys.stderr, flush=True)
+
+    written = write_rev_files(out / "blocks", NETWORK, funded.items(), progress)
+    held = sorted((out / "tail").glob("*.blk"))
+    for k, path in enumerate(held):
+        height = int(path.stem)
+        if height != written.tip_height + 1 + k:
+            raise SystemExit(f"held-back block {path.name} does not follow the blk files' tip {written.tip_height}")
+        path.with_suffix(".undo").write_bytes(written.coins.connect(path.read_bytes(), height, path.name))
+    wall, c1 = time.perf_counter() - t0, os.times()
+    return {"rev_files": len(written.files), "rev_records": written.records, "rev_bytes": written.size_bytes,
+            "rev_tip_height": written.tip_height, "held_back_undo": len(held),
+            "unspent_outputs_at_tip": len(written.coins), "rev_wall_s": round(wall, 1),
+            "rev_cpu_s": round(c1.user + c1.system - c0.user - c0.system, 1),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
 def main() -> None:
@@ -403,10 +446,22 @@ def main() -> None:
     ap.add_argument("--payout-thin", type=float, default=1, help="pool payout outputs / PAYOUT_THIN")
     ap.add_argument("--hold-back", type=int, default=6)
     ap.add_argument("--seed", type=int, default=925)
-    ap.add_argument("--append", action="store_true", help="append the next held-back block to OUT's blk files")
+    ap.add_argument("--append", action="store_true",
+                    help="append the next held-back block to OUT's blk files (and its undo record to the rev files)")
+    ap.add_argument("--rev-only", action="store_true",
+                    help="write the rev files of the rehearsal in OUT from its blk files (OUT/rev.json: figures)")
     args = ap.parse_args()
     if args.append:
         print(append_next(args.out))
+        return
+    if args.rev_only:
+        seed = json.loads((args.out / "rehearsal.json").read_text())["seed"]
+        try:
+            rev = write_rev(args.out, seed)
+        except MinerwatchError as e:
+            raise SystemExit(f"error: {e}") from e
+        (args.out / "rev.json").write_text(json.dumps(rev, indent=1) + "\n")
+        print(json.dumps(rev, indent=1))
         return
     t0, c0 = time.perf_counter(), os.times()
     r = Rehearsal(args.seed, args.thin, args.payout_thin)
@@ -418,11 +473,13 @@ def main() -> None:
         (args.out / "tail" / f"{first_tail + k:07d}.blk").write_bytes(raw)
     wall, c1 = time.perf_counter() - t0, os.times()
     cpu = c1.user + c1.system - c0.user - c0.system
+    rev = write_rev(args.out, args.seed)
+    (args.out / "rev.json").write_text(json.dumps(rev, indent=1) + "\n")
     summary = {**r.stats, "blocks": args.blocks, "blocks_in_files": args.blocks - len(tail), "thin": args.thin,
                "payout_thin": args.payout_thin, "seed": args.seed, "blk_files": len(files),
                "blk_bytes": sum(p.stat().st_size for p in files), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                "members": sum(len(m) for m in r.members.values()), "users": r.users,
-               "deposits": sum(len(d) for d in r.deposits), "early_p2pk_unspent": len(r.early)}
+               "deposits": sum(len(d) for d in r.deposits), "early_p2pk_unspent": len(r.early), **rev}
     (args.out / "rehearsal.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
 

@@ -8,7 +8,10 @@ validated every block: the writer, given only Core's blk files, must write the s
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -226,3 +229,40 @@ def test_a_spend_of_an_unknown_output_names_the_block(tmp_path: Path) -> None:
     with pytest.raises(MinerwatchError, match="already holds rev files"):
         write_rev_files(blocks_dir, REGTEST, b.funded_coins.items())
     assert (blocks_dir / "rev00000.dat").read_bytes() == before
+
+
+# --- the rehearsal chain (benchmarks/rehearsal.py) --------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str | Path) -> str:
+    done = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_rehearsal_appends_held_back_blocks_records_as_a_full_write_would(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    # 1,500 blocks: the economy's funded coins are spent from the first blocks, coinbases from 101 on.
+    _run("benchmarks/rehearsal.py", "--out", out, "--blocks", "1500", "--thin", "50", "--hold-back", "2")
+    assert sorted(p.name for p in (out / "tail").iterdir()) == ["0001498.blk", "0001498.undo", "0001499.blk",
+                                                                "0001499.undo"]
+    assert _run("benchmarks/rehearsal.py", "--out", out, "--append").strip() == "1498"
+    assert _run("benchmarks/rehearsal.py", "--out", out, "--append").strip() == "1499"
+    assert not list((out / "tail").iterdir())
+    # The same blk files given rev files from scratch: the appended records are what a full write gives.
+    fresh = tmp_path / "fresh"
+    (fresh / "tail").mkdir(parents=True)
+    shutil.copy(out / "rehearsal.json", fresh)
+    shutil.copytree(out / "blocks", fresh / "blocks", ignore=shutil.ignore_patterns("rev*.dat"))
+    rev = json.loads(_run("benchmarks/rehearsal.py", "--out", fresh, "--rev-only"))
+    assert rev["rev_records"] == 1499 and rev["rev_tip_height"] == 1499
+    assert (fresh / "blocks" / "rev00000.dat").read_bytes() == (out / "blocks" / "rev00000.dat").read_bytes()
+    # The reader finds every block's record, and each spent output is the output its input names.
+    check = json.loads(_run("benchmarks/check_rev.py", out / "blocks", "--sample", "1500"))
+    assert check["blocks"] == 1499 and check["spent_outputs"] > check["from_outside"] > 0
+    # Writing them again is refused, with the way out.
+    done = subprocess.run([sys.executable, "benchmarks/rehearsal.py", "--out", str(fresh), "--rev-only"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "already holds rev files" in done.stderr and "Traceback" not in done.stderr
