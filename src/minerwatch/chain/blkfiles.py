@@ -38,6 +38,7 @@ from minerwatch.chain.blkscan import (
 from minerwatch.chain.blkwrite import MAX_BLOCKFILE_BYTES, write_blk_files
 from minerwatch.chain.block import Block, parse_block
 from minerwatch.chain.parsed import PackedBlock, ParsedBlock
+from minerwatch.chain.undo import ChunkUndo, UndoIndex, UndoReader
 from minerwatch.errors import MinerwatchError, ParseError, UsageError
 from minerwatch.networks import Network
 
@@ -133,15 +134,19 @@ def iter_blocks(
 def iter_parsed(
     blocks_dir: Path, network: Network, start_height: int = 0, stop_height: int | None = None,
     workers: int = 1, canonical_hashes: dict[int, str] | None = None, chain: BestChain | None = None,
-    chunk_bytes: int = CHUNK_BYTES, parsers: ParserPool | None = None,
+    chunk_bytes: int = CHUNK_BYTES, parsers: ParserPool | None = None, undo: UndoIndex | None = None,
+    contested: set[bytes] | None = None,
 ) -> Iterator[tuple[int, BlockRecord, ParsedBlock]]:
     """(height, record, block ready for the ingest) from `start_height` to `stop_height`, in height order.
 
     With `workers` > 1 the workers also compute each block's facts and send its columns packed;
     `parsers`, started earlier with as many workers, is used (and closed) instead of a new pool.
+    With `undo` (scan_undo of the same directory) each block also brings what its inputs spent, read
+    from its undo record (`ParsedBlock.spent`; None for a block whose record is missing or damaged);
+    `contested`: contested_parents of the directory's scan.
     """
     yield from _read(blocks_dir, network, start_height, stop_height, workers, canonical_hashes, chain, chunk_bytes,
-                     network, parsers)
+                     network, parsers, undo, contested or set())
 
 
 class ParserPool:
@@ -188,7 +193,7 @@ def _ready() -> None:
 def _read(
     blocks_dir: Path, network: Network, start_height: int, stop_height: int | None, workers: int,
     canonical_hashes: dict[int, str] | None, chain: BestChain | None, chunk_bytes: int, facts_of: Network | None,
-    parsers: ParserPool | None = None,
+    parsers: ParserPool | None = None, undo: UndoIndex | None = None, contested: set[bytes] | None = None,
 ) -> Iterator[tuple[int, BlockRecord, Any]]:
     """Blocks, or with `facts_of` (the network) blocks ready for the ingest, in height order."""
     if workers < 1:
@@ -198,12 +203,49 @@ def _read(
     files, key, records = _plan(blocks_dir, network, start_height, stop_height, canonical_hashes, chain)
     paths = {n: str(p) for n, p in files.items()}
     chunks = _chunks(records, chunk_bytes)
+    if undo is not None and facts_of is not None:
+        chunks = _with_undo(chunks, undo, _chain_ordinals(blocks_dir, network, canonical_hashes, chain, records),
+                            contested or set())
+    else:
+        chunks = ((recs, items, None) for recs, items in chunks)
     if workers == 1 and parsers is None:
-        for recs, items in chunks:
-            blocks = _raise_error(_parse_chunk(_paths_of(paths, items), key, items, facts_of), paths)
+        for recs, items, chunk_undo in chunks:
+            blocks = _raise_error(_parse_chunk(_paths_of(paths, items), key, items, facts_of, False, chunk_undo), paths)
             yield from zip(*_unzip_heights(recs), blocks)
         return
     yield from _iter_parallel(paths, key, chunks, parsers or ParserPool(workers), facts_of)
+
+
+def _chain_ordinals(
+    blocks_dir: Path, network: Network, canonical_hashes: dict[int, str] | None, chain: BestChain | None,
+    records: list[tuple[int, BlockRecord]],
+) -> dict[int, int]:
+    """height → how many chain blocks of its blk file come before it (ChunkUndo's expected record)."""
+    if chain is None:
+        chain = best_chain(scan(Path(blocks_dir).expanduser(), network), network, canonical_hashes)
+    wanted = {h for h, _ in records}
+    seen: dict[int, int] = {}
+    ordinals: dict[int, int] = {}
+    for height, rec in enumerate(chain.records, chain.start_height):
+        k = seen.get(rec.file_number, 0)
+        seen[rec.file_number] = k + 1
+        if height in wanted:
+            ordinals[height] = k
+    return ordinals
+
+
+def _with_undo(
+    chunks: Iterator[tuple[list[tuple[int, BlockRecord]], list[_Item]]], undo: UndoIndex, ordinals: dict[int, int],
+    contested: set[bytes],
+) -> Iterator[tuple[list[tuple[int, BlockRecord]], list[_Item], ChunkUndo]]:
+    for recs, items in chunks:
+        spans: dict[int, tuple[int, int]] = {}
+        for height, rec in recs:
+            k = ordinals[height]
+            lo, hi = spans.get(rec.file_number, (k, k))
+            spans[rec.file_number] = (min(lo, k), max(hi, k))
+        hot = frozenset(h for h, rec in recs if rec.prev_hash in contested)
+        yield recs, items, ChunkUndo.of(undo, spans, hot)
 
 
 class _Chunk:
@@ -211,10 +253,10 @@ class _Chunk:
     an exception, raised only when the chunk's turn comes, after every block before it, as when a
     worker parses it), or neither yet."""
 
-    __slots__ = ("recs", "items", "future", "result")
+    __slots__ = ("recs", "items", "undo", "future", "result")
 
-    def __init__(self, recs: list[tuple[int, BlockRecord]], items: list[_Item]) -> None:
-        self.recs, self.items = recs, items
+    def __init__(self, recs: list[tuple[int, BlockRecord]], items: list[_Item], undo: ChunkUndo | None) -> None:
+        self.recs, self.items, self.undo = recs, items, undo
         self.future: Future[Any] | None = None
         self.result: Any = None
 
@@ -223,6 +265,7 @@ def _iter_parallel(
     paths: dict[int, str], key: bytes, chunks: Iterator[tuple[list[tuple[int, BlockRecord]], list[_Item]]],
     parsers: ParserPool, facts_of: Network | None,
 ) -> Iterator[tuple[int, BlockRecord, Any]]:
+    """`chunks`: (records, items, ChunkUndo or None)."""
     pool, workers = parsers.executor, parsers.workers
     to_workers = workers * (_IN_FLIGHT_PER_WORKER if facts_of is None else _IN_FLIGHT_PER_WORKER_PACKED)
     # The oldest chunks go to the workers; `workers` more are read ahead for this process to parse
@@ -242,12 +285,12 @@ def _iter_parallel(
             if given >= to_workers:
                 break
             if c.future is None and c.result is None:
-                c.future = pool.submit(_parse_chunk, _paths_of(paths, c.items), key, c.items, facts_of, True)
+                c.future = pool.submit(_parse_chunk, _paths_of(paths, c.items), key, c.items, facts_of, True, c.undo)
                 given += 1
 
     def parse_here(c: _Chunk) -> None:
         try:
-            c.result = _parse_chunk(_paths_of(paths, c.items), key, c.items, facts_of)
+            c.result = _parse_chunk(_paths_of(paths, c.items), key, c.items, facts_of, False, c.undo)
         except MinerwatchError as e:
             c.result = e
         fill()
@@ -371,9 +414,23 @@ class _Reader:
 
 def _parse_chunk(
     paths: dict[int, str], key: bytes, items: list[_Item], facts_of: Network | None = None, pack: bool = False,
+    undo: ChunkUndo | None = None,
 ) -> list[Block] | list[ParsedBlock] | list[PackedBlock] | tuple[str, int, str, str]:
     """Read and parse one chunk (runs in a worker): blocks, or with `facts_of` (the network) blocks
-    ready for the ingest, packed with `pack`. A ParseError comes back as (source, offset, text, hint)."""
+    ready for the ingest, packed with `pack`, with what their inputs spent when `undo` is given.
+    A ParseError comes back as (source, offset, text, hint)."""
+    undo_reader: UndoReader | None = undo.reader(facts_of) if undo is not None and facts_of is not None else None
+    try:
+        return _parse_items(paths, key, items, facts_of, pack, undo, undo_reader)
+    finally:
+        if undo_reader is not None:
+            undo_reader.close()
+
+
+def _parse_items(
+    paths: dict[int, str], key: bytes, items: list[_Item], facts_of: Network | None, pack: bool,
+    undo: ChunkUndo | None, undo_reader: UndoReader | None,
+) -> list[Any] | tuple[str, int, str, str]:
     blocks: list[Any] = []
     with _Reader(paths, key) as reader:
         for height, number, offset, size in items:
@@ -389,6 +446,8 @@ def _parse_chunk(
                 blocks.append(block)
             else:
                 parsed = ParsedBlock.of(height, block, facts_of)
+                if undo is not None and undo_reader is not None:
+                    parsed = ParsedBlock(parsed.facts, parsed.columns, undo.spent(undo_reader, height, number, block))
                 blocks.append(parsed.packed() if pack else parsed)
     return blocks
 

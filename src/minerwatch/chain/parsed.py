@@ -121,12 +121,36 @@ class TrackerColumns:
     in_prev_vout: list[int]
 
 
+@_pickled_as_tuple
+@dataclass(frozen=True, slots=True)
+class SpentColumns:
+    """What each non-coinbase input of a block spent, from the node's undo data (chain/undo.py): one
+    row per input, in the order of the block's `in_tx` column. With them the tracker decides an
+    input from the spent script alone, without holding the unspent cohort outputs in memory."""
+
+    value_sat: array[int]
+    height: array[int]          # height of the block that created the spent output
+    script_type: bytes          # one ScriptType byte per input
+    payload: list[bytes]        # classify()'s owner payload of the spent script
+    fees_paid_sat: int          # the inputs' values minus the non-coinbase outputs': the true fees
+
+    def packed(self) -> tuple:
+        return (self.value_sat, self.height, self.script_type, marshal.dumps(self.payload), self.fees_paid_sat)
+
+    @classmethod
+    def unpacked(cls, packed: tuple) -> SpentColumns:
+        value_sat, height, script_type, payload, fees = packed
+        return cls(value_sat, height, script_type, marshal.loads(payload), fees)
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedBlock:
-    """A block ready for the ingest: its facts and the tracker's columns."""
+    """A block ready for the ingest: its facts, the tracker's columns and, where the node keeps undo
+    data, what its inputs spent (None: the tracker looks the spends up in its own outputs)."""
 
     facts: BlockFacts
     columns: Columns
+    spent: SpentColumns | None = None
 
     @property
     def height(self) -> int:
@@ -148,6 +172,7 @@ class ParsedBlock:
             self.facts, c.tx_count, b"".join(c.txids), array(_U32, c.out_tx), array(_U32, c.out_vout),
             array("q", c.out_value_sat), bytes(c.out_type), marshal.dumps(list(c.out_payload)),
             array(_U32, c.in_tx), b"".join(c.in_prev_txid), array(_U32, c.in_prev_vout),
+            None if self.spent is None else self.spent.packed(),
         )
 
 
@@ -171,6 +196,7 @@ class PackedBlock:
     in_tx: array[int]
     in_prev_txid: bytes       # 32 bytes per non-coinbase input
     in_prev_vout: array[int]
+    spent: tuple | None = None    # SpentColumns.packed()
 
     def unpack(self) -> ParsedBlock:
         """The `ParsedBlock` again, with the per-row objects the tracker needs rebuilt."""
@@ -179,7 +205,7 @@ class PackedBlock:
             self.out_type, marshal.loads(self.out_payload), self.in_tx.tolist(),
             _split32(self.in_prev_txid), self.in_prev_vout.tolist(),
         )
-        return ParsedBlock(self.facts, columns)
+        return ParsedBlock(self.facts, columns, None if self.spent is None else SpentColumns.unpacked(self.spent))
 
 
 def _split32(data: bytes) -> tuple[bytes, ...]:

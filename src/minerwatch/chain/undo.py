@@ -25,18 +25,25 @@ records that still both fit are reported (AmbiguousUndoError), never guessed bet
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 from minerwatch.chain.blkscan import RECORD_HEADER_BYTES, BlkIndex, pread, xor_at
 from minerwatch.chain.block import Block, sha256d
 from minerwatch.chain.compress import read_compact_size, read_txout, read_varint
-from minerwatch.chain.undoscan import CHECKSUM_BYTES, Files, UndoIndex, UndoRecord, list_rev_files, scan_undo
+from minerwatch.chain.parsed import SpentColumns
+from minerwatch.chain.script import classify
+from minerwatch.chain.undoscan import (
+    CHECKSUM_BYTES, Files, UndoIndex, UndoRecord, list_rev_files, scan_rev_file, scan_undo,
+)
 from minerwatch.errors import MinerwatchError, ParseError
+from minerwatch.networks import Network
 
 __all__ = [
-    "AmbiguousUndoError", "BlockShape", "SpentOutput", "UndoIndex", "UndoReader", "UndoRecord", "block_shape",
-    "contested_parents", "list_rev_files", "parse_block_undo", "scan_undo",
+    "AmbiguousUndoError", "BlockShape", "ChunkUndo", "SpentOutput", "UndoIndex", "UndoReader", "UndoRecord",
+    "block_shape", "contested_parents", "list_rev_files", "parse_block_undo", "scan_undo", "spent_columns",
 ]
 
 
@@ -125,6 +132,15 @@ class UndoReader:
         # Where the last match in each file was: blocks read in chain order are usually the next
         # record, so the search starts there and a whole-file search is the exception.
         self._next: dict[int, int] = {}
+        # Files whose every record is in the index (a worker's window holds only some).
+        self.whole_files: set[int] = set()
+
+    def index_whole_file(self, number: int) -> None:
+        """Replace a file's records by all of its records, read from the file itself."""
+        self.index.records[number] = scan_rev_file(self.index.files[number], number, self.index.network,
+                                                   self.index.xor_key)
+        self._next.pop(number, None)
+        self.whole_files.add(number)
 
     def __enter__(self) -> UndoReader:
         return self
@@ -227,3 +243,76 @@ def _fits(txs: list[tuple[SpentOutput, ...]], shape: BlockShape) -> bool:
         if len(coins) != n_inputs or sum(c.value_sat for c in coins) < out_sat:
             return False
     return True
+
+
+def spent_columns(txs: list[tuple[SpentOutput, ...]], block: Block) -> SpentColumns:
+    """A block's spent outputs as the tracker's columns: one row per non-coinbase input, in the
+    order of the block's inputs, with the spent script classified as the block's own outputs are."""
+    values, heights = array("q"), array("I")
+    types = bytearray()
+    payloads: list[bytes] = []
+    for coins in txs:
+        for coin in coins:
+            stype, payload = classify(coin.script)
+            values.append(coin.value_sat)
+            heights.append(coin.height)
+            types.append(stype)
+            payloads.append(payload)
+    paid_out = sum(block.out_value_sat) - block.coinbase_value_sat
+    return SpentColumns(values, heights, bytes(types), payloads, sum(values) - paid_out)
+
+
+# How far past a chunk's expected records the window it is sent reaches: records of blocks that were
+# the tip once and then reorganised away sit between the chain's. A block not found in its window
+# makes the worker index its whole rev file (correct, just slower).
+WINDOW_SLACK_RECORDS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkUndo:
+    """What a parser worker needs to find the undo records of one chunk of blocks: the rev files of
+    the chunk's blk files, a window of their records around where the chunk's blocks' records are
+    expected, and the heights whose parent had other children (see contested_parents).
+
+    Core appends a block's record to the rev file of the block's blk file when it connects the
+    block, in height order; so the k-th best-chain block of blk N (by height) has the k-th record
+    of rev N, give or take genesis (no record) and stale blocks' records in between."""
+
+    paths: dict[int, str]
+    xor_key: bytes
+    records: dict[int, list[tuple[int, int, int]]]     # file number → (offset, size, tx count)
+    contested: frozenset[int]
+
+    @classmethod
+    def of(cls, index: UndoIndex, ordinals: dict[int, tuple[int, int]], contested: frozenset[int]) -> ChunkUndo:
+        """`ordinals`: per blk file of the chunk, the first and last chain ordinal of its blocks there."""
+        records = {}
+        for n, (lo, hi) in ordinals.items():
+            recs = index.records.get(n, ())
+            records[n] = [(r.offset, r.size_bytes, r.tx_count)
+                          for r in recs[max(lo - 1, 0):hi + 1 + WINDOW_SLACK_RECORDS]]
+        return cls({n: str(index.files[n]) for n in ordinals if n in index.files}, index.xor_key, records,
+                   contested)
+
+    def reader(self, network: Network) -> UndoReader:
+        records = {n: [UndoRecord(n, off, size, txs) for off, size, txs in recs] for n, recs in self.records.items()}
+        files = {n: Path(p) for n, p in self.paths.items()}
+        return UndoReader(UndoIndex(Path("."), network, files, self.xor_key, records))
+
+    def spent(self, reader: UndoReader, height: int, file_number: int, block: Block) -> SpentColumns | None:
+        """The block's spent columns; None when its undo record is missing, damaged or ambiguous,
+        which leaves its spends to the tracker's own outputs (exact either way)."""
+        if block.tx_count == 1:
+            return SpentColumns(array("q"), array("I"), b"", [], 0)
+        if file_number not in self.paths:
+            return None
+        shape = block_shape(block)
+        contested = height in self.contested
+        try:
+            txs = reader.spent_outputs(shape, file_number, contested)
+            if txs is None and file_number not in reader.whole_files:
+                reader.index_whole_file(file_number)
+                txs = reader.spent_outputs(shape, file_number, contested)
+        except (ParseError, AmbiguousUndoError):
+            return None
+        return None if txs is None else spent_columns(txs, block)

@@ -94,6 +94,18 @@ def scan_undo(blocks_dir: Path, network: Network) -> UndoIndex:
     return UndoIndex(blocks_dir, network, files, key, records, tail)
 
 
+def scan_rev_file(path: Path, number: int, network: Network, key: bytes) -> list[UndoRecord]:
+    """The records of one rev file, read as scan_undo reads it; a record cut short at its end (the
+    node may be writing it) is left out."""
+    out: list[UndoRecord] = []
+    with Files({number: path}) as fds:
+        try:
+            _scan_file(fds.fd(number), path.name, number, True, network, key, out)
+        except OSError as e:
+            raise MinerwatchError(f"cannot read {path}: {e.strerror}", "check the file and the disk") from e
+    return out
+
+
 def _scan_file(
     fd: int, name: str, number: int, is_last: bool, network: Network, key: bytes, out: list[UndoRecord],
 ) -> int | None:
