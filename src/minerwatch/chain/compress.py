@@ -23,6 +23,9 @@ MAX_SCRIPT_BYTES = 10_000          # Core's MAX_SCRIPT_SIZE
 MAX_MONEY_SAT = 21_000_000 * 100_000_000
 _HASH160_BYTES = 20
 _KEY_X_BYTES = 32
+# The scripts codes 0 and 1 stand for, around their 20-byte hash (revwrite.py compresses by them).
+P2PKH_HEAD, P2PKH_TAIL = b"\x76\xa9\x14", b"\x88\xac"    # OP_DUP OP_HASH160 20 … OP_EQUALVERIFY OP_CHECKSIG
+P2SH_HEAD, P2SH_TAIL = b"\xa9\x14", b"\x87"                # OP_HASH160 20 … OP_EQUAL
 # Core reads an over-long script as this one-byte unspendable script (compressor.h); such coins are
 # never in the UTXO set, so a real undo file never holds one, but reading it Core's way keeps the
 # reader's answer equal to Core's.
@@ -109,9 +112,9 @@ def decompress_script(n_size: int, payload: bytes) -> bytes | None:
     """The script that special code `n_size` (0–5) and its payload stand for; None for a
     code 4/5 payload that is no point's x coordinate (Core never writes one)."""
     if n_size == 0:
-        return b"\x76\xa9\x14" + payload + b"\x88\xac"             # P2PKH
+        return P2PKH_HEAD + payload + P2PKH_TAIL
     if n_size == 1:
-        return b"\xa9\x14" + payload + b"\x87"                     # P2SH
+        return P2SH_HEAD + payload + P2SH_TAIL
     if n_size < 4:
         return b"\x21" + bytes((n_size,)) + payload + b"\xac"     # P2PK, compressed key 02/03
     key = decompress_pubkey(n_size - 4, payload)                   # 4: even y, 5: odd y
@@ -130,7 +133,7 @@ def read_txout(data: bytes, pos: int, end: int, source: str, base: int) -> tuple
         if pos + _HASH160_BYTES > end:
             raise ParseError(f"compressed script (type {n_size}) cut short", source, base + script_at)
         h = data[pos:pos + _HASH160_BYTES]
-        script = b"\x76\xa9\x14" + h + b"\x88\xac" if n_size == 0 else b"\xa9\x14" + h + b"\x87"
+        script = P2PKH_HEAD + h + P2PKH_TAIL if n_size == 0 else P2SH_HEAD + h + P2SH_TAIL
         return value_sat, script, pos + _HASH160_BYTES
     if n_size < SPECIAL_SCRIPTS:
         n = _KEY_X_BYTES

@@ -59,6 +59,8 @@ class CoinSet:
             raise ParseError(f"the block at height {height} cannot be read as transactions ({e})", source) from e
 
     def _connect(self, raw: bytes, height: int) -> bytes:
+        # Its own walk over the transactions, not block.parse_block: that parser keeps an output's
+        # owner (script type and payload), not its script, and the undo entry needs the script.
         coins, pop = self._coins, self._coins.pop
         n_tx, pos = _size(raw, HEADER_SIZE)
         parts = [compact_size(n_tx - 1)]

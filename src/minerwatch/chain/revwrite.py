@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from minerwatch.chain.block import sha256d
-from minerwatch.chain.compress import SPECIAL_SCRIPTS, decompress_pubkey
+from minerwatch.chain.compress import P2PKH_HEAD, P2PKH_TAIL, P2SH_HEAD, P2SH_TAIL, SPECIAL_SCRIPTS, decompress_pubkey
+from minerwatch.chain.txbuild import varint as compact_size  # the CompactSize of blocks, also CBlockUndo's counts
 from minerwatch.errors import UsageError
 
-_P2PKH_HEAD, _P2PKH_TAIL = b"\x76\xa9\x14", b"\x88\xac"     # OP_DUP OP_HASH160 20 … OP_EQUALVERIFY OP_CHECKSIG
-_P2SH_HEAD, _P2SH_TAIL = b"\xa9\x14", b"\x87"                 # OP_HASH160 20 … OP_EQUAL
 _OP_CHECKSIG = 0xAC
 # The one-byte encodings, made once: most amounts' codes, script sizes and counts are one byte.
 _SMALL_VARINTS = tuple(bytes((n,)) for n in range(0x80))
@@ -38,17 +37,6 @@ def varint(n: int) -> bytes:
         n = (n >> 7) - 1
         digits.append((n & 0x7F) | 0x80)
     return bytes(reversed(digits))
-
-
-def compact_size(n: int) -> bytes:
-    """The CompactSize length prefix of blocks and of CBlockUndo/CTxUndo vectors."""
-    if 0 <= n < 0xFD:
-        return bytes((n,))
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFF_FFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
 
 
 def compress_amount(sat: int) -> int:
@@ -68,9 +56,9 @@ def compress_amount(sat: int) -> int:
 def compress_script(script: bytes) -> bytes:
     """Core's ScriptCompression: a special code and its 20 or 32 bytes, or VARINT(size + 6) ‖ script."""
     n = len(script)
-    if n == 25 and script[:3] == _P2PKH_HEAD and script[23:] == _P2PKH_TAIL:
+    if n == 25 and script[:3] == P2PKH_HEAD and script[23:] == P2PKH_TAIL:
         return b"\x00" + script[3:23]
-    if n == 23 and script[:2] == _P2SH_HEAD and script[22:] == _P2SH_TAIL:
+    if n == 23 and script[:2] == P2SH_HEAD and script[22:] == P2SH_TAIL:
         return b"\x01" + script[2:22]
     if n == 35 and script[0] == 33 and script[34] == _OP_CHECKSIG and script[1] in (2, 3):
         return script[1:34]                       # Core does not check that a compressed key is a point
