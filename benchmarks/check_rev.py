@@ -74,9 +74,10 @@ def main() -> None:
                     counts["from_outside"] += 1
                     continue
                 made = block_at(coin.height)
-                tx = made.txids.index(txid)
-                i = next(k for k, (t, v) in enumerate(zip(made.out_tx, made.out_vout)) if t == tx and v == vout)
-                if (made.out_value_sat[i], (made.out_type[i], made.out_payload[i]), tx == 0) != \
+                outs = [k for k, (t, v) in enumerate(zip(made.out_tx, made.out_vout))
+                        if made.txids[t] == txid and v == vout]
+                if len(outs) != 1 or (made.out_value_sat[outs[0]], (made.out_type[outs[0]], made.out_payload[outs[0]]),
+                                      made.out_tx[outs[0]] == 0) != \
                         (coin.value_sat, classify(coin.script), coin.is_coinbase):
                     sys.exit(f"height {height}: the undo record's coin {hash_hex(txid)}:{vout} is not the output "
                              f"block {coin.height} created")
