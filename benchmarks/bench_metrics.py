@@ -47,7 +47,7 @@ SELECT h, printf('%064x', h), printf('%064x', h - 1), time_s, time_s, 536870912,
        486604799 - (h // 2016), difficulty,
        CAST(sum(difficulty * 4294967296.0) OVER (ORDER BY h ROWS UNBOUNDED PRECEDING) AS HUGEINT),
        1000000, 4000000, 2500, 5000, 6000, 2000, 10, subsidy_sat + fees_sat, subsidy_sat, fees_sat, 0,
-       '/bench/', '2f62656e63682f'
+       '/bench/', '2f62656e63682f', NULL
 FROM g
 """
 

@@ -87,11 +87,14 @@ def _add(ingest: Ingest, blocks: list[bytes], first_height: int, batch: int = 4)
 
 
 def _state(ingest: Ingest) -> tuple:
-    """Everything the ingest holds in memory, as plain values."""
+    """Everything the ingest holds in memory, as plain values (the unspent cohort outputs loaded if
+    they are not held: a rebuild reads them only when a block needs them)."""
     t = ingest.tracker
     members = {sid: (m.script_type, m.payload, m.zero_hop_height, m.one_hop_height, m.parent_script_id)
                for sid, m in t.members.items()}
-    return ingest.tip, list(ingest._times), members, set(t.payloads), dict(t.utxos)
+    if t.utxos is None:
+        ingest._hold_outputs()
+    return ingest.tip, list(ingest._times), members, set(t.payloads), dict(t.utxos), set(t.prejoin)
 
 
 def _rebuilt(con: duckdb.DuckDBPyConnection) -> tuple:
@@ -229,8 +232,8 @@ def test_a_block_the_tracker_applied_only_in_part_is_rebuilt_from_the_database(o
     before = _state(ingest)
     apply = ingest.tracker.apply
 
-    def breaks_at_39(height: int, block: Block) -> object:
-        changes = apply(height, block)
+    def breaks_at_39(height: int, block: Block, spent: object = None) -> object:
+        changes = apply(height, block, spent)
         if height == 39:
             raise MemoryError("injected")
         return changes

@@ -148,6 +148,12 @@ def test_a_database_made_before_the_block_tables_migrates_to_a_fresh_one(sim: tu
     con.execute("DELETE FROM meta WHERE key = 'miner_flows_through_height'")
     con.close()
     _sync(db, files.blocks_dir, "simnet")   # no new block: the migration has the refresh run once
+    # One row more than a fresh database: the migrated one was tracked before miner_prejoin_outputs
+    # existed, so it is marked to keep deciding spends from its stored outputs (store/sql/250).
+    con = duckdb.connect(str(db))
+    assert con.execute("SELECT value FROM meta WHERE key = 'prejoin_complete_from_height'").fetchone() == ("7292",)
+    con.execute("DELETE FROM meta WHERE key = 'prejoin_complete_from_height'")
+    con.close()
     _same_as(db, fresh)
 
 

@@ -103,7 +103,7 @@ def test_new_blocks_show_without_a_restart(tmp_path: Path) -> None:
     con.execute("""INSERT INTO blocks SELECT height + 1, printf('%064x', height + 1), hash, time_s + 600,
                    median_time_past_s, version, bits, difficulty, chainwork, size_bytes, weight_wu, tx_count,
                    input_count, output_count, segwit_tx_count, p2tr_output_count, coinbase_value_sat, subsidy_sat,
-                   fees_sat, unclaimed_sat, coinbase_tag, coinbase_script_hex
+                   fees_sat, unclaimed_sat, coinbase_tag, coinbase_script_hex, fees_paid_sat
                    FROM blocks ORDER BY height DESC LIMIT 1""")
     con.close()
     assert c.get("/api/blocks/tip/height").text == str(ws.H0 + 288)

@@ -53,7 +53,7 @@ def build_db(path: Path, days: int = 400, network: str = "mainnet", refresh: boo
                       CAST(? AS HUGEINT) * 4294967296 * (i + 1), 1500000, 3990000, 3000, 6000, 7000, 2500, 10,
                       ? + ?, ?, ?, 0,
                       CASE WHEN (? + i) % 10 < 4 THEN ? WHEN (? + i) % 10 < 7 THEN ? WHEN (? + i) % 10 < 9 THEN ?
-                           ELSE ? END, ''
+                           ELSE ? END, '', NULL
                FROM range(?) t(i)""",
             [H0, H0, H0, T0_S, T0_S, D0, H0, H0, int(D0), SUBSIDY_SAT, FEES_SAT, SUBSIDY_SAT, FEES_SAT,
              H0, TAGS[0], H0, TAGS[1], H0, TAGS[2], TAGS[3], n])

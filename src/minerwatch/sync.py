@@ -43,6 +43,8 @@ from minerwatch.store import get_meta, set_meta, transaction
 if TYPE_CHECKING:
     from minerwatch.chain.blkchain import BestChain
     from minerwatch.chain.blkfiles import FilesReport, ParserPool
+    from minerwatch.chain.blkscan import BlkIndex
+    from minerwatch.chain.undo import UndoIndex
 
 DEFAULT_BATCH_BLOCKS = 500
 # A node batch that does not connect is asked for again, waiting 1, 2, 4 then 8 s: a node that
@@ -316,14 +318,26 @@ class Syncer:
             return 0
         # The workers hand over each block's facts and packed columns (chain/parsed.py), so that this
         # process is left with the sequential part: chainwork, median time past, the cohort tracker.
+        # With the node's undo files they also bring what each input spent, and the tracker needs
+        # no unspent cohort outputs in memory (ingest/tracker.py).
+        undo, contested = self._undo_files(blocks_dir, index)
         stream = ((h, b) for h, _, b in iter_parsed(blocks_dir, self.network, start_height=start,
                                                    stop_height=stop_height, workers=workers,
                                                    canonical_hashes=canonical_hashes, chain=chain,
-                                                   parsers=parsers))
+                                                   parsers=parsers, undo=undo, contested=contested))
         stored = self.ingest_stream(stream)
         self.refresh_metrics()
         self._record_files_report()
         return stored
+
+    def _undo_files(self, blocks_dir: Path, index: BlkIndex) -> tuple[UndoIndex | None, set[bytes]]:
+        """The blocks directory's undo records (None: it has no rev files, or the database cannot
+        use them) and the parents with more than one child in its blk files."""
+        from minerwatch.chain.undo import contested_parents, list_rev_files, scan_undo
+
+        if not self.ingest.undo_capable or not list_rev_files(Path(blocks_dir).expanduser()):
+            return None, set()
+        return scan_undo(blocks_dir, self.network), contested_parents(index)
 
     def _scan_cache_path(self) -> Path | None:
         """Where the blocks directory's scan is kept between runs: beside the database file (none

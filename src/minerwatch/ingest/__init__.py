@@ -19,13 +19,13 @@ from minerwatch.errors import StoreError
 from minerwatch.ingest.tracker import BlockUndo, Member, Tracker
 from minerwatch.ingest.undo import UNDO_BLOCKS, UndoWindow, records_from_db
 from minerwatch.networks import Network
-from minerwatch.store import lower_metrics_mark, transaction
+from minerwatch.store import get_meta, lower_metrics_mark, transaction
 
 _BLOCK_COLUMNS = (
     "height", "hash", "prev_hash", "time_s", "median_time_past_s", "version", "bits", "difficulty",
     "chainwork", "size_bytes", "weight_wu", "tx_count", "input_count", "output_count", "segwit_tx_count",
     "p2tr_output_count", "coinbase_value_sat", "subsidy_sat", "fees_sat", "unclaimed_sat", "coinbase_tag",
-    "coinbase_script_hex",
+    "coinbase_script_hex", "fees_paid_sat",
 )
 
 
@@ -59,11 +59,15 @@ class Ingest:
         self.reload()
 
     def reload(self) -> None:
-        """Rebuild the in-memory state (tip, recent times, cohort tracker, undo records) from the database."""
+        """Rebuild the in-memory state (tip, recent times, cohort tracker, undo records) from the database.
+
+        The unspent cohort outputs are not read here: blocks that bring their undo data never need
+        them, and the first block that does not loads them (`_hold_outputs`).
+        """
         self._state_ok = False
         con = self.con
         self._load_tip()
-        tracker = Tracker()
+        tracker = Tracker(utxos=False)
         for sid, stype, payload_hex, zh, oh, parent in con.execute(
             "SELECT s.script_id, s.script_type, p.payload_hex, s.zero_hop_height, s.one_hop_height, s.parent_script_id "
             "FROM miner_scripts s LEFT JOIN miner_script_payloads p USING (script_id)"
@@ -71,12 +75,43 @@ class Ingest:
             payload = bytes.fromhex(payload_hex or "")
             tracker.members[sid] = Member(_TYPE_CODES[stype], payload, zh, oh, parent)
             tracker.payloads.add(payload)
-        for lo, hi in _height_ranges(con, RELOAD_CHUNK_OUTPUTS):
-            for txid, vout, sid, value, height in con.execute(_UNSPENT_SQL, [lo, hi]).fetchall():
-                tracker.utxos[(bytes.fromhex(txid)[::-1], vout)] = (sid, value, height)
+        tracker.prejoin = {(bytes.fromhex(txid)[::-1], vout)
+                           for txid, vout in con.execute("SELECT txid, vout FROM miner_prejoin_outputs").fetchall()}
+        # A database tracked before miner_prejoin_outputs existed cannot decide every spend from
+        # undo data (see store/sql/250_undo_data.sql): it keeps its outputs in memory.
+        self.undo_capable = get_meta(con, "prejoin_complete_from_height") is None
+        next_height = self.tip.height + 1 if self.tip else 0
+        bip34 = self.network.bip34_height
+        if bip34 is None or next_height < bip34:
+            # Before BIP 34 a coinbase may repeat an earlier one's txid (mainnet 91842 and 91880).
+            tracker.coinbase_txids = {bytes.fromhex(t)[::-1] for (t,) in con.execute(
+                "SELECT DISTINCT txid FROM miner_outputs WHERE is_coinbase").fetchall()}
         self.tracker = tracker
         self.undo.reset(records_from_db(con, self.tip.height, self.undo.max_blocks) if self.tip else ())
         self._state_ok = True
+
+    def _hold_outputs(self) -> None:
+        """Load every unspent cohort output into the tracker (as the database holds them now), for
+        blocks whose spends must be looked up: no undo data, or a repeated coinbase txid."""
+        utxos: dict[tuple[bytes, int], tuple[int, int, int]] = {}
+        for lo, hi in _height_ranges(self.con, RELOAD_CHUNK_OUTPUTS):
+            for txid, vout, sid, value, height in self.con.execute(_UNSPENT_SQL, [lo, hi]).fetchall():
+                utxos[(bytes.fromhex(txid)[::-1], vout)] = (sid, value, height)
+        self.tracker.utxos = utxos
+
+    def _needs_outputs(self, blocks: list[tuple[int, ParsedBlock]]) -> bool:
+        """Whether this batch needs the unspent cohort outputs held: a block without undo data (or
+        a database that cannot do without), or a coinbase that repeats an earlier coinbase's txid."""
+        tracker = self.tracker
+        if tracker.utxos is not None:
+            return False
+        if not self.undo_capable or any(p.spent is None for _, p in blocks):
+            return True
+        seen = tracker.coinbase_txids
+        if seen is None:
+            return False
+        txids = [p.columns.txids[0] for _, p in blocks]
+        return len(set(txids)) < len(txids) or any(t in seen for t in txids)
 
     def _load_tip(self) -> None:
         """The tip and the last 11 header times, from the database."""
@@ -98,6 +133,9 @@ class Ingest:
         if not self._state_ok:
             self.reload()
         con, net = self.con, self.network
+        blocks = [(h, b if isinstance(b, ParsedBlock) else ParsedBlock.of(h, b, net)) for h, b in blocks]
+        if self._needs_outputs(blocks):
+            self._hold_outputs()
         tip = self.tip
         first_height = blocks[0][0]
         if tip is None:
@@ -117,6 +155,7 @@ class Ingest:
         spend_rows: list[tuple] = []
         replaced: list[tuple] = []
         spend_out_rows: list[tuple] = []
+        prejoin_rows: list[tuple] = []
         changed: set[int] = set()
         times = self._times
         saved_times = list(times)
@@ -125,8 +164,7 @@ class Ingest:
         half_applied = False
         self._state_ok = False
         try:
-            for height, block in blocks:
-                parsed = block if isinstance(block, ParsedBlock) else ParsedBlock.of(height, block, net)
+            for height, parsed in blocks:
                 f = parsed.facts
                 if f.height != height:
                     raise StoreError(f"block {f.hash_hex} was parsed for height {f.height}, not {height}",
@@ -142,11 +180,12 @@ class Ingest:
                     f.difficulty, chainwork, f.size_bytes, f.weight_wu, f.tx_count, f.input_count, f.output_count,
                     f.segwit_tx_count, f.p2tr_output_count, f.coinbase_value_sat, f.subsidy_sat, f.fees_sat,
                     f.unclaimed_sat, f.coinbase_tag, f.coinbase_script_hex,
+                    None if parsed.spent is None else parsed.spent.fees_paid_sat,
                 ))
                 cb_rows.extend((height, *o) for o in f.coinbase_outputs)
                 replaced.extend(_repeated_coinbase_outputs(tracker, parsed))
                 half_applied = True
-                ch = tracker.apply(height, parsed.columns)
+                ch = tracker.apply(height, parsed.columns, None if tracker.utxos is not None else parsed.spent)
                 applied.append(ch.undo_record(height, bhash))
                 half_applied = False
                 out_rows.extend((hash_hex(txid), vout, height, t, value, sid, cb)
@@ -155,6 +194,7 @@ class Ingest:
                                   for prev, vout, txid, sid, value, created in ch.spends)
                 spend_out_rows.extend((hash_hex(txid), vout, height, t, value, sid, SCRIPT_TYPE_NAMES[stype])
                                       for txid, vout, t, value, sid, stype in ch.spend_outputs)
+                prejoin_rows.extend((hash_hex(txid), vout, height, sid) for txid, vout, sid in ch.prejoin)
                 changed.update(ch.members_before)
                 prev_hash = bhash
             member_rows = []
@@ -184,6 +224,7 @@ class Ingest:
                                               "script_id"), spend_rows)
                 _insert(con, "miner_spend_outputs", ("txid", "vout", "height", "tx_index", "value_sat",
                                                      "script_id", "script_type"), spend_out_rows)
+                _insert(con, "miner_prejoin_outputs", ("txid", "vout", "height", "script_id"), prejoin_rows)
         except BaseException:
             times.clear()
             times.extend(saved_times)
@@ -229,7 +270,8 @@ class Ingest:
                     records = None   # another process changed the file: only a rebuild can be trusted
                 # miner_spends' height is the spending block's: deleting its rows above the fork
                 # makes the outputs they spent unspent again.
-                for table in ("blocks", "coinbase_outputs", "miner_outputs", "miner_spends", "miner_spend_outputs"):
+                for table in ("blocks", "coinbase_outputs", "miner_outputs", "miner_spends", "miner_spend_outputs",
+                              "miner_prejoin_outputs"):
                     con.execute(f"DELETE FROM {table} WHERE height > ?", [height])  # noqa: S608 (fixed names)
                 # The payloads of exactly the scripts deleted next: an anti-join of the whole payload
                 # table against the whole script table (as before) grows with the cohorts.
@@ -265,9 +307,12 @@ class Ingest:
 
 def _repeated_coinbase_outputs(tracker: Tracker, parsed: ParsedBlock) -> list[tuple[str, int]]:
     """The tracked unspent outputs a block's coinbase is about to replace by repeating their txid
-    (mainnet 91842 and 91880 only; BIP 34 made it impossible after 227,931): (txid hex, vout)."""
+    (mainnet 91842 and 91880 only; BIP 34 made it impossible after 227,931): (txid hex, vout).
+    Without the outputs held, the batch was checked for repeats before (Ingest._needs_outputs)."""
     cols = parsed.columns
     txid, utxos, out_tx = cols.txids[0], tracker.utxos, cols.out_tx
+    if utxos is None:
+        return []
     repeated = []
     k = 0
     # Outputs are in transaction order: the coinbase's come first (a block's loop, so it stops there).

@@ -1,0 +1,109 @@
+"""A sync from a blocks directory with the node's undo files (rev*.dat) stores exactly what a sync
+of the same blk files without them stores, holding no unspent cohort outputs in memory, and adds
+each block's true fees.
+
+The directory is the kernel_chain scenario (tests/kernel_chain.py), which Bitcoin Core's own code
+(py-bitcoinkernel) validated and wrote, blk and rev files both, while blocks raced: its rev files
+hold stale blocks' records beside the chain's, so the records are found by their checksums.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from db_dump import differences, dump
+from kernel_chain import KernelChain, build
+from minerwatch.store import bind_network, connect
+from minerwatch.sync import Syncer
+from minerwatch.networks import get_network
+
+REGTEST = get_network("regtest")
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory: pytest.TempPathFactory) -> KernelChain:
+    return build(tmp_path_factory.mktemp("core"))
+
+
+def _sync(db: Path, blocks_dir: Path, workers: int = 1) -> Syncer:
+    con = connect(db)
+    bind_network(con, REGTEST.name, db)
+    syncer = Syncer(con, REGTEST)
+    syncer.sync_blocks_dir(blocks_dir, workers=workers)
+    return syncer
+
+
+def _without_rev_files(core: KernelChain, tmp: Path) -> Path:
+    plain = tmp / "no-rev"
+    plain.mkdir()
+    for f in core.blocks_dir.iterdir():
+        if f.name.startswith("blk") or f.name == "xor.dat":
+            shutil.copy(f, plain / f.name)
+    return plain
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_undo_files_give_the_same_database_without_holding_outputs(core: KernelChain, tmp_path: Path,
+                                                                   workers: int) -> None:
+    lean = _sync(tmp_path / "lean.duckdb", core.blocks_dir, workers)
+    assert lean.ingest.tracker.utxos is None          # no block needed the outputs
+    lean.con.close()
+    held = _sync(tmp_path / "held.duckdb", _without_rev_files(core, tmp_path), workers)
+    assert held.ingest.tracker.utxos is not None
+    held.con.close()
+    got, want = dump(tmp_path / "lean.duckdb"), dump(tmp_path / "held.duckdb")
+    fees_lean = [r for r in got["blocks"]]
+    for d in (got, want):
+        d.pop("blocks")
+    assert differences(got, want) == []
+    con = duckdb.connect(str(tmp_path / "lean.duckdb"), read_only=True)
+    # The true fees: every block of the scenario is mined by a builder whose coinbase claims the
+    # subsidy plus every fee, so inputs − outputs equals what the coinbase claimed above the subsidy.
+    rows = con.execute("SELECT height, fees_sat, fees_paid_sat FROM blocks ORDER BY height").fetchall()
+    assert rows and all(paid == claimed for _, claimed, paid in rows if _ > 0), rows
+    assert any(paid > 0 for _, _, paid in rows)
+    assert len(fees_lean) == len(rows)
+    con.close()
+
+
+def test_blocks_whose_undo_records_are_missing_fall_back_to_the_stored_outputs(core: KernelChain,
+                                                                                tmp_path: Path) -> None:
+    # The rev file cut in the middle of a record, as when the node is still writing it (or a copy
+    # stopped short): the blocks before the cut bring their spent outputs; from the first block whose
+    # record is gone, the ingest loads the unspent cohort outputs from the database and looks the
+    # spends up there. The database is the same either way.
+    cut = tmp_path / "cut"
+    shutil.copytree(core.blocks_dir, cut)
+    rev = cut / "rev00000.dat"
+    data = rev.read_bytes().rstrip(b"\0")     # Core's preallocated space is plain zeros, never obfuscated
+    rev.write_bytes(data[:len(data) * 2 // 3])
+    lean = _sync(tmp_path / "cut.duckdb", cut)
+    assert lean.ingest.tracker.utxos is not None
+    lean.con.close()
+    held = _sync(tmp_path / "held.duckdb", _without_rev_files(core, tmp_path))
+    held.con.close()
+    got, want = dump(tmp_path / "cut.duckdb"), dump(tmp_path / "held.duckdb")
+    paid = [r for r in duckdb.connect(str(tmp_path / "cut.duckdb"), read_only=True).execute(
+        "SELECT fees_paid_sat FROM blocks WHERE height > 0 ORDER BY height").fetchall()]
+    for d in (got, want):
+        d.pop("blocks")
+    assert differences(got, want) == []
+    assert (None,) in paid and any(p != (None,) for p in paid)
+
+
+def test_a_database_tracked_before_the_prejoin_table_keeps_its_outputs(core: KernelChain, tmp_path: Path) -> None:
+    # A database migrated from before store/sql/250 carries the mark: its earlier join blocks'
+    # untracked outputs were never recorded, so it never decides spends from undo data.
+    db = tmp_path / "old.duckdb"
+    con = connect(db)
+    bind_network(con, REGTEST.name, db)
+    con.execute("INSERT INTO meta VALUES ('prejoin_complete_from_height', '0')")
+    syncer = Syncer(con, REGTEST)
+    syncer.sync_blocks_dir(core.blocks_dir)
+    assert syncer.ingest.tracker.utxos is not None
+    assert con.execute("SELECT count(*) FROM blocks WHERE fees_paid_sat IS NOT NULL").fetchone() == (0,)
+    con.close()
