@@ -24,9 +24,12 @@ from minerwatch.chain.builder import ChainBuilder, Coin, OutPoint, h20, key, key
 from minerwatch.chain.compress import decompress_amount, read_txout, read_varint
 from minerwatch.chain.revchain import MissingCoinError, write_rev_files
 from minerwatch.chain.revwrite import compress_amount, compress_script, compress_txout, spent_coin, varint
+from minerwatch.chain.script import classify
 from minerwatch.chain.undo import UndoReader, scan_undo
 from minerwatch.errors import MinerwatchError
 from minerwatch.networks import get_network
+from minerwatch.simulate.files import write_demo
+from minerwatch.simulate.generate import SimConfig, generate
 
 REGTEST = get_network("regtest")
 COIN = 100_000_000
@@ -266,3 +269,28 @@ def test_rehearsal_appends_held_back_blocks_records_as_a_full_write_would(tmp_pa
     done = subprocess.run([sys.executable, "benchmarks/rehearsal.py", "--out", str(fresh), "--rev-only"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 1 and "already holds rev files" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_demo_chain_comes_with_rev_files_the_reader_reads(tmp_path: Path) -> None:
+    chain = generate(SimConfig(seed=7, days=48))
+    files = write_demo(tmp_path, chain=chain, rev_files=True)
+    simnet = get_network("simnet")
+    # What each input spends, from the block parser alone (not the writer): every output the chain
+    # created, by outpoint, as (value, script type and owner, height, coinbase), and the funded coins.
+    created = {(op.txid, op.vout): (c.value_sat, classify(c.script), 0, False) for op, c in chain.funded_coins.items()}
+    blocks = [parse_block(raw) for raw in chain.raw_blocks]
+    for height, block in enumerate(blocks[1:], start=1):
+        for tx, vout, value, kind, payload in zip(block.out_tx, block.out_vout, block.out_value_sat, block.out_type,
+                                                  block.out_payload):
+            created[(block.txids[tx], vout)] = (value, (kind, payload), height, tx == 0)
+    index = scan_undo(files.blocks_dir, simnet)
+    assert sum(len(r) for r in index.records.values()) == files.tip_height
+    spent_from_outside = 0
+    with UndoReader(index) as reader:
+        for block in blocks[1:]:
+            got = reader.block_spent_outputs(block)
+            assert got is not None
+            flat = [(c.value_sat, classify(c.script), c.height, c.is_coinbase) for tx in got for c in tx]
+            assert flat == [created[op] for op in zip(block.in_prev_txid, block.in_prev_vout)]
+            spent_from_outside += sum(1 for c in flat if c[2] == 0)
+    assert spent_from_outside > 0

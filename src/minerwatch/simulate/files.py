@@ -62,12 +62,16 @@ def pool_list(chain: SimChain) -> list[dict[str, object]]:
     ]
 
 
-def write_demo(out_dir: Path, config: SimConfig = SimConfig(), chain: SimChain | None = None) -> DemoFiles:
-    """Generate the demo chain (or take `chain`) and write it under `out_dir` (blocks/ and three files)."""
+def write_demo(
+    out_dir: Path, config: SimConfig = SimConfig(), chain: SimChain | None = None, rev_files: bool = False,
+) -> DemoFiles:
+    """Generate the demo chain (or take `chain`) and write it under `out_dir` (blocks/ and three files);
+    with `rev_files`, blocks/ also gets the chain's undo data as Bitcoin Core writes it (rev*.dat)."""
     out_dir = Path(out_dir)
     chain = chain if chain is not None else generate(config)
     blocks_dir = out_dir / "blocks"
-    write_blk_files(blocks_dir, get_network("simnet"), chain.raw_blocks)
+    write_blk_files(blocks_dir, get_network("simnet"), chain.raw_blocks, rev_files=rev_files,
+                    outside_coins=chain.funded_coins.items())
     prices = out_dir / "prices.csv"
     with open(prices, "w", newline="") as f:
         w = csv.writer(f)

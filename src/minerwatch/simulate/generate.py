@@ -48,6 +48,8 @@ class SimChain:
     start_time_s: int
     block_times_s: list[int] = field(repr=False)
     block_bits: list[int] = field(repr=False)
+    # The economy's coins from outside the chain (ChainBuilder.fund): its undo data spends them.
+    funded_coins: dict = field(default_factory=dict, repr=False)
 
     def dates(self) -> list[str]:
         """The chain's UTC days (YYYY-MM-DD), day 0 first."""
@@ -248,7 +250,7 @@ class _Loop:
             if early:
                 self.early.append(b.coinbase_outpoint(height))
                 self.early_minted += 1
-        return SimChain(b.blocks, self.story, self.cast, self.t0, b.times, b.bits)
+        return SimChain(b.blocks, self.story, self.cast, self.t0, b.times, b.bits, b.funded_coins)
 
 
 def generate(config: SimConfig = SimConfig()) -> SimChain:
