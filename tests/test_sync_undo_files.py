@@ -70,17 +70,45 @@ def test_undo_files_give_the_same_database_without_holding_outputs(core: KernelC
     con.close()
 
 
-def test_blocks_whose_undo_records_are_missing_fall_back_to_the_stored_outputs(core: KernelChain,
-                                                                                tmp_path: Path) -> None:
-    # The rev file cut in the middle of a record, as when the node is still writing it (or a copy
-    # stopped short): the blocks before the cut bring their spent outputs; from the first block whose
-    # record is gone, the ingest loads the unspent cohort outputs from the database and looks the
-    # spends up there. The database is the same either way.
+def _cut_rev_file(core: KernelChain, tmp_path: Path) -> Path:
+    """A copy of the blocks directory whose rev file stops in the middle of a record, as when the
+    node is still writing it (or a copy stopped short)."""
     cut = tmp_path / "cut"
     shutil.copytree(core.blocks_dir, cut)
     rev = cut / "rev00000.dat"
     data = rev.read_bytes().rstrip(b"\0")     # Core's preallocated space is plain zeros, never obfuscated
     rev.write_bytes(data[:len(data) * 2 // 3])
+    return cut
+
+
+def test_blocks_near_the_tip_without_undo_records_wait_for_the_node(core: KernelChain, tmp_path: Path) -> None:
+    # Within 1,024 blocks of the tip a missing record means the node has not connected the block
+    # yet: the sync stops before it, and a later sync (the records written) goes on from there.
+    cut = _cut_rev_file(core, tmp_path)
+    first = _sync(tmp_path / "db.duckdb", cut)
+    waits = first.unconnected_from
+    assert waits is not None and first.ingest.tip.height == waits - 1
+    assert first.ingest.tracker.utxos is None
+    first.con.close()
+    shutil.copy(core.blocks_dir / "rev00000.dat", cut / "rev00000.dat")
+    again = _sync(tmp_path / "db.duckdb", cut)
+    assert again.unconnected_from is None and again.ingest.tracker.utxos is None
+    again.con.close()
+    held = _sync(tmp_path / "held.duckdb", _without_rev_files(core, tmp_path))
+    held.con.close()
+    got, want = dump(tmp_path / "db.duckdb"), dump(tmp_path / "held.duckdb")
+    for d in (got, want):
+        d.pop("blocks")
+    assert differences(got, want) == []
+
+
+def test_blocks_whose_undo_records_are_missing_fall_back_to_the_stored_outputs(
+        core: KernelChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Deeper than the node's download window (here: a window of 0 blocks), a missing or damaged
+    # record is read the slow way: from the first such block the ingest loads the unspent cohort
+    # outputs from the database and looks the spends up there. The database is the same either way.
+    monkeypatch.setattr("minerwatch.sync.UNCONNECTED_WINDOW_BLOCKS", 0)
+    cut = _cut_rev_file(core, tmp_path)
     lean = _sync(tmp_path / "cut.duckdb", cut)
     assert lean.ingest.tracker.utxos is not None
     lean.con.close()

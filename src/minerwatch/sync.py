@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from minerwatch.chain.undo import UndoIndex
 
 DEFAULT_BATCH_BLOCKS = 500
+# Core's BLOCK_DOWNLOAD_WINDOW: how far past its connected tip a node may have stored blocks.
+UNCONNECTED_WINDOW_BLOCKS = 1_024
 # A node batch that does not connect is asked for again, waiting 1, 2, 4 then 8 s: a node that
 # reorganises while it is read settles within seconds; after 15 s of waits the sync gives up.
 NOT_CONNECTING_ATTEMPTS = 5
@@ -116,6 +118,8 @@ class Syncer:
         self._next_price_try_s = 0.0
         self._next_refresh_s = time.monotonic() + CATCH_UP_REFRESH_S
         self._rest: bool | None = None   # whether the node serves REST headers (None: not tried yet)
+        # The first block of the blocks directory left for later: the node has not connected it yet.
+        self.unconnected_from: int | None = None
 
     # -- shared steps -------------------------------------------------------------------------
 
@@ -325,10 +329,29 @@ class Syncer:
                                                    stop_height=stop_height, workers=workers,
                                                    canonical_hashes=canonical_hashes, chain=chain,
                                                    parsers=parsers, undo=undo, contested=contested))
+        self.unconnected_from = None
+        if undo is not None:
+            stream = self._until_unconnected(stream, last_height)
         stored = self.ingest_stream(stream)
         self.refresh_metrics()
         self._record_files_report()
         return stored
+
+    def _until_unconnected(self, stream: Iterator[tuple[int, ParsedBlock]],
+                           last_height: int) -> Iterator[tuple[int, ParsedBlock]]:
+        """The blocks up to the first one near the tip that has no undo record yet.
+
+        Core writes a block to its blk file when it receives it and the undo record when it connects
+        it, so the newest blocks of a running node (up to its 1,024-block download window, more
+        while it syncs) may have no record yet. Those wait for the next run or poll, instead of
+        making the tracker load every unspent cohort output to look their spends up; a missing or
+        damaged record deeper in the chain is read that slower way (exact either way)."""
+        for height, block in stream:
+            if block.spent is None and height > last_height - UNCONNECTED_WINDOW_BLOCKS \
+                    and self.ingest.tracker.utxos is None:
+                self.unconnected_from = height
+                return
+            yield height, block
 
     def _undo_files(self, blocks_dir: Path, index: BlkIndex) -> tuple[UndoIndex | None, set[bytes]]:
         """The blocks directory's undo records (None: it has no rev files, or the database cannot

@@ -210,6 +210,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     tip = syncer.ingest.tip
     print(f"synced {syncer.progress.blocks} blocks; tip {tip.height} {tip.hash}" if tip else "no blocks stored",
           file=sys.stderr)
+    if syncer.unconnected_from is not None:
+        print(f"blocks from height {syncer.unconnected_from:,} on were left for later: the node has not connected "
+              "them yet (they have no undo record); the next sync reads them", file=sys.stderr)
     headers = header_range(syncer.con)
     if headers is not None:
         print(f"headers {headers[0]:,}–{headers[1]:,} stored; `minerwatch status` says which series they complete",
