@@ -9,12 +9,10 @@ tests): a node's own blocks directory already has its rev files. Each piece foll
   point of secp256k1 (CPubKey::IsFullyValid), else the script is stored raw as VARINT(size + 6);
 - TxInUndoFormatter (undo.h): VARINT(height·2 + coinbase), a 0 byte when height > 0, the output;
 - the record (node/blockstorage.cpp WriteBlockUndo): magic ‖ uint32 LE size ‖ CBlockUndo ‖
-  SHA256d(parent hash ‖ CBlockUndo), XOR-obfuscated with xor.dat at its file offset.
+  SHA256d(parent hash ‖ CBlockUndo), which revchain.py XORs with xor.dat at its file offset.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from minerwatch.chain.block import sha256d
 from minerwatch.chain.compress import P2PKH_HEAD, P2PKH_TAIL, P2SH_HEAD, P2SH_TAIL, SPECIAL_SCRIPTS, decompress_pubkey
@@ -86,15 +84,6 @@ def coin_prefix(height: int, is_coinbase: bool) -> bytes:
 def spent_coin(value_sat: int, script: bytes, height: int, is_coinbase: bool) -> bytes:
     """One spent output as a CTxUndo holds it."""
     return coin_prefix(height, is_coinbase) + compress_txout(value_sat, script)
-
-
-def block_undo(txs: Sequence[Sequence[bytes]]) -> bytes:
-    """A CBlockUndo from, per non-coinbase transaction, its spent outputs (spent_coin) in input order."""
-    parts = [compact_size(len(txs))]
-    for coins in txs:
-        parts.append(compact_size(len(coins)))
-        parts.extend(coins)
-    return b"".join(parts)
 
 
 def undo_record(magic: bytes, parent_hash: bytes, undo: bytes) -> bytes:
