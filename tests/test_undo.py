@@ -21,6 +21,7 @@ from minerwatch.chain.blkfiles import best_chain, iter_blocks, iter_raw_blocks, 
 from minerwatch.chain.block import parse_block
 from minerwatch.chain.compress import decompress_amount, decompress_pubkey, read_varint
 from minerwatch.chain.undo import (
+    spent_columns,
     AmbiguousUndoError,
     BlockShape,
     SpentOutput,
@@ -29,6 +30,7 @@ from minerwatch.chain.undo import (
     parse_block_undo,
     scan_undo,
 )
+from minerwatch.chain.script import classify
 from minerwatch.errors import NetworkMismatchError, ParseError
 from minerwatch.networks import get_network
 
@@ -123,6 +125,23 @@ HAND_SPENT = [
 def test_hand_built_undo_decodes_to_what_the_bytes_say() -> None:
     assert parse_block_undo(HAND_UNDO) == HAND_SPENT
     assert parse_block_undo(b"\x00") == []                 # a block with only its coinbase
+
+
+def test_the_column_decoder_reads_the_hand_built_undo_and_refuses_damage() -> None:
+    from minerwatch.chain.undo import _decode_columns
+
+    counts, values, heights, types, payloads = _decode_columns(HAND_UNDO, "x", 0)
+    flat = [c for tx in HAND_SPENT for c in tx]
+    assert counts == tuple(len(tx) for tx in HAND_SPENT)
+    assert (list(values), list(heights)) == ([c.value_sat for c in flat], [c.height for c in flat])
+    assert list(zip(types, payloads)) == [classify(c.script) for c in flat]
+    for cut in (1, 5, len(HAND_UNDO) - 1):
+        with pytest.raises(ParseError):
+            _decode_columns(HAND_UNDO[:cut], "rev00007.dat", 1000)
+    with pytest.raises(ParseError, match="1 bytes left"):
+        _decode_columns(HAND_UNDO + b"\x00", "rev00007.dat", 1000)
+    with pytest.raises(ParseError, match="not a point on secp256k1"):
+        _decode_columns(bytes.fromhex("0101" "00" "01" "04") + bytes(32), "x", 0)
 
 
 def test_undo_parsing_is_strict() -> None:
@@ -297,6 +316,13 @@ def test_spent_outputs_equal_cores_and_the_builders(core: KernelChain) -> None:
             assert got is not None, f"no undo record found for height {h}"
             assert _plain(got) == _plain(core.core_spent_outputs(block.hash)) == _plain(core.expected[block.hash])
             spent_scripts.update(c.script for tx in got for c in tx)
+            # The sync's decoder (straight from the bytes to the tracker's columns) gives what
+            # SpentOutput and classify give, for every kind of script below.
+            fast = reader.spent_columns(block, rec.file_number, block.header.prev_hash in contested)
+            slow = spent_columns(got, block)
+            assert fast is not None and (list(fast.value_sat), list(fast.height), fast.script_type, fast.payload,
+                                         fast.fees_paid_sat) == (list(slow.value_sat), list(slow.height),
+                                                                 slow.script_type, slow.payload, slow.fees_paid_sat)
     kinds = {_kind(s) for s in spent_scripts}
     assert kinds == {"p2pkh", "p2sh", "p2pk-02", "p2pk-03", "p2pk-04-even", "p2pk-04-odd", "p2wpkh", "p2wsh",
                      "p2tr", "nonstandard", "long-nonstandard"}

@@ -28,11 +28,13 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from minerwatch.chain.blkscan import RECORD_HEADER_BYTES, BlkIndex, pread, xor_at
 from minerwatch.chain.block import Block, sha256d
-from minerwatch.chain.compress import read_compact_size, read_txout, read_varint
+from minerwatch.chain.compress import (
+    MAX_SCRIPT_BYTES, SPECIAL_SCRIPTS, decompress_pubkey, read_compact_size, read_txout, read_varint,
+)
 from minerwatch.chain.parsed import SpentColumns
 from minerwatch.chain.script import classify
 from minerwatch.chain.undoscan import (
@@ -165,8 +167,25 @@ class UndoReader:
         fitting records raise AmbiguousUndoError. A record with the block's transaction count that
         cannot be parsed is damage and raises ParseError.
         """
+        return self._search(shape, file_number, contested, parse_block_undo, _fits)
+
+    def spent_columns(self, block: Block, file_number: int | None = None,
+                      contested: bool = False) -> SpentColumns | None:
+        """spent_outputs for a parsed block, as the tracker's columns (spent_columns gives the same),
+        decoded straight from the record's bytes: 1.8 µs per spent output against 4.0 µs through
+        SpentOutput and classify, on the rehearsal's rev files (~3 billion spent outputs on mainnet).
+        The record's checksum has matched before it is decoded, so its bytes are Core's own."""
+        found = self._search(block_shape(block), file_number, contested, _decode_columns, _columns_fit)
+        if found is None:
+            return None
+        _, values, heights, types, payloads = found
+        paid_out = sum(block.out_value_sat) - block.coinbase_value_sat
+        return SpentColumns(values, heights, types, payloads, sum(values) - paid_out)
+
+    def _search(self, shape: BlockShape, file_number: int | None, contested: bool,
+                decode: Callable[[bytes, str, int], Any], fits: Callable[[Any, BlockShape], bool]) -> Any:
         numbers = [file_number] if file_number is not None else list(self.index.records)
-        found: list[list[tuple[SpentOutput, ...]]] = []
+        found: list[Any] = []
         for number in numbers:
             recs = self.index.records.get(number, [])
             start = self._next.get(number, 0)
@@ -177,8 +196,8 @@ class UndoReader:
                 undo = self._read_if_match(rec, shape.prev_hash)
                 if undo is None:
                     continue
-                txs = parse_block_undo(undo, self._name(rec), rec.offset)
-                if not _fits(txs, shape):
+                txs = decode(undo, self._name(rec), rec.offset)
+                if not fits(txs, shape):
                     continue
                 self._next[number] = i + 1
                 if not contested:
@@ -232,6 +251,96 @@ class UndoReader:
 
     def _name(self, rec: UndoRecord) -> str:
         return self.index.files[rec.file_number].name
+
+
+def _decode_columns(data: bytes, source: str, base: int) -> tuple:
+    """A CBlockUndo → (per-transaction coin counts, values, creation heights, script types, payloads),
+    with classify()'s (type, payload) taken from the compressed script without rebuilding it where
+    the compression names the type (P2PKH, P2SH, P2PK). The loop inlines Core's VARINT and
+    DecompressAmount (compress.py has them one by one): this runs once per input of the chain."""
+    end = len(data)
+    n_tx, pos = read_compact_size(data, 0, end, "transaction count", source, base)
+    counts = []
+    values, heights = array("q"), array("I")
+    types = bytearray()
+    payloads: list[bytes] = []
+    va, ha, ta, pa = values.append, heights.append, types.append, payloads.append
+    try:
+        for _ in range(n_tx):
+            n, pos = read_compact_size(data, pos, end, "spent output count", source, base)
+            counts.append(n)
+            for _ in range(n):
+                b = data[pos]
+                pos += 1
+                code = b & 0x7F
+                while b & 0x80:
+                    b = data[pos]
+                    pos += 1
+                    code = ((code + 1) << 7) | (b & 0x7F)
+                if code > 1:                 # height > 0: the legacy version VARINT follows
+                    b = data[pos]
+                    pos += 1
+                    while b & 0x80:
+                        b = data[pos]
+                        pos += 1
+                b = data[pos]
+                pos += 1
+                x = b & 0x7F
+                while b & 0x80:
+                    b = data[pos]
+                    pos += 1
+                    x = ((x + 1) << 7) | (b & 0x7F)
+                if x:
+                    x -= 1
+                    e = x % 10
+                    x //= 10
+                    va(((x // 9) * 10 + x % 9 + 1) * 10**e if e < 9 else (x + 1) * 10**e)
+                else:
+                    va(0)
+                ha(code >> 1)
+                b = data[pos]
+                pos += 1
+                if b < 2:                                    # P2PKH (2) or P2SH (3): the hash
+                    ta(2 + b)
+                    pa(data[pos:pos + 20])
+                    pos += 20
+                elif b < SPECIAL_SCRIPTS:                    # P2PK: the key
+                    key = bytes((b,)) + data[pos:pos + 32] if b < 4 else decompress_pubkey(b - 4, data[pos:pos + 32])
+                    if key is None or pos + 32 > end:
+                        raise ParseError("compressed public key is not a point on secp256k1", source, base + pos)
+                    ta(1)
+                    pa(key)
+                    pos += 32
+                else:
+                    size = b & 0x7F
+                    while b & 0x80:
+                        b = data[pos]
+                        pos += 1
+                        size = ((size + 1) << 7) | (b & 0x7F)
+                    size -= SPECIAL_SCRIPTS
+                    stype, payload = classify(data[pos:pos + size]) if size <= MAX_SCRIPT_BYTES else (8, b"")
+                    ta(stype)
+                    pa(payload)
+                    pos += size
+    except IndexError:
+        raise ParseError("undo data cut short", source, base + end) from None
+    if pos != end:
+        raise ParseError(f"{end - pos} bytes {'left after' if pos < end else 'missing from'} the undo data",
+                         source, base + min(pos, end))
+    return tuple(counts), values, heights, bytes(types), payloads
+
+
+def _columns_fit(cols: tuple, shape: BlockShape) -> bool:
+    """_fits for _decode_columns' answer."""
+    counts, values = cols[0], cols[1]
+    if counts != shape.input_counts:
+        return False
+    k = 0
+    for n, out_sat in zip(counts, shape.output_sat):
+        if sum(values[k:k + n]) < out_sat:
+            return False
+        k += n
+    return True
 
 
 def _fits(txs: list[tuple[SpentOutput, ...]], shape: BlockShape) -> bool:
@@ -306,13 +415,12 @@ class ChunkUndo:
             return SpentColumns(array("q"), array("I"), b"", [], 0)
         if file_number not in self.paths:
             return None
-        shape = block_shape(block)
         contested = height in self.contested
         try:
-            txs = reader.spent_outputs(shape, file_number, contested)
-            if txs is None and file_number not in reader.whole_files:
+            cols = reader.spent_columns(block, file_number, contested)
+            if cols is None and file_number not in reader.whole_files:
                 reader.index_whole_file(file_number)
-                txs = reader.spent_outputs(shape, file_number, contested)
+                cols = reader.spent_columns(block, file_number, contested)
         except (ParseError, AmbiguousUndoError):
             return None
-        return None if txs is None else spent_columns(txs, block)
+        return cols
