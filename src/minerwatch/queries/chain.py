@@ -18,6 +18,7 @@ BLOCK_FIELDS = (
     "height", "hash", "prev_hash", "time_s", "median_time_past_s", "version", "bits", "difficulty", "chainwork",
     "size_bytes", "weight_wu", "tx_count", "input_count", "output_count", "segwit_tx_count", "p2tr_output_count",
     "coinbase_value_sat", "subsidy_sat", "fees_sat", "unclaimed_sat", "coinbase_tag", "coinbase_script_hex",
+    "fees_paid_sat",
 )
 
 

@@ -96,7 +96,7 @@ def last_block_day(con: duckdb.DuckDBPyConnection) -> date | None:
 
 BLOCK_COLUMNS = ("height", "hash", "prev_hash", "time_s", "median_time_past_s", "version", "bits", "difficulty",
                  "size_bytes", "weight_wu", "tx_count", "coinbase_value_sat", "subsidy_sat", "fees_sat",
-                 "coinbase_tag")
+                 "coinbase_tag", "fees_paid_sat")
 
 
 def blocks_down_from(con: duckdb.DuckDBPyConnection, start_height: int, count: int) -> list[dict[str, object]]:

@@ -110,7 +110,9 @@ class BlockFacts(BaseModel):
     tx_count: int
     coinbase_value_sat: int
     subsidy_sat: int
-    fees_sat: int
+    fees_sat: int = Field(description="what the miner claimed above the subsidy")
+    fees_paid_sat: int | None = Field(description="true fees: the inputs' values minus the outputs' (coinbase "
+                                      "excluded), from the node's undo data; null when the block was read without it")
     coinbase_tag: str
     coinbase_payouts: list[CoinbasePayout]
 
