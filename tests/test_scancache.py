@@ -1,8 +1,12 @@
-"""The scan of a blocks directory kept between runs (store/scancache.py): a restart reads again only
-the blk files that changed, and what it finds equals a fresh scan in every case, damage included.
+"""The scans of a blocks directory kept between runs (store/scancache.py): a restart reads again only
+the blk and rev files that changed, and what it finds equals a fresh scan in every case, damage
+included.
 
 The blocks are the real mainnet blocks 0–438 (tests/data/blkfiles), written XOR-obfuscated into
-30,000-byte blk files (heights 0–133 in the first), as the blk-file tests do.
+30,000-byte blk files (heights 0–133 in the first), as the blk-file tests do; their undo records
+are written beside them as Core writes them (revchain, checked byte for byte against Core's own in
+tests/test_revwrite.py): rev00000–rev00003.dat, 133, 126, 134 and 45 records (heights 1–438: the
+genesis block is never connected), numbered like the blk files of their blocks.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from minerwatch.chain import blkscan
+from minerwatch.chain import blkscan, undoscan
 from minerwatch.store import scancache
 from minerwatch.chain.blkfiles import write_blk_files
 from minerwatch.chain.blkscan import BlkIndex, scan
+from minerwatch.chain.undoscan import UndoIndex, scan_undo
 from minerwatch.cli import main
+from minerwatch.errors import ParseError
 from minerwatch.networks import get_network
 
 DATA = Path(__file__).parent / "data" / "blkfiles"
@@ -107,11 +113,18 @@ def test_only_the_changed_file_is_read_again(tmp_path: Path, counted: list[str])
         at = len(data)
         data += bytes(b ^ XOR_KEY[(at + i) % 8] for i, b in enumerate(record))
     newest.write_bytes(bytes(data))
+    written = cache.read_bytes(), cache.stat().st_mtime_ns
     counted.clear()
     index = scancache.scan(blocks, MAINNET, cache)
     assert counted == [newest.name]
     _same(index, scan(blocks, MAINNET))
     assert len(index.records) == 439
+    # Only the newest file changed: the cache is not written again, and the next start reads that
+    # one file again (not the whole directory's records written at every start).
+    assert (cache.read_bytes(), cache.stat().st_mtime_ns) == written
+    counted.clear()
+    _same(scancache.scan(blocks, MAINNET, cache), index)
+    assert counted == [newest.name]
 
 
 def test_damage_after_the_scan_is_found_as_a_fresh_scan_finds_it(tmp_path: Path, counted: list[str]) -> None:
@@ -152,6 +165,16 @@ def test_a_rewritten_first_record_with_the_old_stamp_is_read_again(tmp_path: Pat
     _same(index, scan(blocks, MAINNET))
 
 
+def _respoil(kind: scancache.Kind, cache: Path, blocks: Path, spoil: str) -> None:
+    """Write the cache's own scans back as made for another network, directory or key."""
+    scans = scancache.load(kind, cache, blocks, "mainnet", XOR_KEY)
+    assert scans                                          # the cache fitted before
+    where, network, key = {"other network": (blocks, "testnet4", XOR_KEY),
+                           "other directory": (blocks.parent / "elsewhere", "mainnet", XOR_KEY),
+                           "other key": (blocks, "mainnet", bytes(8))}[spoil]
+    scancache.save(kind, cache, where, network, key, scans)
+
+
 @pytest.mark.parametrize("spoil", ["garbage", "empty", "other network", "other directory", "other key"])
 def test_a_cache_that_does_not_fit_is_not_used(tmp_path: Path, counted: list[str], spoil: str) -> None:
     blocks, cache = tmp_path / "blocks", tmp_path / "db.blkscan"
@@ -161,13 +184,8 @@ def test_a_cache_that_does_not_fit_is_not_used(tmp_path: Path, counted: list[str
         cache.write_bytes(b"ARROW1" + os.urandom(200))
     elif spoil == "empty":
         cache.write_bytes(b"")
-    elif spoil == "other network":
-        scancache.save(cache, blocks, "testnet4", XOR_KEY, scancache.load(cache, blocks, "mainnet", XOR_KEY))
-    elif spoil == "other directory":
-        scancache.save(cache, tmp_path / "elsewhere", "mainnet", XOR_KEY,
-                       scancache.load(cache, blocks, "mainnet", XOR_KEY))
     else:
-        scancache.save(cache, blocks, "mainnet", bytes(8), scancache.load(cache, blocks, "mainnet", XOR_KEY))
+        _respoil(scancache.BLK, cache, blocks, spoil)
     counted.clear()
     index = scancache.scan(blocks, MAINNET, cache)
     assert counted == [p.name for p in paths]
@@ -183,3 +201,212 @@ def test_sync_keeps_the_scan_beside_the_database_and_uses_it(tmp_path: Path, cou
     counted.clear()
     assert main(args) == 0
     assert counted == []
+
+
+# --- the undo files (rev*.dat) --------------------------------------------------------------------
+
+
+@pytest.fixture()
+def rev_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the rev files undoscan really reads, in order."""
+    names: list[str] = []
+    real = undoscan.scan_file
+
+    def scan_file(path: Path, *args: object) -> tuple[list[undoscan.UndoRecord], int | None]:
+        names.append(path.name)
+        return real(path, *args)
+
+    monkeypatch.setattr(undoscan, "scan_file", scan_file)
+    return names
+
+
+def _same_undo(a: UndoIndex, b: UndoIndex) -> None:
+    assert a.records == b.records
+    assert a.incomplete_tail == b.incomplete_tail
+    assert a.files == b.files and a.xor_key == b.xor_key
+
+
+def _with_rev(blocks: Path) -> list[Path]:
+    """The real blocks' blk files and, beside them, their rev files; the rev files, oldest first."""
+    write_blk_files(blocks, MAINNET, REAL, max_file_bytes=30_000, xor_key=XOR_KEY, rev_files=True)
+    return sorted(blocks.glob("rev*.dat"))
+
+
+def _fresh(blocks: Path, counted: list[str]) -> UndoIndex:
+    """scan_undo without a cache, not counted as the cache's reads."""
+    index = scan_undo(blocks, MAINNET)
+    counted.clear()
+    return index
+
+
+def _record_ends(path: Path) -> list[int]:
+    """Where each record of a rev file ends, from a fresh scan of that file alone."""
+    records = undoscan.scan_rev_file(path, int(path.stem[3:]), MAINNET, XOR_KEY)
+    return [r.offset + r.size_bytes + undoscan.CHECKSUM_BYTES for r in records]
+
+
+def test_undo_a_second_scan_reads_no_file_and_finds_the_same(tmp_path: Path, rev_counted: list[str]) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.revscan"
+    revs = _with_rev(blocks)
+    first = scancache.scan_undo(blocks, MAINNET, cache)
+    assert rev_counted == [p.name for p in revs] and cache.exists()
+    rev_counted.clear()
+    again = scancache.scan_undo(blocks, MAINNET, cache)
+    assert rev_counted == []
+    _same_undo(first, again)
+    _same_undo(again, _fresh(blocks, rev_counted))
+    # Heights 1–438, one record each; the first file holds heights 1–133 of blk00000.dat's 0–133.
+    assert [len(again.records[n]) for n in range(4)] == [133, 126, 134, 45]
+
+
+@pytest.mark.parametrize("how", ["appended", "written into preallocated space, old stamp put back"])
+def test_undo_records_the_node_adds_to_the_newest_file_are_found(tmp_path: Path, rev_counted: list[str],
+                                                                  how: str) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.revscan"
+    newest = _with_rev(blocks)[-1]
+    full = newest.read_bytes()
+    cut = _record_ends(newest)[19]                         # the file as it was after its 20th record
+    if how == "appended":
+        newest.write_bytes(full[:cut])
+    else:
+        # Core preallocates rev files 1 MiB at a time: later records go into zero bytes, and the
+        # size does not change; here the time is put back too, so only the bytes tell.
+        newest.write_bytes(full[:cut] + bytes(len(full) - cut + 4096))
+    stat = newest.stat()
+    assert len(scancache.scan_undo(blocks, MAINNET, cache).records[3]) == 20
+    written = cache.read_bytes()
+    if how == "appended":
+        with open(newest, "ab") as f:
+            f.write(full[cut:])
+    else:
+        with open(newest, "r+b") as f:
+            f.seek(cut)
+            f.write(full[cut:])
+        os.utime(newest, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert newest.stat().st_size == stat.st_size
+    rev_counted.clear()
+    index = scancache.scan_undo(blocks, MAINNET, cache)
+    assert rev_counted == [newest.name]
+    _same_undo(index, _fresh(blocks, rev_counted))
+    assert len(index.records[3]) == 45
+    # Only the newest file changed: the cache is left as it was, and that file is read again next time.
+    assert cache.read_bytes() == written
+    assert scancache.scan_undo(blocks, MAINNET, cache).records == index.records and rev_counted == [newest.name]
+
+
+def test_undo_a_new_file_is_read_and_the_one_before_it_again(tmp_path: Path, rev_counted: list[str]) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.revscan"
+    revs = _with_rev(blocks)
+    held = revs[-1].read_bytes()
+    revs[-1].unlink()
+    scancache.scan_undo(blocks, MAINNET, cache)
+    revs[-1].write_bytes(held)
+    rev_counted.clear()
+    index = scancache.scan_undo(blocks, MAINNET, cache)
+    # rev00002.dat is no longer the newest (a record cut short at its end is damage now): read again.
+    assert rev_counted == ["rev00002.dat", "rev00003.dat"]
+    _same_undo(index, _fresh(blocks, rev_counted))
+    assert scancache.scan_undo(blocks, MAINNET, cache).records == index.records and rev_counted == []
+
+
+@pytest.mark.parametrize(("which", "read_again"), [(0, []), (3, ["rev00002.dat"])])
+def test_undo_a_deleted_file_is_gone_from_the_scan(tmp_path: Path, rev_counted: list[str], which: int,
+                                                   read_again: list[str]) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.revscan"
+    revs = _with_rev(blocks)
+    scancache.scan_undo(blocks, MAINNET, cache)
+    revs[which].unlink()                                  # pruned (the oldest), or lost (the newest)
+    rev_counted.clear()
+    index = scancache.scan_undo(blocks, MAINNET, cache)
+    assert rev_counted == read_again and which not in index.records
+    _same_undo(index, _fresh(blocks, rev_counted))
+
+
+def test_undo_a_truncated_newest_file_ends_in_the_record_being_written(tmp_path: Path,
+                                                                       rev_counted: list[str]) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.revscan"
+    newest = _with_rev(blocks)[-1]
+    scancache.scan_undo(blocks, MAINNET, cache)
+    ends = _record_ends(newest)
+    newest.write_bytes(newest.read_bytes()[:ends[29] + 20])   # 20 bytes of the 31st record
+    rev_counted.clear()
+    index = scancache.scan_undo(blocks, MAINNET, cache)
+    assert rev_counted == [newest.name]
+    assert index.incomplete_tail == (3, ends[29]) and len(index.records[3]) == 30
+    _same_undo(index, _fresh(blocks, rev_counted))
+    # A scan that ended in a record being written is never trusted: the node finishes it next.
+    scancache.scan_undo(blocks, MAINNET, cache)
+    assert rev_counted == [newest.name]
+
+
+def test_undo_damage_in_an_older_file_is_the_error_a_fresh_scan_gives(tmp_path: Path,
+                                                                      rev_counted: list[str]) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.revscan"
+    revs = _with_rev(blocks)
+    scancache.scan_undo(blocks, MAINNET, cache)
+    ends = _record_ends(revs[1])
+    revs[1].write_bytes(revs[1].read_bytes()[:ends[-1] - 10])  # its last record cut by 10 bytes
+    with pytest.raises(ParseError) as cached:
+        scancache.scan_undo(blocks, MAINNET, cache)
+    with pytest.raises(ParseError) as fresh:
+        scan_undo(blocks, MAINNET)
+    assert (cached.value.message, cached.value.source, cached.value.offset) == \
+        (fresh.value.message, fresh.value.source, fresh.value.offset)
+    assert "runs 10 bytes past the end of the file" in cached.value.message and cached.value.source == "rev00001.dat"
+
+
+@pytest.mark.parametrize("time", ["new", "old put back"])
+def test_undo_a_file_rewritten_with_the_same_size_is_read_again(tmp_path: Path, rev_counted: list[str],
+                                                                time: str) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.revscan"
+    revs = _with_rev(blocks)
+    scancache.scan_undo(blocks, MAINNET, cache)
+    # rev00001.dat holds the first spends (block 170 on); rewritten (as by -reindex) with its
+    # records in another order: the first with a spend opens the file, same bytes, same size.
+    path = revs[1]
+    plain = blkscan.xor_at(path.read_bytes(), XOR_KEY, 0)
+    starts = [0] + _record_ends(path)[:-1]
+    records = [plain[a:b] for a, b in zip(starts, _record_ends(path))]
+    first = next(i for i, r in enumerate(records) if len(r) > 8 + 1 + 32)   # a CBlockUndo of more than "00"
+    rewritten = b"".join(records[first:] + records[:first])
+    assert len(rewritten) == len(plain) and rewritten != plain
+    stat = path.stat()
+    path.write_bytes(blkscan.xor_at(rewritten, XOR_KEY, 0))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + (0 if time == "old put back" else 1_000_000)))
+    rev_counted.clear()
+    index = scancache.scan_undo(blocks, MAINNET, cache)
+    assert rev_counted == ["rev00001.dat"]
+    _same_undo(index, _fresh(blocks, rev_counted))
+    assert index.records[1][0].tx_count == 1               # block 170's spend now opens the file
+
+
+@pytest.mark.parametrize("spoil", ["garbage", "empty", "other network", "other directory", "other key",
+                                   "the blk files' cache"])
+def test_undo_a_cache_that_does_not_fit_is_not_used(tmp_path: Path, rev_counted: list[str], spoil: str) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.revscan"
+    revs = _with_rev(blocks)
+    scancache.scan_undo(blocks, MAINNET, cache)
+    if spoil == "garbage":
+        cache.write_bytes(b"ARROW1" + os.urandom(200))
+    elif spoil == "empty":
+        cache.write_bytes(b"")
+    elif spoil == "the blk files' cache":
+        scancache.scan(blocks, MAINNET, cache)             # the same directory, network and key
+    else:
+        _respoil(scancache.REV, cache, blocks, spoil)
+    rev_counted.clear()
+    index = scancache.scan_undo(blocks, MAINNET, cache)
+    assert rev_counted == [p.name for p in revs]
+    _same_undo(index, _fresh(blocks, rev_counted))
+
+
+def test_sync_keeps_the_undo_scan_beside_the_database_and_uses_it(tmp_path: Path, rev_counted: list[str]) -> None:
+    blocks, db = tmp_path / "blocks", tmp_path / "mw.duckdb"
+    _with_rev(blocks)
+    args = ["sync", "--blocks-dir", str(blocks), "--db", str(db), "--network", "mainnet", "--workers", "1"]
+    assert main([*args, "--stop-height", "300"]) == 0
+    assert (tmp_path / "mw.duckdb.revscan").exists() and rev_counted == [f"rev0000{n}.dat" for n in range(4)]
+    # The next run has blocks 301–438 to take, so it looks their undo records up: from the cache.
+    rev_counted.clear()
+    assert main(args) == 0
+    assert rev_counted == []

@@ -356,18 +356,20 @@ class Syncer:
     def _undo_files(self, blocks_dir: Path, index: BlkIndex) -> tuple[UndoIndex | None, set[bytes]]:
         """The blocks directory's undo records (None: it has no rev files, or the database cannot
         use them) and the parents with more than one child in its blk files."""
-        from minerwatch.chain.undo import contested_parents, list_rev_files, scan_undo
+        from minerwatch.chain.undo import contested_parents, list_rev_files
+        from minerwatch.store import scancache
 
         if not self.ingest.undo_capable or not list_rev_files(Path(blocks_dir).expanduser()):
             return None, set()
-        return scan_undo(blocks_dir, self.network), contested_parents(index)
+        return scancache.scan_undo(blocks_dir, self.network, self._scan_cache_path("rev")), contested_parents(index)
 
-    def _scan_cache_path(self) -> Path | None:
-        """Where the blocks directory's scan is kept between runs: beside the database file (none
-        for a database in memory). See store/scancache.py."""
+    def _scan_cache_path(self, kind: str = "blk") -> Path | None:
+        """Where the blocks directory's scan of its blk (or rev) files is kept between runs: beside
+        the database file, DB.blkscan (DB.revscan); none for a database in memory. See
+        store/scancache.py."""
         (db_file,) = self.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
                                       ).fetchone()
-        return Path(db_file + ".blkscan") if db_file else None
+        return Path(f"{db_file}.{kind}scan") if db_file else None
 
     def _record_files_report(self) -> None:
         """Keep what the last blocks-directory read set aside and skipped, for `status`."""

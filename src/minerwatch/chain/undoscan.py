@@ -82,28 +82,51 @@ def scan_undo(blocks_dir: Path, network: Network) -> UndoIndex:
     tail: tuple[int, int] | None = None
     last = max(files, default=-1)
     for number, path in files.items():
-        out: list[UndoRecord] = []
-        with Files({number: path}) as fds:
-            try:
-                cut = _scan_file(fds.fd(number), path.name, number, number == last, network, key, out)
-            except OSError as e:
-                raise MinerwatchError(f"cannot read {path}: {e.strerror}", "check the file and the disk") from e
-        records[number] = out
+        records[number], cut = scan_file(path, number, number == last, network, key)
         if cut is not None:
             tail = (number, cut)
     return UndoIndex(blocks_dir, network, files, key, records, tail)
 
 
-def scan_rev_file(path: Path, number: int, network: Network, key: bytes) -> list[UndoRecord]:
-    """The records of one rev file, read as scan_undo reads it; a record cut short at its end (the
-    node may be writing it) is left out."""
+def scan_file(path: Path, number: int, is_last: bool, network: Network,
+              key: bytes) -> tuple[list[UndoRecord], int | None]:
+    """One rev file's records, and the offset of a cut-short final record of the newest file
+    (`is_last`), if any; in any other file a cut-short record raises ParseError."""
     out: list[UndoRecord] = []
     with Files({number: path}) as fds:
         try:
-            _scan_file(fds.fd(number), path.name, number, True, network, key, out)
+            cut = _scan_file(fds.fd(number), path.name, number, is_last, network, key, out)
         except OSError as e:
             raise MinerwatchError(f"cannot read {path}: {e.strerror}", "check the file and the disk") from e
-    return out
+    return out, cut
+
+
+def scan_rev_file(path: Path, number: int, network: Network, key: bytes) -> list[UndoRecord]:
+    """The records of one rev file, read as scan_undo reads it; a record cut short at its end (the
+    node may be writing it) is left out."""
+    return scan_file(path, number, True, network, key)[0]
+
+
+def head_matches(fd: int, rec: UndoRecord, network: Network, key: bytes) -> bool:
+    """Whether the record head stored where `rec` says its record is still says what `rec` says:
+    the network's magic, the size and the transaction count."""
+    pos = rec.offset - RECORD_HEADER_BYTES
+    head = xor_at(pread(fd, _HEAD_BYTES, pos), key, pos)
+    if len(head) < RECORD_HEADER_BYTES + 1 or head[:4] != network.magic \
+            or unpack_from("<I", head, 4)[0] != rec.size_bytes:
+        return False
+    try:
+        tx_count, _ = read_compact_size(head, RECORD_HEADER_BYTES, min(len(head), RECORD_HEADER_BYTES + rec.size_bytes),
+                                        "transaction count", "", pos)
+    except ParseError:
+        return False
+    return tx_count == rec.tx_count
+
+
+def ends_at(fd: int, pos: int) -> bool:
+    """Whether a scan reaching byte `pos` of the file stops there: the file ends, or never-written
+    (zero) space begins."""
+    return pread(fd, 4, pos) in (b"", _ZERO4)
 
 
 def _scan_file(
