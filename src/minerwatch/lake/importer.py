@@ -23,6 +23,11 @@ _LOADS = {
                                       "subsidy_sat FROM r"),
     "members": ("lake_members", "SELECT script_id, zero_hop_height, one_hop_height, member_height FROM r"),
     "entities": ("lake_entities", "SELECT script_id, entity_id, zero_hop_height FROM r"),
+    "entity_cohorts": ("lake_entity_cohorts", "SELECT entity_id, cohort, seed_height, seed_vout, seed_address, "
+                                              "script_count, coinbase_script_count FROM r"),
+    "daily_entity_flows": ("lake_daily_entity_flows",
+                           "SELECT cohort, CAST(DATE '1970-01-01' + CAST(epoch_day AS INTEGER) AS DATE), reserve_sat, "
+                           "inflow_sat, outflow_sat, internal_sat, outflow_tx_count, largest_outflow_sat FROM r"),
 }
 
 
@@ -51,7 +56,8 @@ def import_results(con: duckdb.DuckDBPyConnection, uri: str) -> Imported:
         files = [i.path for i in fs.get_file_info(pafs.FileSelector(f"{root}/{name}"))
                  if i.path.endswith(".parquet")]
         if not files:
-            raise LakeError(f"{uri}/{name} holds no Parquet file", "run the cohort job again")
+            raise LakeError(f"{uri}/{name} holds no Parquet file",
+                            "run the cohort job again with this version of minerwatch (lake cohorts|spark)")
         datasets[name] = pads.dataset(files, filesystem=fs, format="parquet").to_table()
     rows = {}
     with transaction(con):
@@ -64,7 +70,8 @@ def import_results(con: duckdb.DuckDBPyConnection, uri: str) -> Imported:
             finally:
                 con.unregister("r")
             rows[table] = datasets[name].num_rows
-        con.execute("INSERT INTO lake_import VALUES (?, ?, ?, ?, ?, now())",
+        # imported_at in UTC whatever the machine's time zone (now() is a local time once stored as TIMESTAMP).
+        con.execute("INSERT INTO lake_import VALUES (?, ?, ?, ?, ?, now() AT TIME ZONE 'UTC')",
                     [info["engine"], info["network"], info["lake_tip_height"], info["lake_tip_hash"],
                      info["minerwatch_version"]])
     return Imported(info["engine"], info["lake_tip_height"], rows)

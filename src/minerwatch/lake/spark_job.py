@@ -52,7 +52,8 @@ def spark_uri(uri: str) -> str:
 # pass); the others stay lazy views that Spark plans together with their readers. Caching every
 # statement instead cost ~570 stages and 298 s for the blocks 0–438 on a loaded 2-core machine.
 _CACHED = frozenset({"spends", "members_next", "members", "tracked_outputs", "tracked_spends", "cohort_members",
-                     "cospends", "entity_labels_next", "entity_labels"})
+                     "cospends", "entity_labels_next", "entity_labels", "entities", "entity_cohorts",
+                     "entity_outputs", "entity_spends", "entity_day_flows", "entity_day_reserve"})
 
 
 class SparkEngine:

@@ -36,3 +36,22 @@ UNION ALL
 SELECT z.script_id, z.script_id AS entity_id, z.zero_hop_height
 FROM zero_hop z LEFT JOIN entity_labels l ON l.script_id = z.script_id
 WHERE l.script_id IS NULL
+
+-- name: entity_cohorts
+-- One row per entity: its cohort name, entity:<height>.<vout> of its seed — the first coinbase output
+-- (lowest height, then vout) paid to one of its scripts — with that output's address, and its size.
+-- The seed names an entity in words a reader can check on any block explorer, and it stays the same
+-- as the lake grows unless a co-spend merges the entity into one with an earlier seed.
+WITH paid AS (
+    SELECT e.entity_id, c.height, c.vout, c.address,
+           row_number() OVER (PARTITION BY e.entity_id ORDER BY c.height, c.vout) AS rn
+    FROM entities e JOIN coinbase_payouts c ON c.script_id = e.script_id
+    WHERE c.value_sat > 0 AND c.script_type <> 'op_return'),
+sizes AS (
+    SELECT entity_id, count(*) AS script_count, count(zero_hop_height) AS coinbase_script_count
+    FROM entities GROUP BY entity_id)
+SELECT p.entity_id, 'entity:' || CAST(p.height AS STRING) || '.' || CAST(p.vout AS STRING) AS cohort,
+       p.height AS seed_height, p.vout AS seed_vout, p.address AS seed_address,
+       CAST(s.script_count AS BIGINT) AS script_count, CAST(s.coinbase_script_count AS BIGINT) AS coinbase_script_count
+FROM paid p JOIN sizes s ON s.entity_id = p.entity_id
+WHERE p.rn = 1
