@@ -61,9 +61,11 @@ def build_demo(db: Path, seed: int | None = None, workers: int = 2, log=print) -
     shutil.rmtree(work, ignore_errors=True)
     started = time.monotonic()
     log("generating the simulated chain (network simnet) …")
-    files = write_demo(work, SimConfig() if seed is None else SimConfig(seed=seed))
+    # With the undo files a node keeps beside its blk files (rev*.dat), so that the demo's sync takes
+    # the path a real node's blocks directory takes: spends decided from the undo data, true fees.
+    files = write_demo(work, SimConfig() if seed is None else SimConfig(seed=seed), rev_files=True)
     generated_s = time.monotonic() - started
-    log(f"  {files.block_count:,} blocks written as blk files in {work / 'blocks'} ({generated_s:.0f} s)")
+    log(f"  {files.block_count:,} blocks written as blk and rev files in {work / 'blocks'} ({generated_s:.0f} s)")
     con = connect(db)
     bind_network(con, simnet.name, db)
     import_prices(con, files.prices_csv)
