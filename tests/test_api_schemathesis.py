@@ -96,10 +96,17 @@ MORE = [("/api/v1/series/{name}", {"name": "miner_reserve_btc"}, {"cohort": "poo
         ("/api/v1/breakeven", {}, {"pue": 1.2, "pool_fee_pct": 2})]
 
 
+# Answered from imported lake results, which the shared database has none of (a documented 404
+# there): checked below over the constructed chain of tests/test_lake_entity_cohorts.py.
+LAKE_PATHS = ("/api/v1/entities",)
+
+
 def stored_cases() -> list[schemathesis.Case]:
     cases = []
     for result in SCHEMA.get_all_operations():
         op = result.ok()
+        if op.path in LAKE_PATHS:
+            continue
         cases.append(op.Case(path_parameters={k: STORED[k] for k in re.findall(r"{(\w+)}", op.path)}))
     cases += [SCHEMA[path]["GET"].Case(path_parameters=params, query=query) for path, params, query in MORE]
     return cases
@@ -109,3 +116,14 @@ def stored_cases() -> list[schemathesis.Case]:
 def test_every_operation_answers_a_stored_thing_as_documented(case: schemathesis.Case, app: FastAPI) -> None:
     response = case.call_and_validate(app=app, additional_checks=[hints_speak_http])
     assert response.status_code == 200 and len(response.content) >= 6     # the shortest: a tip height
+
+
+def test_lake_results_answer_as_documented(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from test_lake_entity_cohorts import build_imported
+
+    app = create_app(build_imported(tmp_path_factory.mktemp("lake")))
+    for path, params, query in [("/api/v1/entities", {}, {}), ("/api/v1/entities", {}, {"order": "scripts", "limit": 1}),
+                                ("/api/v1/series/{name}", {"name": "miner_netflow_btc"}, {"cohort": "entity:1.0"})]:
+        response = SCHEMA[path]["GET"].Case(path_parameters=params, query=query).call_and_validate(
+            app=app, additional_checks=[hints_speak_http])
+        assert response.status_code == 200, (path, query)

@@ -1,5 +1,6 @@
 """Miner entities as cohorts: from a constructed chain with known co-spends, through the lake, DuckDB's
-job and `lake import` — every figure worked out by hand from the chain below.
+job and `lake import`, to `minerwatch miners entities|reserve`, the API and the dashboard's JSON — every
+figure worked out by hand from the chain below.
 
 Regtest, one block a day from 2024-01-01 (B = 1 BTC, f = 10,000 sat, the fee of every payment;
 every coinbase claims its block's fees):
@@ -23,16 +24,19 @@ entity:1.0 by hand (the entity owns every coin of P, A and B):
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from fastapi.testclient import TestClient
 
 from minerwatch.chain.blkfiles import write_blk_files
 from minerwatch.chain.builder import ChainBuilder, h20, p2wpkh
 from minerwatch.cli import main
+from minerwatch.web.app import create_app
 
 from test_miner_flows_constructed import B, DAY, F, REGTEST, T0
 
@@ -91,3 +95,99 @@ def test_entity_daily_rows(imported: Path) -> None:
                     (D3, 30 * B - F, 0, 20 * B, 30 * B - F, 1, 20 * B),
                     (D4, 5 * B - 2 * F, 0, 25 * B - F, 5 * B - 2 * F, 2, 15 * B - F)]
 
+
+def test_cli_lists_the_entities_and_reads_their_series(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(imported)
+    assert main(["miners", "entities", "--db", db, "--by", "scripts"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("4 miner entities, from the lake to height 4, computed by DuckDB (minerwatch ")
+    # {P, A, B} first by size: 3 scripts, 5B − 2f = 4.9998 BTC since 2024-01-04, seeded at block 1.
+    assert out[3].split() == ["entity:1.0", "3", "4.9998", "BTC", "2024-01-04", "block", "1", "output", "0"]
+    assert main(["miners", "entities", "--db", db, "--json", "--limit", "1"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # By reserve, Y's entity leads: its two coinbases, 50B + f and 50B + 3f.
+    assert (doc["total"], doc["order"], doc["source"]["engine"], doc["source"]["lake_tip_height"]) == \
+        (4, "reserve", "duckdb", 4)
+    assert [(e["cohort"], e["reserve_btc"], e["scripts"]) for e in doc["entities"]] == [("entity:3.0", 100.0004, 1)]
+
+    assert main(["miners", "reserve", "--db", db, "--cohort", "entity:1.0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "entity:1.0 miner reserve on 2024-01-04: 4.9998 BTC"
+    assert lines[2] == "  record high 50 BTC on 2024-01-01"
+    # Outflow from 2024-01-01: 20B (day 3) + 25B − f (day 4) = 45B − f = 44.9999 BTC.
+    assert main(["miners", "outflow", "--db", db, "--cohort", "entity:1.0", "--from", "2024-01-01"]) == 0
+    assert "entity:1.0 miners sent 44.9999 BTC out between 2024-01-01 and 2024-01-04" in capsys.readouterr().out
+    # Every cohort series reads it: the daily reserve, carried over the day without a change (2024-01-02).
+    assert main(["metrics", "miner_reserve_btc", "--db", db, "--cohort", "entity:1.0", "--from", "2024-01-01",
+                 "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["date,miner_reserve_btc", "2024-01-01,50.0", "2024-01-02,50.0",
+                                               "2024-01-03,29.9999", "2024-01-04,4.9998"]
+
+
+def test_cli_errors_name_the_entity_and_the_import(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["miners", "reserve", "--db", str(imported), "--cohort", "entity:9.0"]) == 1
+    err = capsys.readouterr().err
+    assert "no imported miner entity is called 'entity:9.0'" in err and "entity:1.0" in err
+    bare = str(imported.parent / "not-imported.duckdb")
+    for args in (["miners", "entities"], ["miners", "reserve", "--cohort", "entity:1.0"]):
+        assert main([*args, "--db", bare]) == 1
+        assert "minerwatch lake import RESULTS" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def client(imported: Path) -> TestClient:
+    return TestClient(create_app(imported))
+
+
+def test_api_entities_and_their_series(client: TestClient) -> None:
+    body = client.get("/api/v1/entities", params={"order": "scripts", "limit": 2}).json()
+    assert body["total"] == 4 and body["source"]["lake_tip_height"] == 4 and body["source"]["engine"] == "duckdb"
+    first = body["entities"][0]
+    assert (first["cohort"], first["scripts"], first["coinbase_scripts"], first["reserve_btc"], first["reserve_day"],
+            first["seed_height"], first["seed_vout"]) == ("entity:1.0", 3, 1, 4.9998, "2024-01-04", 1, 0)
+    s = client.get("/api/v1/series/miner_netflow_btc", params={"cohort": "entity:1.0", "interval": "all"}).json()
+    # Netflow = inflow − outflow: +50 (day 1), 0 (day 2), −20 (day 3), −(25B − f) = −24.9999 (day 4);
+    # genesis's day (2011-02-02) is a day with a block before the entity's first: 0.
+    assert [(r["date"], r["value"]) for r in s["rows"]] == [
+        ("2011-02-02", 0.0), ("2024-01-01", 50.0), ("2024-01-02", 0.0), ("2024-01-03", -20.0),
+        ("2024-01-04", -24.9999)]
+    assert s["source"]["lake_tip_height"] == 4 and s["source"]["minerwatch_version"]
+    # The single-machine cohorts say they come from this database's own sync.
+    assert client.get("/api/v1/series/miner_reserve_btc", params={"cohort": "0hop"}).json()["source"] is None
+
+
+def test_api_unknown_entity_is_404(client: TestClient, imported: Path) -> None:
+    r = client.get("/api/v1/series/miner_reserve_btc", params={"cohort": "entity:9.0"})
+    assert r.status_code == 404
+    assert r.json()["error"] == "no imported miner entity is called 'entity:9.0'"
+    assert "GET /api/v1/entities lists them" in r.json()["hint"]
+    bare = TestClient(create_app(imported.parent / "not-imported.duckdb"))
+    for path in ("/api/v1/entities", "/api/v1/series/miner_reserve_btc?cohort=entity:1.0"):
+        r = bare.get(path)
+        assert r.status_code == 404 and "minerwatch lake import RESULTS" in r.json()["hint"], path
+
+
+def test_entity_pages(client: TestClient, imported: Path) -> None:
+    doc = client.get("/entities.json", params={"by": "scripts"}).json()
+    table = doc["tables"][0]
+    assert table["rows"][0][:4] == ["entity:1.0", 3, 4.9998, "2024-01-04"]
+    assert table["link_keys"][0] == "1.0"
+    assert any("the lake to height 4, computed by DuckDB" in n for n in doc["notes"])
+    # The reserve page lists the entities holding the most (Y's first: 100B + 4f), once imported.
+    reserve = client.get("/reserve.json").json()
+    assert [r[0] for r in next(t for t in reserve["tables"] if t["id"] == "entities")["rows"]] == [
+        "entity:3.0", "entity:0.0", "entity:2.0", "entity:1.0"]
+    page = client.get("/entities/1.0.json").json()
+    reserve = next(c for c in page["charts"] if c["id"] == "entity-reserve")
+    # All history: genesis's day, then the four days of 2024 (x in unix seconds of each UTC day).
+    assert reserve["series"][0]["values"] == [0.0, 50.0, 50.0, 29.9999, 4.9998]
+    flows = next(c for c in page["charts"] if c["id"] == "entity-flows")
+    assert [s["metric"] for s in flows["series"]] == ["miner_outflow_btc", "miner_inflow_btc", "miner_netflow_btc"]
+    assert flows["series"][0]["values"][-2:] == [20.0, 24.9999]
+    assert any("computed by DuckDB" in n for n in page["notes"])
+    assert client.get("/entities/entity:1.0.json").json()["charts"] == page["charts"]
+    assert client.get("/entities/9.9").status_code == 404
+    bare = TestClient(create_app(imported.parent / "not-imported.duckdb"))
+    notes = bare.get("/entities.json").json()["notes"]
+    assert notes and "minerwatch lake import RESULTS" in notes[0]
+    assert not [t for t in bare.get("/reserve.json").json()["tables"] if t["id"] == "entities"]

@@ -46,3 +46,7 @@ class StoreError(MinerwatchError):
 
 class UsageError(MinerwatchError):
     """A command-line or API argument that cannot be used."""
+
+
+class NotFoundError(UsageError):
+    """A name (an entity, a block) that nothing stored answers to: the API says 404."""

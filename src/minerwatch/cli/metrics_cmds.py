@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="start", type=_date, default=None, help="first UTC day (YYYY-MM-DD)")
     p.add_argument("--to", dest="end", type=_date, default=None, help="last UTC day (YYYY-MM-DD)")
     p.add_argument("--format", choices=FORMATS, default="table")
-    p.add_argument("--cohort", default=None, help="for cohort series: 0hop | 1hop | pool:<slug> | label:<entity>")
+    p.add_argument("--cohort", default=None, help="for cohort series: 0hop | 1hop | pool:<slug> | label:<entity> | entity:<id> (a miner entity "
+                        "of the imported lake results: `minerwatch miners entities`)")
     add_db_arg(p)
     p.set_defaults(func=cmd_metrics)
 
@@ -172,8 +173,9 @@ def _metric_named(name: str) -> registry.Metric:
 
 
 def _check_cohort_syntax(cohort: str) -> None:
-    if cohort not in ("0hop", "1hop") and not (cohort.startswith(("pool:", "label:")) and cohort.partition(":")[2]):
-        raise UsageError(f"unknown cohort {cohort!r}", "use 0hop, 1hop, pool:<slug> or label:<entity>")
+    if cohort not in ("0hop", "1hop") and not (cohort.startswith(("pool:", "label:", "entity:"))
+                                              and cohort.partition(":")[2]):
+        raise UsageError(f"unknown cohort {cohort!r}", "use 0hop, 1hop, pool:<slug>, label:<entity> or entity:<id>")
 
 
 def _check_cohort_known(con: duckdb.DuckDBPyConnection, cohort: str) -> None:

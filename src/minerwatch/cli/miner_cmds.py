@@ -15,6 +15,7 @@ from minerwatch.metrics.miner_questions import check_cohort, outflow_between
 from minerwatch.metrics.miners import miner_reserve_btc, refresh_miner_flows
 from minerwatch.metrics.registry import Query
 from minerwatch.networks import get_network
+from minerwatch.queries import entities as entities_q
 from minerwatch.store import bind_network, connect, get_meta, transaction
 
 
@@ -37,6 +38,25 @@ def _days(text: str) -> int:
     return n
 
 
+def _count(text: str) -> int:
+    """An argparse type: how many to list, at least one."""
+    try:
+        n = int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from e
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n}: list at least 1")
+    return n
+
+
+def btc_text(value_btc: float) -> str:
+    """BTC as people read it: two decimals from 100 BTC up (a reserve of thousands), below that to
+    the satoshi without trailing zeros (an entity holding 4.9998 BTC is not "5.00 BTC")."""
+    if abs(value_btc) >= 100:
+        return f"{value_btc:,.2f} BTC"
+    return f"{value_btc:,.8f}".rstrip("0").rstrip(".") + " BTC"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("labels", help="user label sets (address → entity, category)")
     lsub = p.add_subparsers(dest="labels_command", metavar="ACTION")
@@ -54,7 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     res = msub.add_parser("reserve", help="the reserve now: record low/high, lowest since, change over N days")
     for q in (out, res):
         add_db_arg(q)
-        q.add_argument("--cohort", default="0hop", help="0hop | 1hop | pool:<slug> | label:<entity> (default 0hop)")
+        q.add_argument("--cohort", default="0hop",
+                       help="0hop | 1hop | pool:<slug> | label:<entity> | entity:<id> (default 0hop)")
         q.add_argument("--json", action="store_true")
     out.add_argument("--from", dest="start", type=_day, required=True, help="first UTC day")
     out.add_argument("--to", dest="end", type=_day, help="last UTC day (default: the last stored)")
@@ -62,6 +83,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     res.add_argument("--as-of", type=_day, help="UTC day (default: the last stored)")
     res.add_argument("--days", type=_days, default=30, help="window of the change figure (default 30)")
     res.set_defaults(func=cmd_reserve)
+    ent = msub.add_parser("entities", help="the miner entities of the imported lake results: size, reserve, seed",
+                          description="List the miner entities (scripts co-spent with a coinbase's, docs/lake.md) "
+                                      "that `minerwatch lake import` loaded, each a cohort entity:<height>.<vout> "
+                                      "named after the first coinbase output paid to it.")
+    add_db_arg(ent)
+    ent.add_argument("--by", choices=entities_q.ORDERS, default="reserve",
+                     help="largest first by reserve (BTC held now) or by scripts (default reserve)")
+    ent.add_argument("--limit", type=_count, default=20, help="how many to list (default 20, at most 1000)")
+    ent.add_argument("--json", action="store_true")
+    ent.set_defaults(func=cmd_entities)
 
 
 def cmd_labels_import(args: argparse.Namespace) -> int:
@@ -122,7 +153,7 @@ def cmd_outflow(args: argparse.Namespace) -> int:
         usd = f"${total.outflow_usd:,.0f}" if total.outflow_usd is not None else \
             f"USD unknown ({total.days_without_price} day(s) without a price)"
         start = f"{since} (the first day with data; asked from {args.start})" if since > args.start else f"{since}"
-        print(f"{args.cohort} miners sent {total.outflow_btc:,.2f} BTC out between {start} and {end} ({usd})")
+        print(f"{args.cohort} miners sent {btc_text(total.outflow_btc)} out between {start} and {end} ({usd})")
     return 0
 
 
@@ -157,13 +188,37 @@ def cmd_reserve(args: argparse.Namespace) -> int:
 def _print_reserve(cohort: str, day: date, reserve_btc: float, out: dict, days: int) -> None:
     """What `miners reserve --json` says, in sentences."""
     standing = " — a record low" if out["is_record_low"] else " — a record high" if out["record_high_day"] == day else ""
-    print(f"{cohort} miner reserve on {day}: {reserve_btc:,.2f} BTC{standing}")
-    print(f"  record low  {out['record_low_btc']:,.2f} BTC on {out['record_low_day']}")
-    print(f"  record high {out['record_high_btc']:,.2f} BTC on {out['record_high_day']}")
+    print(f"{cohort} miner reserve on {day}: {btc_text(reserve_btc)}{standing}")
+    print(f"  record low  {btc_text(out['record_low_btc'])} on {out['record_low_day']}")
+    print(f"  record high {btc_text(out['record_high_btc'])} on {out['record_high_day']}")
     if out["lowest_since"] is not None:
         print(f"  lowest since {out['lowest_since']} (the last day it held as little or less)")
     change, pct = out[f"change_{days}d_btc"], out[f"change_{days}d_pct"]
     if change is None:
         print(f"  change over {days} days: unknown (no value {days} days before)")
     else:
-        print(f"  change over {days} days: {change:+,.2f} BTC" + (f" ({pct:+.1f} %)" if pct is not None else ""))
+        sign = "+" if change >= 0 else "-"
+        # A change from nothing (a cohort that held no coins N days before) has no percentage.
+        known = pct is not None and pct == pct and abs(pct) != float("inf")
+        print(f"  change over {days} days: {sign}{btc_text(abs(change))}" + (f" ({pct:+.1f} %)" if known else ""))
+
+
+def cmd_entities(args: argparse.Namespace) -> int:
+    con = connect(db_path(args), read_only=True)
+    found = entities_q.list_entities(con, args.by, args.limit)
+    if args.json:
+        print_json(asdict(found))
+        return 0
+    print(f"{found.total:,} miner entities, from {found.source.describe()}")
+    shown = "reserve" if found.order == "reserve" else "size"
+    print(f"the {len(found.entities):,} largest by {shown}:")
+    print(f"  {'entity':<18} {'scripts':>8} {'reserve':>18}  {'since':<10}  first coinbase output")
+    for e in found.entities:
+        seed = f"block {e.seed_height:,} output {e.seed_vout}" + (f", mined by {e.seed_pool}" if e.seed_pool else "")
+        if e.labels:
+            seed += "; labelled " + ", ".join(e.labels)
+        since = e.reserve_day.isoformat() if e.reserve_day else "-"
+        print(f"  {e.cohort:<18} {e.scripts:>8,} {btc_text(e.reserve_btc):>18}  {since:<10}  {seed}")
+    print("series: minerwatch miners reserve --cohort ENTITY; "
+          "minerwatch metrics miner_outflow_btc --cohort ENTITY")
+    return 0

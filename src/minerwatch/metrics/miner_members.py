@@ -39,9 +39,10 @@ _LOOKUP_CHUNK = 512
 
 
 def check_cohort_name(cohort: str) -> None:
-    """UsageError unless `cohort` names a cohort: 0hop, 1hop, pool:<slug> or label:<entity>."""
-    if cohort not in FIXED_COHORTS and not cohort.startswith(("pool:", "label:")):
-        raise UsageError(f"unknown cohort {cohort!r}", "use 0hop, 1hop, pool:<slug> or label:<entity>")
+    """UsageError unless `cohort` names a cohort: 0hop, 1hop, pool:<slug>, label:<entity> or
+    entity:<height>.<vout> (a miner entity of the lake's results, metrics/lake_entities.py)."""
+    if cohort not in FIXED_COHORTS and not cohort.startswith(("pool:", "label:", "entity:")):
+        raise UsageError(f"unknown cohort {cohort!r}", "use 0hop, 1hop, pool:<slug>, label:<entity> or entity:<id>")
 
 
 def kinds_predicate(kinds: Iterable[str]) -> str:

@@ -8,6 +8,7 @@ from datetime import date
 import duckdb
 
 from minerwatch.errors import UsageError
+from minerwatch.metrics import lake_entities
 from minerwatch.metrics.registry import Query, read
 
 
@@ -39,7 +40,7 @@ def outflow_between(con: duckdb.DuckDBPyConnection, start: date, end: date, coho
 
 def check_cohort(con: duckdb.DuckDBPyConnection, cohort: str) -> None:
     """Refuse a pool or label cohort that names nobody (its series would be all zeros, not an
-    error); the hint lists the pools or labelled entities that do exist."""
+    error), or an entity the imported lake results do not hold; the hint lists those that do exist."""
     if cohort.startswith("pool:"):
         if con.execute("SELECT EXISTS (SELECT 1 FROM block_pools WHERE pool_slug = ?)", [cohort[5:]]).fetchone()[0]:
             return
@@ -50,6 +51,9 @@ def check_cohort(con: duckdb.DuckDBPyConnection, cohort: str) -> None:
         message = f"no stored block is attributed to pool {cohort[5:]!r}"
         what, hint = "pools with stored blocks (most blocks first)", \
             "`minerwatch pools list --interval all` shows the pool slugs"
+    elif lake_entities.is_entity(cohort):
+        lake_entities.check_entity(con, cohort)
+        return
     elif cohort.startswith("label:"):
         if con.execute("SELECT EXISTS (SELECT 1 FROM labels WHERE entity = ?)", [cohort[6:]]).fetchone()[0]:
             return

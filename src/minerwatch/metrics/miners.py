@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 
+from minerwatch.errors import UsageError
+from minerwatch.metrics import lake_entities
 from minerwatch.metrics.miner_blocks import add_block_rows, chunks, drop_temp_tables
 from minerwatch.metrics.miner_members import FIXED_COHORTS, KINDS, check_cohort_name, kinds_predicate
 from minerwatch.metrics.registry import Query, SeriesFn, metric, refresher
@@ -163,8 +165,11 @@ def cohort_days(con: duckdb.DuckDBPyConnection, cohort: str, start: date | None 
     in sats of `cohort` for every day with a block in [start, end], from the stored daily rows.
 
     A day before the cohort's first row is all zeros (to_exchange None, as 1hop's, without
-    exchange labels); a cohort nobody belongs to is all zeros."""
+    exchange labels); a cohort nobody belongs to is all zeros. A miner entity (entity:<id>) is read
+    from the imported lake results, in the same shape (lake_entities.entity_days)."""
     check_cohort_name(cohort)
+    if lake_entities.is_entity(cohort):
+        return lake_entities.entity_days(con, cohort, start, end)
     return con.execute("""
         SELECT d.day, coalesce(c.reserve_sat, 0), coalesce(c.inflow_sat, 0), coalesce(c.outflow_sat, 0),
                coalesce(c.internal_sat, 0), coalesce(c.outflow_tx_count, 0), coalesce(c.largest_outflow_sat, 0),
@@ -222,6 +227,9 @@ miner_to_exchange_btc = _column_metric(
 def _era_series(con: duckdb.DuckDBPyConnection, q: Query, early: bool) -> list[tuple[date, float | None]]:
     """Reserve held in outputs created in 2009–2010 (early) or from 2011 on, per UTC day."""
     check_cohort_name(q.cohort)
+    if lake_entities.is_entity(q.cohort):
+        raise UsageError(f"the reserve by era is not computed for the lake's entities ({q.cohort})",
+                         f"read miner_reserve_btc for {q.cohort}: its whole reserve")
     # Every day with a block (1hop has a row on each); a day without era rows holds nothing.
     rows = con.execute(
         "SELECT d.day, coalesce(sum(e.reserve_sat) FILTER (WHERE (e.era_year <= 2010) = ?), 0) "

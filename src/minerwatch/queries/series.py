@@ -11,6 +11,8 @@ from minerwatch.errors import StoreError, UsageError
 from minerwatch.metrics import registry, series_stats
 from minerwatch.metrics.registry import in_words as in_words, label as label  # re-exported: the words pages show
 from minerwatch.metrics.miner_questions import check_cohort as check_cohort  # re-exported: pages check a cohort before sending their frame
+from minerwatch.metrics.lake_entities import is_entity
+from minerwatch.queries.entities import LakeSource, lake_source
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, Point, downsample, parse_interval, window_start
 
 
@@ -44,6 +46,9 @@ class Series:
     record_low: Extreme | None    # over the whole history, not just the window
     record_high: Extreme | None
     warnings: tuple[str, ...] = ()  # values in the window that the stored blocks cannot fully back
+    # A miner entity's series (entity:<id>) comes from imported lake results, not this database's own
+    # sync: which lake, engine and version computed it, and when it was imported. None otherwise.
+    source: LakeSource | None = None
 
 
 def catalog() -> list[MetricInfo]:
@@ -129,7 +134,9 @@ def read_series(con: duckdb.DuckDBPyConnection, name: str, interval: str = "1y",
     info = MetricInfo(metric.name, metric.unit, metric.definition, metric.family, metric.cohort,
                       metric.label, metric.short_unit)
     warnings = registry.warnings_for(con, metric, in_window[0][0], in_window[-1][0]) if in_window else ()
-    return Series(info, interval, effective_cohort, sampled, step, len(in_window), latest, low, high, warnings)
+    source = lake_source(con) if effective_cohort is not None and is_entity(effective_cohort) else None
+    return Series(info, interval, effective_cohort, sampled, step, len(in_window), latest, low, high, warnings,
+                  source)
 
 
 def change_pct(points: list[Point], days: int) -> float | None:

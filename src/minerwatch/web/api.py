@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from minerwatch.errors import StoreError, UsageError
-from minerwatch.queries import chain, db, headline, mining, series, signals
+from minerwatch.queries import chain, db, entities, headline, mining, series, signals
 from minerwatch.queries.breakeven import Surface, surface
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, MAX_POINTS_LIMIT, INTERVALS, parse_interval, parse_max_points
 from minerwatch.web import shapes
@@ -26,9 +26,10 @@ router = APIRouter(prefix="/api/v1", tags=["minerwatch"], responses=error_respon
 IntervalQ = Query("1y", description="one of " + ", ".join(INTERVALS), json_schema_extra={"enum": list(INTERVALS)})
 MaxPointsQ = Query(MAX_POINTS_DEFAULT, description=f"downsample to at most this many points (2–{MAX_POINTS_LIMIT})",
                    json_schema_extra={"minimum": 2, "maximum": MAX_POINTS_LIMIT})
-CohortQ = Query(None, description="cohort series only: 0hop | 1hop | pool:<slug> | label:<entity> (default 0hop); "
-                                  "a pool or label must match stored blocks or labels",
-                json_schema_extra={"pattern": "^(0hop|1hop|pool:.+|label:.+)?$"})
+CohortQ = Query(None, description="cohort series only: 0hop | 1hop | pool:<slug> | label:<entity> | entity:<id> "
+                                  "(default 0hop); a pool or label must match stored blocks or labels, an entity "
+                                  "the imported lake results (404 otherwise: GET /api/v1/entities lists them)",
+                json_schema_extra={"pattern": "^(0hop|1hop|pool:.+|label:.+|entity:.+)?$"})
 IntervalP = Path(description="one of " + ", ".join(INTERVALS), json_schema_extra={"enum": list(INTERVALS)})
 
 
@@ -59,6 +60,7 @@ def series_doc(s: series.Series) -> dict[str, Any]:
         "latest": ext(s.latest), "record_low": ext(s.record_low), "record_high": ext(s.record_high),
         "rows": [{"date": d, "value": v} for d, v in s.points],
         "warnings": list(s.warnings),
+        "source": s.source,
     }
 
 
@@ -92,7 +94,9 @@ async def metrics_catalog(request: Request) -> Response:
 @router.get("/series/{name}", summary="A metric as a daily series over an interval, downsampled",
             response_model=shapes.SeriesDoc,
             responses={200: {"description": "the series as JSON, or as CSV (`date,<name>`) for `.csv` or format=csv",
-                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
+                             "content": {"text/csv": {"schema": {"type": "string"}}}},
+                       **error_responses(404, not_found="The cohort is an entity the imported lake results do not "
+                                                        "hold, or no lake results were imported.")})
 async def get_series(request: Request, name: str, interval: str = IntervalQ, max_points: int = MaxPointsQ,
                      cohort: str | None = CohortQ, format: str = Query("json", pattern="^(json|csv)$")) -> Response:
     reject_unknown(request, ("interval", "max_points", "cohort", "format"))
@@ -119,6 +123,17 @@ def series_csv(s: series.Series) -> bytes:
     for d, v in s.points:
         w.writerow([d.isoformat(), "" if v is None else repr(v)])
     return buf.getvalue().encode()
+
+
+@router.get("/entities", summary="The miner entities of the imported lake results: size, reserve, seed",
+            response_model=entities.EntityList,
+            responses=error_responses(404, not_found="No lake results were imported into this database."))
+async def get_entities(request: Request, order: str = Query("reserve", description="largest first by: reserve | "
+                                                            "scripts", json_schema_extra={"enum": list(entities.ORDERS)}),
+                       limit: int = Query(50, description=f"how many (1–{entities.LIMIT_MAX})",
+                                          json_schema_extra={"minimum": 1, "maximum": entities.LIMIT_MAX})) -> Response:
+    reject_unknown(request, ("order", "limit"))
+    return await cached(request, lambda con: ok_json(entities.list_entities(need_db(con), order, limit)))
 
 
 @router.get("/headline", summary="Latest value, 30-day change and records of the key metrics",

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from minerwatch.errors import StoreError
+from minerwatch.errors import StoreError, UsageError
 from minerwatch.queries import block_series, series
 from minerwatch.queries.db import DbState
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, MAX_POINTS_LIMIT, Point, downsample, window_start
@@ -194,7 +194,13 @@ def more_series(ctx: PageContext, prefixes: tuple[str, ...], limit: int = 8) -> 
             continue
         if ctx.per_block and not block_series.has_block_series(info.name):
             continue
-        if time_chart(ctx, f"more-{info.name}", info.label, [info.name], cohort=ctx.params.get("cohort")):
+        try:
+            drawn = time_chart(ctx, f"more-{info.name}", info.label, [info.name], cohort=ctx.params.get("cohort"))
+        except UsageError:
+            # A series that does not apply to this page's cohort (the reserve by era of a lake entity) is
+            # left out; the cohort itself was checked before the page was built.
+            continue
+        if drawn:
             count += 1
 
 

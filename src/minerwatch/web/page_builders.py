@@ -15,6 +15,7 @@ from minerwatch.queries.breakeven import median_machine_line, surface
 from minerwatch.queries.reserve import reserve_by_era
 from minerwatch.queries.intervals import Point, window_start
 from minerwatch.web.charts import PageContext, day_s, figure_doc, more_series, time_chart, words
+from minerwatch.web.entity_builders import reserve_entities
 
 
 def _fig(f: headline.Figure) -> dict[str, Any]:
@@ -120,6 +121,8 @@ def reserve(ctx: PageContext) -> None:
         if f.record_low:
             reserve_low(ctx, f, cohort, chart)
     more_series(ctx, ("miner_reserve", "miner_supply"))
+    if ctx.con is not None:
+        reserve_entities(ctx)
 
 
 def reserve_low(ctx: PageContext, f: headline.Figure, cohort: str | None, chart: dict[str, Any] | None) -> None:

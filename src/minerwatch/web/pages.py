@@ -19,6 +19,7 @@ from minerwatch.errors import UsageError
 from minerwatch.queries import block_series, chain, db, series
 from minerwatch.queries.intervals import INTERVALS, parse_interval
 from minerwatch.queries.mining import last_block_day
+from minerwatch.web import entity_builders as eb
 from minerwatch.web import page_builders as b
 from minerwatch.web.charts import PageContext
 from minerwatch.web.respond import HTML, cached, ok_json
@@ -68,6 +69,13 @@ PAGES: tuple[Page, ...] = (
 )
 SERIES_PAGE = Page("series", "/series", "Series", "One stored series.", b.one_series, default_interval="all",
                    params=("cohort",))
+# Reached from the reserve page's table of the largest entities (once lake results are imported).
+ENTITIES_PAGE = Page("entities", "/entities", "Miner entities",
+                     "Scripts co-spent with a coinbase's, clustered over the whole chain by the lake's job: size, "
+                     "reserve, first coinbase.", eb.entity_list, default_interval="all", params=("by",),
+                     daily_only=True)
+ENTITY_PAGE = Page("entity", "/entities", "Miner entity", "The reserve and flows of one miner entity of the lake's "
+                   "results.", eb.one_entity, default_interval="all", daily_only=True)
 POOL_PAGE = Page("pool", "/pools", "Pool", "Blocks, share and hashrate of one pool (mempool.space's pool list), and "
                  "the reserve and flows of its coinbase cohort.", b.one_pool, default_interval="1m")
 
@@ -97,7 +105,7 @@ def page_document(con: duckdb.DuckDBPyConnection | None, page: Page, params: dic
         "interval": interval, "intervals": list(INTERVALS),
         "intervals_disabled": {i: reason for i in block_series.SHORT_INTERVALS
                                if (reason := short_interval_reason(page, params))},
-        "params": {k: v for k, v in params.items() if k in page.params or k in ("name", "slug")},
+        "params": {k: v for k, v in params.items() if k in page.params or k in ("name", "slug", "cohort")},
         "figures": ctx.figures, "cards": ctx.cards, "charts": ctx.charts, "tables": ctx.tables, "notes": ctx.notes,
         "choices": ctx.choices, "inputs": ctx.inputs,
         "missing": ctx.missing, "missing_words": [series.label(m) for m in ctx.missing],
@@ -122,7 +130,8 @@ def render_html(con: duckdb.DuckDBPyConnection | None, page: Page, params: dict[
     interval = parse_interval(params.get("interval", page.default_interval))
     b.check_params(con, params)
     state = db.db_state(con)
-    others = {k: v for k, v in params.items() if k not in ("interval", "name", "slug")}
+    others = {k: v for k, v in params.items() if k not in ("interval", "name", "slug") and
+              not (page is ENTITY_PAGE and k == "cohort")}
     reason = short_interval_reason(page, params)
     # (name, link or None when disabled, why disabled)
     links = [(i, None, reason) if reason and i in block_series.SHORT_INTERVALS
@@ -132,6 +141,7 @@ def render_html(con: duckdb.DuckDBPyConnection | None, page: Page, params: dict[
         page=page, pages=PAGES, state=state, interval=interval, interval_links=links, interval_reason=reason,
         heading=series.label(params["name"]) if "name" in params
         else (block_series.pool_name(con, params["slug"]) or params["slug"]) if "slug" in params and con is not None
+        else f"Miner entity {params['cohort']}" if page is ENTITY_PAGE
         else page.title,
         json_url=f"{json_path}?{query}", sync_hint=db.SYNC_HINT, usd_note=chain.usd_note(con))
     return html.encode()
@@ -152,7 +162,7 @@ def _register(page: Page) -> None:
     router.add_api_route(json_path, twin, methods=["GET"], name=f"page_{page.slug}_json")
 
 
-for _p in PAGES:
+for _p in (*PAGES, ENTITIES_PAGE):
     _register(_p)
 
 
@@ -176,3 +186,16 @@ async def pool_page(request: Request, slug: str) -> Response:
         return await cached(request, lambda con: ok_json(page_document(con, POOL_PAGE, params)))
     return await cached(request, lambda con: (200, HTML, render_html(con, POOL_PAGE, params,
                                                                      f"/pools/{pool}.json")))
+
+
+@router.get("/entities/{entity}")
+async def entity_page(request: Request, entity: str) -> Response:
+    """/entities/1.0 (or /entities/entity:1.0): the miner entity entity:1.0."""
+    as_json = entity.endswith(".json") and entity.count(".") > 1
+    seed = entity[:-5] if as_json else entity
+    cohort = seed if seed.startswith("entity:") else "entity:" + seed
+    params = _params(request, ENTITY_PAGE, {"cohort": cohort})
+    if as_json:
+        return await cached(request, lambda con: ok_json(page_document(con, ENTITY_PAGE, params)))
+    return await cached(request, lambda con: (200, HTML, render_html(con, ENTITY_PAGE, params,
+                                                                     f"/entities/{seed}.json")))

@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from minerwatch.errors import MinerwatchError, StoreError
+from minerwatch.errors import MinerwatchError, NotFoundError, StoreError
 from minerwatch.web.source import CachedResponse, ResponseCache, Source
 
 JSON = "application/json"
@@ -45,7 +45,9 @@ def json_body(obj: Any) -> bytes:
 
 def error_status(e: MinerwatchError) -> int:
     # A busy or missing database is the server's state, not the client's mistake.
-    return 503 if isinstance(e, StoreError) else 400
+    if isinstance(e, StoreError):
+        return 503
+    return 404 if isinstance(e, NotFoundError) else 400
 
 
 class ErrorBody(BaseModel):
@@ -83,6 +85,7 @@ HTTP_HINTS: tuple[tuple[str, str], ...] = (
     ("pass --cohort pool:<slug>, e.g. pool:foundryusa", "pass cohort=pool:<slug>, e.g. cohort=pool:foundryusa"),
     ("`minerwatch pools list --interval all` shows the pool slugs",
      "GET /api/v1/pools/all lists every pool with stored blocks"),
+    ("`minerwatch miners entities` lists them", "GET /api/v1/entities lists them"),
 )
 
 

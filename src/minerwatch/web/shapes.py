@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from minerwatch.queries.entities import LakeSource
 from minerwatch.queries.series import MetricInfo
 
 
@@ -65,6 +66,8 @@ class SeriesDoc(BaseModel):
     rows: list[Row]
     # e.g. an estimator whose window reaches below the first stored block (docs/metrics.md)
     warnings: list[str]
+    # entity:<id> cohorts only: the imported lake results the series comes from (null: this database's sync)
+    source: LakeSource | None = None
 
 
 class HeadlineFigure(BaseModel):
