@@ -400,13 +400,45 @@ def test_undo_a_cache_that_does_not_fit_is_not_used(tmp_path: Path, rev_counted:
     _same_undo(index, _fresh(blocks, rev_counted))
 
 
-def test_sync_keeps_the_undo_scan_beside_the_database_and_uses_it(tmp_path: Path, rev_counted: list[str]) -> None:
+def test_cached_undo_records_are_made_when_read_and_equal_the_scanned_ones(tmp_path: Path) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.revscan"
+    _with_rev(blocks)
+    fresh = scan_undo(blocks, MAINNET)
+    scancache.scan_undo(blocks, MAINNET, cache)
+    cached = scancache.scan_undo(blocks, MAINNET, cache)
+    for n, want in fresh.records.items():
+        got = cached.records[n]
+        assert isinstance(got, scancache.Records) and isinstance(want, list)
+        assert len(got) == len(want) and list(got) == want and got == want
+        assert got[0] == want[0] and got[-1] == want[-1] and got[-len(want)] == want[0]
+        assert got[5:17] == want[5:17] and got[:-1] == want[:-1] and got[::7] == want[::7]
+        with pytest.raises(IndexError):
+            got[len(want)]
+    # What the sync hands its parser workers: a window of records per blk file of a chunk.
+    from minerwatch.chain.undo import ChunkUndo
+    spans = {0: (3, 40), 1: (0, 125), 3: (30, 44)}
+    assert ChunkUndo.of(cached, spans, frozenset()) == ChunkUndo.of(fresh, spans, frozenset())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sync_keeps_the_undo_scan_beside_the_database_and_uses_it(tmp_path: Path, rev_counted: list[str],
+                                                                  workers: int) -> None:
+    from minerwatch.store import bind_network, connect
+    from minerwatch.sync import Syncer
+
     blocks, db = tmp_path / "blocks", tmp_path / "mw.duckdb"
     _with_rev(blocks)
     args = ["sync", "--blocks-dir", str(blocks), "--db", str(db), "--network", "mainnet", "--workers", "1"]
-    assert main([*args, "--stop-height", "300"]) == 0
+    assert main([*args, "--stop-height", "150"]) == 0
     assert (tmp_path / "mw.duckdb.revscan").exists() and rev_counted == [f"rev0000{n}.dat" for n in range(4)]
-    # The next run has blocks 301–438 to take, so it looks their undo records up: from the cache.
+    # The next run takes blocks 151–438, among them mainnet's first spends (170 on), whose spent
+    # outputs come from the undo records found through the cache: no rev file is read again, and
+    # the tracker never needs the unspent outputs it would hold without undo data.
     rev_counted.clear()
-    assert main(args) == 0
-    assert rev_counted == []
+    con = connect(db)
+    bind_network(con, MAINNET.name, db)
+    syncer = Syncer(con, MAINNET)
+    assert syncer.sync_blocks_dir(blocks, workers=workers) == 288
+    assert rev_counted == [] and syncer.ingest.tracker.utxos is None
+    assert con.execute("SELECT count(*) FROM blocks WHERE fees_paid_sat IS NOT NULL AND height > 150").fetchone() == (288,)
+    con.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from struct import unpack_from
@@ -48,7 +49,7 @@ class UndoIndex:
     network: Network
     files: dict[int, Path]                  # file number → path
     xor_key: bytes                          # 8 bytes; all zero when the files are not obfuscated
-    records: dict[int, list[UndoRecord]]    # file number → its records
+    records: dict[int, Sequence[UndoRecord]]    # file number → its records
     # (file number, byte offset) of a record at the end of the last file that is still being
     # written (cut short); None when the last file ends cleanly.
     incomplete_tail: tuple[int, int] | None = None
