@@ -135,3 +135,46 @@ def test_a_database_tracked_before_the_prejoin_table_keeps_its_outputs(core: Ker
     assert syncer.ingest.tracker.utxos is not None
     assert con.execute("SELECT count(*) FROM blocks WHERE fees_paid_sat IS NOT NULL").fetchone() == (0,)
     con.close()
+
+
+def _getblock3(block_hash: bytes, coins: list, tx_count: int) -> dict:
+    """Bitcoin Core's `getblock HASH 3` answer, as much of it as the sync reads: per transaction its
+    inputs' prevouts (value in BTC with 8 decimals, scriptPubKey hex, height, generated)."""
+    txs: list[dict] = [{"vin": [{"coinbase": "00"}]}]
+    for tx in coins:
+        txs.append({"vin": [{"prevout": {"generated": c.is_coinbase, "height": c.height,
+                                         "value": float(f"{c.value_sat / 1e8:.8f}"),
+                                         "scriptPubKey": {"hex": c.script.hex()}}} for c in tx]})
+    assert len(txs) == tx_count
+    return {"hash": block_hash[::-1].hex(), "tx": txs}
+
+
+def test_prevouts_over_rpc_give_what_the_undo_files_give(core: KernelChain) -> None:
+    # Following a node over JSON-RPC, each new block's spent outputs come from `getblock HASH 3`.
+    # No Bitcoin Core node runs here: its answers are built from the spent outputs Core itself
+    # returns through libbitcoinkernel, and must decode to the columns the rev files decode to.
+    from minerwatch.chain.blkfiles import best_chain, iter_blocks, scan
+    from minerwatch.chain.undo import UndoReader, contested_parents, scan_undo, spent_from_rpc
+
+    index = scan(core.blocks_dir, REGTEST)
+    contested = contested_parents(index)
+    compared = 0
+    with UndoReader(scan_undo(core.blocks_dir, REGTEST)) as reader:
+        for _, rec, block in iter_blocks(core.blocks_dir, REGTEST, start_height=1, chain=best_chain(index, REGTEST)):
+            answer = _getblock3(block.hash, core.core_spent_outputs(block.hash), block.tx_count)
+            rpc = spent_from_rpc(answer, block)
+            files = reader.spent_columns(block, rec.file_number, block.header.prev_hash in contested)
+            assert rpc is not None and files is not None
+            assert (list(rpc.value_sat), list(rpc.height), rpc.script_type, rpc.payload, rpc.fees_paid_sat) == \
+                   (list(files.value_sat), list(files.height), files.script_type, files.payload, files.fees_paid_sat)
+            compared += len(rpc.payload)
+    assert compared > 10
+    # A node that gives no prevouts (before Core 23, or bcoin) answers without them: None.
+    assert spent_from_rpc({"tx": [{"vin": [{"coinbase": "00"}]}, {"vin": [{"txid": "00" * 32, "vout": 0}]}]},
+                          _a_block_with_one_spend(core)) is None
+
+
+def _a_block_with_one_spend(core: KernelChain):
+    from minerwatch.chain.blkfiles import iter_blocks
+
+    return next(b for _, _, b in iter_blocks(core.blocks_dir, REGTEST, start_height=1) if b.tx_count == 2)

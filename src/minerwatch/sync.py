@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from minerwatch.chain.undo import UndoIndex
 
 DEFAULT_BATCH_BLOCKS = 500
+# At most this many new blocks at once are asked for with their prevouts (`getblock HASH 3`).
+FOLLOW_SPENT_BLOCKS = 6
 # Core's BLOCK_DOWNLOAD_WINDOW: how far past its connected tip a node may have stored blocks.
 UNCONNECTED_WINDOW_BLOCKS = 1_024
 # A node batch that does not connect is asked for again, waiting 1, 2, 4 then 8 s: a node that
@@ -120,6 +122,7 @@ class Syncer:
         self._rest: bool | None = None   # whether the node serves REST headers (None: not tried yet)
         # The first block of the blocks directory left for later: the node has not connected it yet.
         self.unconnected_from: int | None = None
+        self._rpc_prevouts: bool | None = None   # whether the node's getblock gives prevouts (None: not tried)
 
     # -- shared steps -------------------------------------------------------------------------
 
@@ -580,7 +583,7 @@ class Syncer:
                         "from its prune height on", "run the sync again; the node may be pruning right now")
 
     def _fetch_connected(self, client: "RpcLike", tip: Tip | None, start: int,
-                         end: int) -> tuple[list[tuple[int, Block]], str | None]:
+                         end: int) -> tuple[list[tuple[int, Block | ParsedBlock]], str | None]:
         """The node's blocks start..end that chain onto `tip`, and why the rest do not (or None)."""
         try:
             hashes = client.block_hashes(list(range(start, end + 1)))
@@ -610,7 +613,30 @@ class Syncer:
                                 f"{below} {expected_prev} at height {height - 1} (its parent is {prev})")
             blocks.append((height, block))
             expected_prev = got
-        return blocks, None
+        return self._with_spent(client, blocks), None
+
+    def _with_spent(self, client: "RpcLike", blocks: list[tuple[int, Block]]) -> list[tuple[int, Block | ParsedBlock]]:
+        """Following the tip, each new block with what its inputs spent (`getblock HASH 3`, Core 23+),
+        so that the tracker keeps holding no unspent cohort outputs; otherwise the blocks as they are
+        (the first one then loads them). Not for catching up: the verbose answers are ~10× the size."""
+        ingest = self.ingest
+        fetch = getattr(client, "verbose_blocks", None)
+        if (fetch is None or self._rpc_prevouts is False or not blocks or len(blocks) > FOLLOW_SPENT_BLOCKS
+                or ingest.tracker.utxos is not None or not ingest.undo_capable):
+            return list(blocks)
+        from minerwatch.chain.undo import spent_from_rpc
+
+        answers = fetch([hash_hex(b.hash) for _, b in blocks])
+        out: list[tuple[int, Block | ParsedBlock]] = []
+        for (height, block), answer in zip(blocks, answers):
+            spent = spent_from_rpc(answer, block)
+            if spent is None:
+                self._rpc_prevouts = False      # the node gives no prevouts: never ask again
+                return list(blocks)
+            parsed = ParsedBlock.of(height, block, self.network)
+            out.append((height, ParsedBlock(parsed.facts, parsed.columns, spent)))
+        self._rpc_prevouts = True
+        return out
 
 
     def _idle_until_new_block(self, client: "RpcLike", poll_s: float, should_stop: Callable[[], bool]) -> None:

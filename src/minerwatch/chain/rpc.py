@@ -462,6 +462,17 @@ class RpcClient:
             out.extend(Answer(self.where, f"getblock {h}").raw_block(a) for h, a in zip(chunk, answers))
         return out
 
+    def verbose_blocks(self, hashes: Sequence[str]) -> list[object]:
+        """`getblock HASH 3` answers (the transactions with each input's prevout), one request per
+        block: a full block's answer is ~10× its raw size. An error answer becomes None."""
+        out: list[object] = []
+        for h in hashes:
+            try:
+                out.append(self.call("getblock", h, 3))
+            except RpcCallError:
+                out.append(None)
+        return out
+
     def raw_headers(self, hashes: Sequence[str]) -> list[bytes]:
         """The 80-byte headers (batched `getblockheader HASH false`)."""
         out: list[bytes] = []

@@ -46,6 +46,7 @@ from minerwatch.networks import Network
 __all__ = [
     "AmbiguousUndoError", "BlockShape", "ChunkUndo", "SpentOutput", "UndoIndex", "UndoReader", "UndoRecord",
     "block_shape", "contested_parents", "list_rev_files", "parse_block_undo", "scan_undo", "spent_columns",
+    "spent_from_rpc",
 ]
 
 
@@ -251,6 +252,34 @@ class UndoReader:
 
     def _name(self, rec: UndoRecord) -> str:
         return self.index.files[rec.file_number].name
+
+
+def spent_from_rpc(answer: object, block: Block) -> SpentColumns | None:
+    """The spent columns from Bitcoin Core's `getblock HASH 3` answer for `block` (each input's
+    `prevout`: value in BTC, scriptPubKey, height, generated), the same as its undo record gives;
+    None when the answer has no prevouts (a node before Core 23, or another implementation)."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("tx"), list) or len(answer["tx"]) != block.tx_count:
+        return None
+    values, heights = array("q"), array("I")
+    types = bytearray()
+    payloads: list[bytes] = []
+    try:
+        for tx in answer["tx"][1:]:
+            for vin in tx["vin"]:
+                prevout = vin["prevout"]
+                stype, payload = classify(bytes.fromhex(prevout["scriptPubKey"]["hex"]))
+                # Core prints amounts with 8 decimals; below 2^53 sat the nearest double × 1e8
+                # rounds back to the exact satoshis.
+                values.append(round(float(prevout["value"]) * 100_000_000))
+                heights.append(int(prevout["height"]))
+                types.append(stype)
+                payloads.append(payload)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if len(values) != len(block.in_tx):
+        return None
+    paid_out = sum(block.out_value_sat) - block.coinbase_value_sat
+    return SpentColumns(values, heights, bytes(types), payloads, sum(values) - paid_out)
 
 
 def _decode_columns(data: bytes, source: str, base: int) -> tuple:
