@@ -3,6 +3,7 @@
     python benchmarks/rehearsal_sync.py full OUT --db DB [--kill-at HEIGHT]   # the whole chain
     python benchmarks/rehearsal_sync.py tip OUT --db DB                      # held-back blocks, one sync each
     python benchmarks/rehearsal_sync.py follow OUT --db DB                   # the same in one process; a reorg
+    python benchmarks/rehearsal_sync.py follow-undo OUT --db DB              # a reorg, then the last 6 blocks with undo data
     python benchmarks/rehearsal_sync.py api --db DB [--pool foundryusa]       # cold series latency
     python benchmarks/rehearsal_sync.py api --db DB --warm                    # the same, uncached, in a started server
     python benchmarks/rehearsal_sync.py eras --db DB --log FULL.log          # wall per cohort row, per era
@@ -141,6 +142,65 @@ def cmd_follow(args: argparse.Namespace) -> dict[str, object]:
             "reorg": reorg}
 
 
+def cmd_follow_undo(args: argparse.Namespace) -> dict[str, object]:
+    """The follow step with the node's undo files, on a copy of --db synced to the tip: open (the
+    restart's in-process part: no unspent outputs read), a 6-block reorg (rollback through the undo
+    records), then the same 6 blocks taken one at a time as a follower takes them — each read from
+    the blk file with its undo record (a parser that keeps the directory's scan, as a follower
+    does), ingested, and every refresher run. Wall and CPU per block."""
+    import shutil
+
+    from minerwatch.chain.blkfiles import best_chain, iter_parsed
+    from minerwatch.chain.undo import contested_parents, scan_undo
+    from minerwatch.networks import get_network
+    from minerwatch.store import connect
+    from minerwatch.store import scancache
+    from minerwatch.sync import Syncer
+
+    work = args.db.with_name(args.db.stem + "-follow.duckdb")
+    shutil.copy(args.db, work)
+    net = get_network("rehearsal")
+    blocks_dir = args.out / "blocks"
+    t, c = time.perf_counter(), time.process_time()
+    con = connect(work)
+    syncer = Syncer(con, net)
+    opened = {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - c, 2),
+              "members": len(syncer.ingest.tracker.members),
+              "unspent_held": None if syncer.ingest.tracker.utxos is None else len(syncer.ingest.tracker.utxos)}
+    print("open", opened, flush=True)
+    index = scancache.scan(blocks_dir, net, None)
+    chain = best_chain(index, net)
+    undo, contested = scan_undo(blocks_dir, net), contested_parents(index)
+    tip = syncer.ingest.tip.height
+    depth = 6
+    t0, c0 = time.perf_counter(), time.process_time()
+    syncer.rollback_to(tip - depth)
+    syncer.refresh_metrics()
+    reorg = {"depth": depth, "rollback_s": round(time.perf_counter() - t0, 3),
+             "rollback_cpu_s": round(time.process_time() - c0, 3), "path": syncer.ingest.last_rollback}
+    print("reorg", reorg, flush=True)
+    blocks = []
+    for height in range(tip - depth + 1, tip + 1):
+        t0, c0 = time.perf_counter(), time.process_time()
+        stream = [(h, b) for h, _, b in iter_parsed(blocks_dir, net, start_height=height, stop_height=height,
+                                                    chain=chain, undo=undo, contested=contested)]
+        assert stream[0][1].spent is not None, f"no undo record for block {height}"
+        t1 = time.perf_counter()
+        syncer.ingest_stream(iter(stream))
+        t2 = time.perf_counter()
+        syncer.refresh_metrics()
+        t3 = time.perf_counter()
+        blocks.append({"height": height, "total_s": round(t3 - t0, 3), "cpu_s": round(time.process_time() - c0, 3),
+                       "read_s": round(t1 - t0, 3), "ingest_s": round(t2 - t1, 3), "refresh_s": round(t3 - t2, 3)})
+        print(blocks[-1], flush=True)
+    still_lean = syncer.ingest.tracker.utxos is None
+    con.close()
+    work.unlink()
+    totals = sorted(b["total_s"] for b in blocks)
+    return {"open": opened, "reorg": reorg, "blocks": blocks, "median_s": totals[len(totals) // 2],
+            "max_s": totals[-1], "no_outputs_held": still_lean, "load": _load()}
+
+
 def cmd_refresh(args: argparse.Namespace) -> dict[str, object]:
     """The final metric refresh of a whole sync on a copy of --db: every derived table from height 0
     after the tracker is rebuilt, with DuckDB's budget from MINERWATCH_DB_MEMORY; wall, CPU and the
@@ -261,7 +321,7 @@ def cmd_api(args: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("step", choices=("full", "follow", "tip", "api", "eras", "refresh"))
+    ap.add_argument("step", choices=("full", "follow", "follow-undo", "tip", "api", "eras", "refresh"))
     ap.add_argument("out", type=Path, nargs="?", help="the rehearsal directory (blocks/, tail/, rehearsal.json)")
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--kill-at", type=int)
@@ -271,8 +331,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     c0 = os.times()
-    result = {"full": cmd_full, "follow": cmd_follow, "tip": cmd_tip, "api": cmd_api, "eras": cmd_eras,
-              "refresh": cmd_refresh}[args.step](args)
+    result = {"full": cmd_full, "follow": cmd_follow, "follow-undo": cmd_follow_undo, "tip": cmd_tip,
+              "api": cmd_api, "eras": cmd_eras, "refresh": cmd_refresh}[args.step](args)
     c1 = os.times()
     result["children_cpu_s"] = round(c1.children_user + c1.children_system - c0.children_user - c0.children_system, 1)
     print(json.dumps(result, indent=1))
