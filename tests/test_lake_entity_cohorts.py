@@ -41,7 +41,6 @@ from minerwatch.web.app import create_app
 from test_miner_flows_constructed import B, DAY, F, REGTEST, T0
 
 D1, D3, D4 = date(2024, 1, 1), date(2024, 1, 3), date(2024, 1, 4)
-GENESIS_DAY = date(2011, 2, 2)
 
 
 def cospend_chain() -> ChainBuilder:

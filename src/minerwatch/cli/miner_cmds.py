@@ -50,11 +50,12 @@ def _count(text: str) -> int:
 
 
 def btc_text(value_btc: float) -> str:
-    """BTC as people read it: two decimals from 100 BTC up (a reserve of thousands), below that to
-    the satoshi without trailing zeros (an entity holding 4.9998 BTC is not "5.00 BTC")."""
-    if abs(value_btc) >= 100:
-        return f"{value_btc:,.2f} BTC"
-    return f"{value_btc:,.8f}".rstrip("0").rstrip(".") + " BTC"
+    """BTC as people read it, without trailing zeros: two decimals from 100 BTC up (a reserve of
+    thousands), four from 1 BTC (an entity holding 4.9998 BTC is not "5.00 BTC"), to the satoshi below."""
+    a = abs(value_btc)
+    digits = 2 if a >= 100 else 4 if a >= 1 else 8
+    text = f"{value_btc:,.{digits}f}"
+    return (text.rstrip("0").rstrip(".") if digits > 2 else text) + " BTC"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
