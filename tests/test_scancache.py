@@ -127,6 +127,44 @@ def test_only_the_changed_file_is_read_again(tmp_path: Path, counted: list[str])
     assert counted == [newest.name]
 
 
+def test_blocks_written_into_preallocated_space_with_the_old_stamp_are_found(tmp_path: Path,
+                                                                             counted: list[str]) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.blkscan"
+    newest = write_blk_files(blocks, MAINNET, REAL[:400], max_file_bytes=30_000, xor_key=XOR_KEY,
+                             preallocate_bytes=65_536)[-1]
+    scancache.scan(blocks, MAINNET, cache)
+    # Core preallocates blk files (16 MiB at a time) and writes the next blocks into the zeros:
+    # the size stays, and two writes within the file system's time granularity leave the time as
+    # it was. Here blocks 400–438 go in after the last record, and the old time is put back.
+    last = scan(blocks, MAINNET).records[-1]
+    data = bytearray(newest.read_bytes())
+    at = last.offset + last.size_bytes
+    for raw in REAL[400:]:
+        record = MAINNET.magic + struct.pack("<I", len(raw)) + raw
+        data[at:at + len(record)] = blkscan.xor_at(record, XOR_KEY, at)
+        at += len(record)
+    assert at < len(data)
+    stat = newest.stat()
+    newest.write_bytes(bytes(data))
+    os.utime(newest, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    counted.clear()
+    index = scancache.scan(blocks, MAINNET, cache)
+    assert counted == [newest.name]
+    _same(index, scan(blocks, MAINNET))
+    assert len(index.records) == 439
+
+
+def test_a_block_being_written_is_read_again_at_the_next_start(tmp_path: Path, counted: list[str]) -> None:
+    blocks, cache = tmp_path / "blocks", tmp_path / "db.blkscan"
+    newest = write_blk_files(blocks, MAINNET, REAL, max_file_bytes=30_000, xor_key=XOR_KEY)[-1]
+    newest.write_bytes(newest.read_bytes()[:-100])        # the last block is not all there yet
+    first = scancache.scan(blocks, MAINNET, cache)
+    assert first.incomplete_tail is not None and len(first.records) == 438
+    counted.clear()
+    _same(scancache.scan(blocks, MAINNET, cache), first)
+    assert counted == [newest.name]
+
+
 def test_damage_after_the_scan_is_found_as_a_fresh_scan_finds_it(tmp_path: Path, counted: list[str]) -> None:
     blocks, cache = tmp_path / "blocks", tmp_path / "db.blkscan"
     write_blk_files(blocks, MAINNET, REAL, max_file_bytes=30_000, xor_key=XOR_KEY)

@@ -124,12 +124,6 @@ def head_matches(fd: int, rec: UndoRecord, network: Network, key: bytes) -> bool
     return tx_count == rec.tx_count
 
 
-def ends_at(fd: int, pos: int) -> bool:
-    """Whether a scan reaching byte `pos` of the file stops there: the file ends, or never-written
-    (zero) space begins."""
-    return pread(fd, 4, pos) in (b"", _ZERO4)
-
-
 def _scan_file(
     fd: int, name: str, number: int, is_last: bool, network: Network, key: bytes, out: list[UndoRecord],
 ) -> int | None:

@@ -15,11 +15,12 @@ A file's cached result is used only while the file's size and modification time 
 it holds the same place (newest file or not: the newest file's cut-short last record is one being
 written, elsewhere it is damage), and the heads of its first and last cached records still say what
 the cache says (as git trusts a file's stat data: a node never rewrites a file in place keeping its
-size and time). A rev file must also still end where its scan ended (Core writes new records into
-space it preallocated, so its size need not change), and one whose last record was being written is
-always read again. Anything else, and a cache that is missing, unreadable or made for another
-directory, network, key or kind of file, means the file is scanned again (tests/test_scancache.py
-compares every case with a fresh scan, errors included).
+size and time). A file must also still end where its scan ended (Core writes new records into space
+it preallocated, so the size need not change, and within the file system's time granularity the
+time need not either), and one whose last record was being written is always read again. Anything
+else, and a cache that is missing, unreadable or made for another directory, network, key or kind
+of file, means the file is scanned again (tests/test_scancache.py compares every case with a fresh
+scan, errors included).
 
 A cache is written to a temporary file and renamed into place, so a crash leaves the old cache or
 the new one; deleting it only makes the next start slower. It is written only when a file other
@@ -249,6 +250,12 @@ def cached_scans(kind: Kind[R], blocks_dir: Path, files: dict[int, Path], networ
     return {n: now[p.name] for n, p in files.items()}
 
 
+def _ends_at(fd: int, pos: int) -> bool:
+    """Whether the file ends at byte `pos` or never-written (zero) space begins there: where a node
+    appends its next record, so a record there is one written since the scan."""
+    return blkscan.pread(fd, 4, pos) in (b"", bytes(4))
+
+
 def _open_or_none(path: Path) -> int | None:
     try:
         return blkscan.open_read(path)
@@ -265,14 +272,17 @@ def _scan_blk(path: Path, number: int, is_last: bool, network: Network,
 
 
 def _blk_unchanged(path: Path, old: FileScan[BlockRecord], network: Network, key: bytes) -> bool:
-    """The first and last cached records' headers still hash to the cached hashes."""
-    if not old.records:
-        return True
+    """The first and last cached records' headers still hash to the cached hashes, no record follows
+    where the scan ended, and none was being written."""
+    if old.cut is not None:
+        return False
     fd = _open_or_none(path)
     if fd is None:
         return False
     try:
-        return all(blkscan.record_hash_at(fd, key, r) == r.hash for r in (old.records[0], old.records[-1]))
+        ends = [r.offset + r.size_bytes for r in old.records[-1:]] + [k.offset + k.size_bytes for k in old.skipped[-1:]]
+        return all(blkscan.record_hash_at(fd, key, r) == r.hash for r in old.records[:1] + old.records[-1:]) \
+            and _ends_at(fd, max(ends, default=0))
     except OSError:
         return False
     finally:
@@ -296,7 +306,7 @@ def _rev_unchanged(path: Path, old: FileScan[UndoRecord], network: Network, key:
     try:
         end = old.records[-1].offset + old.records[-1].size_bytes + CHECKSUM_BYTES if old.records else 0
         return all(undoscan.head_matches(fd, r, network, key) for r in old.records[:1] + old.records[-1:]) \
-            and undoscan.ends_at(fd, end)
+            and _ends_at(fd, end)
     except OSError:
         return False
     finally:
