@@ -238,7 +238,7 @@ def test_metrics_unknown_label_names_the_entities_there_are(db: Path, tmp_path: 
 def test_metrics_cohort_that_is_no_cohort(cohort: str, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "metrics", "miner_reserve_btc", "--cohort", cohort, "--db", str(db))
     assert code == 1 and out == "" and f"error: unknown cohort {cohort!r}" in err
-    assert "hint: use 0hop, 1hop, pool:<slug> or label:<entity>" in err
+    assert "hint: use 0hop, 1hop, pool:<slug>, label:<entity> or entity:<id>" in err
 
 
 def test_metrics_cohort_on_a_series_without_cohorts(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
