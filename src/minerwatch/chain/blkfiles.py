@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -94,6 +95,8 @@ def files_report(index: BlkIndex, chain: BestChain) -> FilesReport:
 # ~4 MiB per task: large enough that pickling and scheduling (~1 ms per task) stay under 1 % of
 # the parse time (~0.3 s per 4 MiB at ~13 MB/s per process), small enough to keep memory flat.
 CHUNK_BYTES = 4 * 1024 * 1024
+# How often a parser worker checks that the sync that started it is still there.
+PARENT_CHECK_S = 1.0
 _IN_FLIGHT_PER_WORKER = 2
 # Packed results take 0.43 byte of memory per byte of block (Block objects 1.5), so the ingest's
 # workers get 4 chunks each: 16 MiB of parsing keeps them busy while the parent writes a 64 MB batch
@@ -167,7 +170,8 @@ class ParserPool:
         else:
             ctx = multiprocessing.get_context("spawn")
         self.workers = workers
-        self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_watch_parent,
+                                            initargs=(os.getpid(),))
         self._starting = threading.Thread(target=self._start, name="start parser workers", daemon=True)
         self._starting.start()
 
@@ -188,6 +192,23 @@ class ParserPool:
 
 def _ready() -> None:
     """The warm-up task of a ParserPool worker."""
+
+
+def _watch_parent(pid: int) -> None:
+    """A worker leaves when the process that started it is gone (killed, say, with SIGKILL or
+    SIGTERM, which run no clean-up): otherwise it would wait for work forever, holding its memory,
+    and keep the fork server alive too — each worker holds both ends of its task queue, so the
+    queue never reports the end."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            try:
+                os.kill(pid, 0)
+            except (ProcessLookupError, PermissionError):   # gone (or its number reused by another user)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 def _read(
