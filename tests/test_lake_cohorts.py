@@ -46,17 +46,18 @@ def constructed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return _sync_and_export(tmp / "blocks", tmp, "regtest")
 
 
-def stored_daily(db: Path, cohort: str) -> list[tuple]:
-    """The tracker's daily rows of `cohort` (day, reserve, inflow, outflow, internal, count, largest)."""
+def stored_daily(db: Path, cohort: str, extra: str = "") -> list[tuple]:
+    """The tracker's daily rows of `cohort` (day, reserve, inflow, outflow, internal, count, largest
+    and the `extra` columns)."""
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(f"SELECT day, {COLUMNS} FROM daily_miner_flows WHERE cohort = ? ORDER BY day",
+        return con.execute(f"SELECT day, {COLUMNS}{extra} FROM daily_miner_flows WHERE cohort = ? ORDER BY day",
                            [cohort]).fetchall()
 
 
-def lake_daily(con: duckdb.DuckDBPyConnection, cohort: str) -> list[tuple]:
+def lake_daily(con: duckdb.DuckDBPyConnection, cohort: str, extra: str = "") -> list[tuple]:
     """The lake's daily rows of `cohort`, days since 1970-01-01 turned into dates."""
-    rows = con.execute(f"SELECT epoch_day, {COLUMNS} FROM daily_cohort_flows WHERE cohort = ? ORDER BY epoch_day",
-                       [cohort]).fetchall()
+    rows = con.execute(f"SELECT epoch_day, {COLUMNS}{extra} FROM daily_cohort_flows WHERE cohort = ? "
+                       "ORDER BY epoch_day", [cohort]).fetchall()
     return [(date(1970, 1, 1) + timedelta(days=r[0]), *r[1:]) for r in rows]
 
 
@@ -98,11 +99,31 @@ def extended_chain() -> ChainBuilder:
     return b
 
 
+def write_extended_labels(path: Path) -> Path:
+    """A label set for the extended chain: the exchange (category exchange), Foundry's payout
+    address poolB and miner2, whom h8's co-spend ties to it, as one entity, and miner1."""
+    from minerwatch.chain.address import encode_address
+    from minerwatch.chain.script import classify
+
+    from test_miner_flows_constructed import EXCHANGE, MINER1
+
+    rows = [(EXCHANGE, "Big Exchange", "exchange"), (POOL_B, "Foundry", "pool"), (MINER2, "Foundry", "miner"),
+            (MINER1, "Miner One", "miner")]
+    path.write_text("address,entity,category\n" + "".join(
+        f"{encode_address(*classify(s), REGTEST)},{e},{c}\n" for s, e, c in rows))
+    return path
+
+
 @pytest.fixture(scope="module")
 def extended(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The extended chain synced with the label set of write_extended_labels (beside the lake, as
+    labels.csv) and the shipped pool list, whose tags name h1 and h3 AntPool's, h4–h8 Foundry's."""
     tmp = tmp_path_factory.mktemp("lake-cohorts-extended")
     write_blk_files(tmp / "blocks", REGTEST, extended_chain().blocks)
-    return _sync_and_export(tmp / "blocks", tmp, "regtest")
+    db, lake = _sync_and_export(tmp / "blocks", tmp, "regtest")
+    labels = write_extended_labels(tmp / "labels.csv")
+    assert main(["labels", "import", str(labels), "--db", str(db), "--name", "test"]) == 0
+    return db, lake
 
 
 @pytest.mark.parametrize("chain", ["real", "constructed", "one_hop_first", "extended"])
@@ -232,3 +253,107 @@ def test_extended_chain_entities_and_fees(extended: tuple[Path, Path]) -> None:
     assert ids[pool_b] == ids[miner2] == min(pool_b, miner2)
     # h8 holds two payments of f each and a coinbase of 50B: 2f of true fees, none claimed.
     assert con.execute("SELECT fees_sat, fees_claimed_sat FROM block_fees WHERE height = 8").fetchone() == (2 * F, 0)
+
+
+# ---- pool and label cohorts, the flow to exchanges, the reserve by era -----------------------------
+
+ERA_SQL = "SELECT cohort, era_year, epoch_day, reserve_sat FROM daily_cohort_reserve_era ORDER BY ALL"
+
+
+def stored_era(db: Path) -> list[tuple]:
+    """The tracker's reserve by era: (cohort, era_year, day, reserve_sat), every row it keeps."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT cohort, era_year, day, reserve_sat FROM daily_miner_reserve_era ORDER BY ALL"
+                           ).fetchall()
+
+
+def lake_era(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return [(c, y, date(1970, 1, 1) + timedelta(days=d), r) for c, y, d, r in con.execute(ERA_SQL).fetchall()]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
+    """The simulated demo chain, short (48 days from 2025-01-01, 7,292 blocks): its pools.json and
+    labels.csv given to a sync as `minerwatch demo` gives them, and the same chain as a lake.
+    Returns (database, lake, pools.json, labels.csv)."""
+    from minerwatch.simulate.files import write_demo
+    from minerwatch.simulate.generate import SimConfig, generate
+
+    tmp = tmp_path_factory.mktemp("lake-cohorts-demo")
+    files = write_demo(tmp / "files", chain=generate(SimConfig(seed=7, days=48)))
+    db = tmp / "m.duckdb"
+    assert main(["pools", "update", str(files.pools_json), "--db", str(db)]) == 0
+    _, lake = _sync_and_export(files.blocks_dir, tmp, "simnet")
+    assert main(["labels", "import", str(files.labels_csv), "--db", str(db), "--name", "demo"]) == 0
+    return db, lake, files.pools_json, files.labels_csv
+
+
+def test_pool_and_label_cohorts_equal_the_tracker_on_the_demo_chain(demo: tuple[Path, Path, Path, Path]) -> None:
+    """Every cohort the sync keeps — 0hop, 1hop, the 9 pools' (unknown included: the solo miners) and
+    the 10 labelled entities' — day by day, with the flow to exchanges, and the reserve by era. The
+    single-machine side is the tracker and the block-by-block metrics, which
+    tests/test_miner_flows_incremental.py holds to the from-scratch oracle on this same chain."""
+    db, lake, pools, labels = demo
+    con, _ = run_cohorts(str(lake), pools, labels)
+    with duckdb.connect(str(db), read_only=True) as sync:
+        cohorts = [c for (c,) in sync.execute("SELECT DISTINCT cohort FROM daily_miner_flows ORDER BY 1").fetchall()]
+    assert len([c for c in cohorts if c.startswith("pool:")]) == 9
+    assert len([c for c in cohorts if c.startswith("label:")]) == 10
+    assert [c for (c,) in con.execute("SELECT DISTINCT cohort FROM daily_cohort_flows ORDER BY 1").fetchall()] == cohorts
+    for cohort in cohorts:
+        want = stored_daily(db, cohort, extra=", to_exchange_sat")
+        assert lake_daily(con, cohort, extra=", to_exchange_sat") == want, cohort
+    # The pools pay their miners: 0-hop sends 2,383.55362213 BTC to exchange-labelled scripts over
+    # the 48 days, as `labels import` reports; 1-hop, which holds the miners, sends them all it sends out.
+    sums = dict(con.execute("SELECT cohort, sum(to_exchange_sat) FROM daily_cohort_flows GROUP BY cohort").fetchall())
+    assert sums["0hop"] == 238_355_362_213
+    assert sums["1hop"] == con.execute("SELECT sum(outflow_sat) FROM daily_cohort_flows WHERE cohort = '1hop'"
+                                       ).fetchone()[0]
+    assert lake_era(con) == stored_era(db)
+
+
+@pytest.mark.parametrize("chain", ["real", "constructed", "one_hop_first", "extended"])
+def test_reserve_by_era_equals_the_tracker(chain: str, request: pytest.FixtureRequest) -> None:
+    db, lake = request.getfixturevalue(chain)
+    labels = lake.parent / "labels.csv"          # the extended chain's (its sync imported them)
+    con, _ = run_cohorts(str(lake), labels=labels if labels.exists() else None)
+    want = stored_era(db)
+    assert want, "the tracker stored no rows"
+    assert lake_era(con) == want
+    if not labels.exists():
+        # Without a label set no script is an exchange's: 0 on every row (the tracker stores NULL).
+        assert con.execute("SELECT count(*) FROM daily_cohort_flows WHERE to_exchange_sat <> 0 "
+                           "OR to_exchange_sat IS NULL").fetchone() == (0,)
+
+
+def test_constructed_chain_reserve_by_era(constructed: tuple[Path, Path]) -> None:
+    # Day 4 of the story (test_constructed_chain_hand_figures): 0-hop holds G + 170B + 2f, of which
+    # G is regtest's genesis coinbase, mined 2011-02-02, and the rest outputs of January 2024.
+    con, _ = run_cohorts(str(constructed[1]))
+    day4 = (D4 - date(1970, 1, 1)).days
+    assert con.execute("SELECT era_year, reserve_sat FROM daily_cohort_reserve_era WHERE cohort = '0hop' "
+                       "AND epoch_day = ? ORDER BY era_year", [day4]).fetchall() == [(2011, G), (2024, 170 * B + 2 * F)]
+
+
+def test_pool_and_label_cohorts_equal_the_tracker_on_the_extended_chain(extended: tuple[Path, Path]) -> None:
+    db, lake = extended
+    con, _ = run_cohorts(str(lake), labels=lake.parent / "labels.csv")
+    cohorts = ["pool:antpool", "pool:foundryusa", "label:Big Exchange", "label:Foundry", "label:Miner One"]
+    for cohort in cohorts:
+        want = stored_daily(db, cohort, extra=", to_exchange_sat")
+        assert want, cohort
+        assert lake_daily(con, cohort, extra=", to_exchange_sat") == want, cohort
+    # By hand: AntPool's coinbases (h1, h3) pay poolA; tx1 pays miner1 and miner2 from poolA's h1
+    # coinbase, so both are AntPool's 1-hop scripts from h3 (poolA their parent) — and miner2, which
+    # Foundry's label names, is in label:Foundry from then too.
+    from minerwatch.chain.script import classify, script_id
+
+    from test_miner_flows_constructed import MINER1, POOL_A
+
+    sid = {name: script_id(*classify(s)) for name, s in (("poolA", POOL_A), ("miner1", MINER1), ("miner2", MINER2))}
+    got = dict(con.execute("SELECT script_id, join_height FROM cohort_members WHERE cohort = 'pool:antpool'").fetchall())
+    assert got == {sid["poolA"]: 1, sid["miner1"]: 3, sid["miner2"]: 3}
+    # 0-hop sends 30B to the exchange at h5 (satoshi's tx4) and nothing else to it: miner1's 20B − f
+    # at h4 leaves 1-hop, not 0-hop.
+    assert con.execute("SELECT sum(to_exchange_sat) FROM daily_cohort_flows WHERE cohort = '0hop'").fetchone() == (
+        30 * B,)

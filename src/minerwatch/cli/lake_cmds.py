@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "with DuckDB, into RESULTS (Parquet)")
     p.add_argument("dir", metavar="DIR", help="the lake (a local directory or a URI pyarrow understands)")
     p.add_argument("--out", required=True, metavar="RESULTS", help="where to write the result tables")
+    _add_cohort_inputs(p)
     p.set_defaults(func=cmd_cohorts)
 
     p = lsub.add_parser("spark", help="the same computation on Spark (also: spark-submit minerwatch/lake/spark_job.py)",
@@ -48,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "under RESULTS/<table>/. Needs pyspark and Java 17 or 21.")
     p.add_argument("dir", metavar="DIR", help="the lake (a local directory or a URI Spark and pyarrow understand)")
     p.add_argument("--out", required=True, metavar="RESULTS", help="where to write the result tables")
+    _add_cohort_inputs(p)
     p.add_argument("--master", default="local[*]", help="Spark master URL (default local[*]: every core here)")
     p.add_argument("--shuffle-partitions", type=_at_least(1), default=None,
                    help="spark.sql.shuffle.partitions (Spark's default 200 suits a cluster, not a small lake)")
@@ -59,6 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("results", metavar="RESULTS", help="the --out directory (or URI) of lake cohorts or lake spark")
     add_db_arg(p)
     p.set_defaults(func=cmd_import)
+
+
+def _add_cohort_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pools", type=Path, default=None, metavar="FILE",
+                   help="pool list in pools-v2.json format for the pool:<slug> cohorts (default: the one shipped)")
+    p.add_argument("--labels", type=Path, default=None, metavar="FILE.csv",
+                   help="label set (CSV columns address,entity,category) for the label:<entity> cohorts and the "
+                        "flow to exchanges (default: none)")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -92,11 +102,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_cohorts(args: argparse.Namespace) -> int:
-    from minerwatch.lake.duck import run_cohorts, write_results
+    from minerwatch.lake.duck import compute, write_results
 
     t0 = time.perf_counter()
-    con, m = run_cohorts(args.dir)
-    write_results(con, m, args.out)
+    con, m, ins = compute(args.dir, args.pools, args.labels)
+    write_results(con, m, ins, args.out)
     print(f"cohorts of the lake {args.dir} (tip {m.tip_height:,}) written to {args.out} by DuckDB "
           f"in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -109,7 +119,7 @@ def cmd_spark(args: argparse.Namespace) -> int:
     spark = spark_session(args.master, args.shuffle_partitions, args.driver_memory)
     try:
         spark.sparkContext.setLogLevel("ERROR")
-        run(spark, args.dir, args.out)
+        run(spark, args.dir, args.out, args.pools, args.labels)
     finally:
         spark.stop()
     print(f"cohorts of the lake {args.dir} written to {args.out} by Spark ({args.master}) "

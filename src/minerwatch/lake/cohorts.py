@@ -7,13 +7,14 @@ the 1-hop heights stop changing. DuckDB (duck.py) and Spark (spark_job.py) each 
 from __future__ import annotations
 
 from importlib.resources import files
-from typing import Protocol
+from typing import Any, Protocol
 
 from minerwatch.lake.layout import LakeError
 
 # The tables a run leaves for its user: who is in which cohort, the daily series, the true fees, the
 # miner entities (script by script, then one row each with its cohort name) and their daily series.
-RESULT_TABLES = ("members", "daily_cohort_flows", "block_fees", "entities", "entity_cohorts", "daily_entity_flows")
+RESULT_TABLES = ("members", "daily_cohort_flows", "block_fees", "entities", "daily_cohort_reserve_era",
+                 "entity_cohorts", "daily_entity_flows")
 # The statement files, in the order they run (each reads tables of the ones before it).
 SQL_FILES = ("cohorts.sql", "entities.sql", "entity_flows.sql")
 # Each pass after the first changes only scripts that were 1-hop before they were 0-hop and whose
@@ -42,6 +43,9 @@ class Engine(Protocol):
     def count(self, sql: str) -> int:
         """The one integer `sql` selects."""
 
+    def register(self, name: str, table: Any) -> None:
+        """Make table `name` from a small pyarrow Table (the inputs of lake/inputs.py)."""
+
 
 def statements() -> list[tuple[str, str]]:
     """(name, query) of every statement of the SQL files, in order."""
@@ -55,8 +59,11 @@ def statements() -> list[tuple[str, str]]:
     return out
 
 
-def run(engine: Engine) -> int:
-    """Compute every table of the cohort SQL; returns how many 1-hop passes it took."""
+def run(engine: Engine, inputs: dict[str, Any]) -> int:
+    """Compute every table of the cohort SQL, given its small input tables (lake/inputs.py: name →
+    pyarrow Table); returns how many 1-hop passes it took."""
+    for name, table in inputs.items():
+        engine.register(name, table)
     passes = 0
     for name, sql in statements():
         if name == "entity_pass":

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from minerwatch.lake import cohorts
+from minerwatch.lake.inputs import CohortInputs, cohort_inputs
 from minerwatch.lake.layout import LakeError, Manifest, open_lake, read_manifest
 from minerwatch.lake.schema import TABLES
 
@@ -46,23 +49,42 @@ class DuckEngine:
     def count(self, sql: str) -> int:
         return int(self.con.execute(sql).fetchone()[0])
 
+    def register(self, name: str, table: pa.Table) -> None:
+        self.con.register(f"_input_{name}", table)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _input_{name}")
+        finally:
+            self.con.unregister(f"_input_{name}")
 
-def run_cohorts(uri: str) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
-    """The lake's views and every cohort table, computed by DuckDB."""
+
+def compute(uri: str, pools: Path | None = None,
+            labels: Path | None = None) -> tuple[duckdb.DuckDBPyConnection, Manifest, CohortInputs]:
+    """The lake's views and every cohort table, computed by DuckDB with the pool list at `pools`
+    (default the shipped one) and the label CSV at `labels` (default none), and those inputs."""
     con, m = open_views(uri)
-    cohorts.run(DuckEngine(con))
+    ins = cohort_inputs(uri, m, pools, labels)
+    cohorts.run(DuckEngine(con), ins.tables)
+    return con, m, ins
+
+
+def run_cohorts(uri: str, pools: Path | None = None,
+                labels: Path | None = None) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
+    """The lake's views and every cohort table, computed by DuckDB (compute() without its inputs)."""
+    con, m, _ = compute(uri, pools, labels)
     return con, m
 
 
-def results_info(m: Manifest, engine: str) -> dict:
-    """What a results directory records about its input: the lake's tip, and who computed it."""
+def results_info(m: Manifest, engine: str, ins: CohortInputs) -> dict:
+    """What a results directory records about its input: the lake's tip, the pool list and label
+    set the pool and label cohorts come from, and who computed it."""
     from minerwatch import __version__
 
     return {"engine": engine, "network": m.network, "lake_tip_height": m.tip_height,
-            "lake_tip_hash": m.parts[-1].last_hash, "minerwatch_version": __version__}
+            "lake_tip_hash": m.parts[-1].last_hash, "pools_version": ins.pools_version,
+            "labels_version": ins.labels_version, "minerwatch_version": __version__}
 
 
-def write_results(con: duckdb.DuckDBPyConnection, m: Manifest, out: str) -> None:
+def write_results(con: duckdb.DuckDBPyConnection, m: Manifest, ins: CohortInputs, out: str) -> None:
     """Write RESULT_TABLES as out/<table>/part-0.parquet, and what they were computed from."""
     fs, root = open_lake(out)
     for t in cohorts.RESULT_TABLES:
@@ -70,4 +92,4 @@ def write_results(con: duckdb.DuckDBPyConnection, m: Manifest, out: str) -> None
         table = con.sql(f"SELECT * FROM {t}").to_arrow_table()
         pq.write_table(table, f"{root}/{t}/part-0.parquet", filesystem=fs)
     with fs.open_output_stream(f"{root}/{RESULTS_MANIFEST}") as f:
-        f.write(json.dumps(results_info(m, "duckdb"), indent=1).encode())
+        f.write(json.dumps(results_info(m, "duckdb", ins), indent=1).encode())

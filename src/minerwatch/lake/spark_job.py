@@ -15,10 +15,12 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from minerwatch.lake import cohorts
 from minerwatch.lake.duck import RESULTS_MANIFEST, results_info
+from minerwatch.lake.inputs import cohort_inputs
 from minerwatch.lake.layout import LakeError, Manifest, open_lake, read_manifest
 from minerwatch.lake.schema import TABLES
 
@@ -52,7 +54,9 @@ def spark_uri(uri: str) -> str:
 # pass); the others stay lazy views that Spark plans together with their readers. Caching every
 # statement instead cost ~570 stages and 298 s for the blocks 0–438 on a loaded 2-core machine.
 _CACHED = frozenset({"spends", "members_next", "members", "tracked_outputs", "tracked_spends", "cohort_members",
-                     "cospends", "entity_labels_next", "entity_labels", "entities", "entity_cohorts",
+                     "cospends", "entity_labels_next", "entity_labels",
+                     "day_of", "block_era", "parents", "cohort_tx_flows", "reserve_events", "cohort_starts",
+                     "entities", "entity_cohorts",
                      "entity_outputs", "entity_spends", "entity_day_flows", "entity_day_reserve"})
 
 
@@ -74,6 +78,13 @@ class SparkEngine:
             old.unpersist()
         self.cached[name] = df
 
+    def register(self, name: str, table: Any) -> None:
+        # A pyarrow Table goes to Spark as it is (no pandas); cached, as every statement that reads
+        # it would otherwise ship it from the driver again.
+        df = self.spark.createDataFrame(table).persist()
+        df.createOrReplaceTempView(name)
+        self.cached[name] = df
+
     def count(self, sql: str) -> int:
         return int(self.spark.sql(sql).collect()[0][0])
 
@@ -90,16 +101,18 @@ def open_views(spark: Any, uri: str) -> Manifest:
     return m
 
 
-def run(spark: Any, uri: str, out: str) -> int:
-    """Compute the cohort tables from the lake at `uri` and write them under `out`; returns the 1-hop passes."""
+def run(spark: Any, uri: str, out: str, pools: Path | None = None, labels: Path | None = None) -> int:
+    """Compute the cohort tables from the lake at `uri` (pool list `pools`, default the shipped one;
+    label CSV `labels`, default none) and write them under `out`; returns the 1-hop passes."""
     m = open_views(spark, uri)
-    passes = cohorts.run(SparkEngine(spark))
+    ins = cohort_inputs(uri, m, pools, labels)
+    passes = cohorts.run(SparkEngine(spark), ins.tables)
     base = spark_uri(out).rstrip("/")
     for t in cohorts.RESULT_TABLES:
         spark.table(t).write.mode("overwrite").parquet(f"{base}/{t}")
     fs, root = open_lake(out)
     with fs.open_output_stream(f"{root}/{RESULTS_MANIFEST}") as f:
-        f.write(json.dumps(results_info(m, "spark"), indent=1).encode())
+        f.write(json.dumps(results_info(m, "spark", ins), indent=1).encode())
     return passes
 
 
@@ -108,10 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="minerwatch.lake.spark_job", description=__doc__.splitlines()[0])
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--out", required=True, metavar="RESULTS")
+    p.add_argument("--pools", type=Path, default=None, metavar="FILE",
+                   help="pool list in pools-v2.json format (default: the one minerwatch ships)")
+    p.add_argument("--labels", type=Path, default=None, metavar="FILE.csv",
+                   help="label set, CSV columns address,entity,category (label cohorts, flow to exchanges)")
     args = p.parse_args(argv)
     spark = spark_session()
     try:
-        run(spark, args.dir, args.out)
+        run(spark, args.dir, args.out, args.pools, args.labels)
     finally:
         spark.stop()
     return 0
