@@ -13,6 +13,7 @@ With --lake DIR the lake is kept there, for timing `minerwatch lake spark DIR â€
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -21,6 +22,8 @@ from bench_tracking import Generator
 
 from minerwatch.lake.duck import run_cohorts
 from minerwatch.lake.export import export
+from minerwatch.lake.layout import open_lake, read_manifest
+from minerwatch.lake.schema import TABLES
 from minerwatch.networks import get_network
 
 
@@ -39,9 +42,10 @@ def main() -> None:
     n_in = sum(len(b.in_tx) for _, b in blocks)
     with tempfile.TemporaryDirectory() as tmp:
         lake = args.lake or f"{tmp}/lake"
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         export(lake, get_network("mainnet"), lambda start: blocks[start:], part_blocks=args.part_blocks)
-        export_s = time.perf_counter() - t0
+        export_s, export_cpu_s = time.perf_counter() - t0, cpu_s() - c0
+        sizes = table_sizes(lake)
         t0 = time.perf_counter()
         run_cohorts(lake)
         cohorts_s = time.perf_counter() - t0
@@ -49,7 +53,29 @@ def main() -> None:
     print(f"{args.blocks} blocks, {n_tx:,} transactions, {n_out:,} outputs, {n_in:,} inputs")
     print(f"export : {export_s:6.1f} s  {args.blocks / export_s:6.2f} blocks/s  {n_tx / export_s:8,.0f} tx/s  "
           f"{n_out / export_s:8,.0f} outputs/s")
+    # CPU seconds do not depend on what else the machine runs: the rate a dedicated core gives.
+    print(f"         {export_cpu_s:6.1f} s of CPU  {n_tx / export_cpu_s:8,.0f} tx per CPU-second")
     print(f"cohorts: {cohorts_s:6.1f} s (DuckDB over the lake)   peak RSS {rss_mb:,.0f} MB (blocks held in memory included)")
+    print("lake   : table             rows        bytes   bytes/row (Parquet, zstd)")
+    for table, (rows, size) in sizes.items():
+        print(f"         {table:16} {rows:10,} {size:12,} {size / max(rows, 1):9.1f}")
+    total_rows, total_bytes = (sum(v[i] for v in sizes.values()) for i in (0, 1))
+    print(f"         {'all':16} {total_rows:10,} {total_bytes:12,}   {total_bytes / n_tx:7.1f} per transaction")
+
+
+def cpu_s() -> float:
+    """User and system CPU seconds of this process so far."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def table_sizes(lake: str) -> dict[str, tuple[int, int]]:
+    """Rows and bytes on disk of each table of a local lake, from its manifest and its files."""
+    fs, root = open_lake(lake)
+    m = read_manifest(fs, root)
+    assert m is not None
+    return {t: (sum(p.rows[t] for p in m.parts), sum(os.path.getsize(f"{root}/{f}") for f in m.files(t)))
+            for t in TABLES}
 
 
 if __name__ == "__main__":
