@@ -33,6 +33,9 @@ def spark_session(master: str | None = None, shuffle_partitions: int | None = No
     except ImportError as e:
         raise LakeError("PySpark is not installed", "pip install pyspark (and a Java 17 or 21 runtime)") from e
     builder = SparkSession.builder.appName("minerwatch-cohorts")
+    # The statements join many small cached tables: Spark broadcast each, and its broadcast jobs
+    # (70-85 at once) waited on each other until they timed out; shuffle joins do not.
+    builder = builder.config("spark.sql.autoBroadcastJoinThreshold", "-1")
     if master:
         builder = (builder.master(master).config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))
