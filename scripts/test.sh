@@ -28,4 +28,5 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-exec python -m pytest -q -p no:cacheprovider "$@"
+# The slowest tests, named at the end of the run: where the suite's time goes.
+exec python -m pytest -q -p no:cacheprovider --durations=15 "$@"
