@@ -30,7 +30,8 @@ BLK = Path(__file__).parent / "data" / "blkfiles"
 # The key of each result table's rows: both engines must give the same rows, in any order.
 KEYS = {"members": "script_id", "daily_cohort_flows": "cohort, epoch_day", "block_fees": "height",
         "entities": "script_id", "daily_cohort_reserve_era": "cohort, era_year, epoch_day",
-        "entity_cohorts": "entity_id", "daily_entity_flows": "cohort, epoch_day"}
+        "entity_cohorts": "entity_id", "daily_entity_flows": "cohort, epoch_day",
+        "daily_entity_reserve_era": "cohort, era_year, epoch_day"}
 
 
 def _rows(results: Path, table: str) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""Run the cohort SQL (sql/cohorts.sql, entities.sql, entity_flows.sql) on any engine that can make a table from a query.
+"""Run the cohort SQL (sql/cohorts.sql, entities.sql, flows.sql) on any engine that can make a table from a query.
 
 The statements are the definitions; this module only orders them and repeats `one_hop_pass` until
 the 1-hop heights stop changing. DuckDB (duck.py) and Spark (spark_job.py) each supply an `Engine`.
@@ -12,11 +12,13 @@ from typing import Any, Protocol
 from minerwatch.lake.layout import LakeError
 
 # The tables a run leaves for its user: who is in which cohort, the daily series, the true fees, the
-# miner entities (script by script, then one row each with its cohort name) and their daily series.
+# miner entities (script by script, then one row each with its cohort name) and their daily series
+# and reserve by era (on the days they change only).
 RESULT_TABLES = ("members", "daily_cohort_flows", "block_fees", "entities", "daily_cohort_reserve_era",
-                 "entity_cohorts", "daily_entity_flows")
-# The statement files, in the order they run (each reads tables of the ones before it).
-SQL_FILES = ("cohorts.sql", "entities.sql", "entity_flows.sql")
+                 "entity_cohorts", "daily_entity_flows", "daily_entity_reserve_era")
+# The statement files, in the order they run (each reads tables of the ones before it): the entities
+# come before the flows, which treat them as one more kind of cohort.
+SQL_FILES = ("cohorts.sql", "entities.sql", "flows.sql")
 # Each pass after the first changes only scripts that were 1-hop before they were 0-hop and whose
 # coins of that time were spent after; a chain that needs more than a few passes has a loop of them.
 MAX_ONE_HOP_PASSES = 20

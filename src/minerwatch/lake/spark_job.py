@@ -56,11 +56,10 @@ def spark_uri(uri: str) -> str:
 # The tables several later statements read (and the 1-hop pass's, read by its check and the next
 # pass); the others stay lazy views that Spark plans together with their readers. Caching every
 # statement instead cost ~570 stages and 298 s for the blocks 0–438 on a loaded 2-core machine.
-_CACHED = frozenset({"spends", "members_next", "members", "tracked_outputs", "tracked_spends", "cohort_members",
+_CACHED = frozenset({"spends", "members_next", "members", "cohort_members",
                      "cospends", "entity_labels_next", "entity_labels",
-                     "day_of", "block_era", "parents", "cohort_tx_flows", "reserve_events", "cohort_starts",
-                     "entities", "entity_cohorts",
-                     "entity_outputs", "entity_spends", "entity_day_flows", "entity_day_reserve"})
+                     "day_of", "block_era", "parents", "entities", "entity_cohorts",
+                     "cohort_outputs", "cohort_day_flows", "cohort_day_reserve"})
 
 
 class SparkEngine:

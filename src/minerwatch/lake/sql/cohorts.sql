@@ -1,9 +1,11 @@
--- The miner cohorts, their daily series and the true fees per block, over the lake's tables
+-- The miner cohorts (who is in which, from when) and the true fees per block, over the lake's tables
 -- (blocks, outputs, inputs). One text for DuckDB and Spark SQL: only what both dialects read alike
 -- (no FILTER, no any_value, no date functions: a UTC day is floor(time_s / 86400), days since
--- 1970-01-01). Each `-- name:` statement becomes a table the later ones read, in file order;
--- `one_hop_pass` reads `members` and gives the next `members` (minerwatch/lake/cohorts.py repeats it
--- until nothing changes). Definitions: docs/metrics.md, "Miner cohorts"; docs/lake.md.
+-- 1970-01-01). Each `-- name:` statement becomes a table the later ones read, in file order, and
+-- the files run in the order of minerwatch/lake/cohorts.py (this one, entities.sql, flows.sql: the
+-- daily series of every cohort, the entities' too); `one_hop_pass` reads `members` and gives the
+-- next `members` (cohorts.py repeats it until nothing changes). Definitions: docs/metrics.md,
+-- "Miner cohorts"; docs/lake.md.
 
 -- name: day_of
 SELECT height, CAST(floor(time_s / 86400) AS BIGINT) AS epoch_day FROM blocks
@@ -85,10 +87,6 @@ SELECT o.height, o.txid, o.vout, o.value_sat, o.script_id
 FROM outputs o JOIN members m ON m.script_id = o.script_id
 WHERE o.value_sat > 0 AND o.script_type <> 'op_return' AND m.member_height <= o.height
 
--- name: tracked_spends
-SELECT s.spend_height, s.spend_txid, s.out_height, s.out_txid, s.out_vout, s.value_sat, s.script_id
-FROM spends s JOIN tracked_outputs t ON t.txid = s.out_txid AND t.vout = s.out_vout AND t.height = s.out_height
-
 -- name: cohort_members
 -- (cohort, script, the height it joins): 0hop, 1hop, pool:<slug> (the scripts first paid by a
 -- coinbase of the pool's blocks, and the 1-hop scripts whose parent is one of them) and
@@ -109,131 +107,6 @@ SELECT cohort, script_id, min(join_height) AS join_height FROM (
     SELECT concat('label:', l.entity) AS cohort, m.script_id, m.member_height AS join_height
     FROM members m JOIN labels l ON l.script_id = m.script_id) u
 GROUP BY cohort, script_id
-
--- name: cohort_tx_flows
--- Per cohort and transaction: what it spent of the cohort (in), paid back to it (to_c) and paid to
--- others. Internal = least(in, to_c); outflow = what is left of in, at most what went to others;
--- inflow = to_c beyond in (coinbases included). A fee is not a flow. To exchanges: the part of the
--- outflow paid to scripts labelled 'exchange' that are not members of the cohort by then.
-WITH spent AS (
-    SELECT m.cohort, s.spend_txid AS txid, min(s.spend_height) AS height, sum(s.value_sat) AS in_sat
-    FROM tracked_spends s JOIN cohort_members m ON m.script_id = s.script_id
-    WHERE m.join_height <= s.spend_height
-    GROUP BY m.cohort, s.spend_txid),
-to_c AS (
-    SELECT m.cohort, o.txid, min(o.height) AS height, sum(o.value_sat) AS to_c_sat
-    FROM tracked_outputs o JOIN cohort_members m ON m.script_id = o.script_id
-    WHERE m.join_height <= o.height
-    GROUP BY m.cohort, o.txid),
-spending_txs AS (SELECT DISTINCT spend_height, spend_txid FROM tracked_spends),
-tot AS (
-    SELECT o.txid, sum(o.value_sat) AS out_sat
-    FROM outputs o JOIN spending_txs t ON o.height = t.spend_height AND o.txid = t.spend_txid
-    GROUP BY o.txid),
-ex AS (
-    SELECT o.txid, o.height, o.script_id, o.value_sat
-    FROM outputs o JOIN spending_txs t ON o.height = t.spend_height AND o.txid = t.spend_txid
-    JOIN (SELECT DISTINCT script_id FROM labels WHERE category = 'exchange') l ON l.script_id = o.script_id),
-ex_all AS (SELECT txid, sum(value_sat) AS ex_sat FROM ex GROUP BY txid),
-ex_member AS (
-    SELECT m.cohort, ex.txid, sum(ex.value_sat) AS member_sat
-    FROM ex JOIN cohort_members m ON m.script_id = ex.script_id AND m.join_height <= ex.height
-    GROUP BY m.cohort, ex.txid),
-tx AS (
-    SELECT coalesce(s.cohort, c.cohort) AS cohort, coalesce(s.txid, c.txid) AS txid,
-           coalesce(s.height, c.height) AS height, coalesce(s.in_sat, 0) AS in_sat,
-           coalesce(c.to_c_sat, 0) AS to_c_sat,
-           greatest(coalesce(t.out_sat, 0) - coalesce(c.to_c_sat, 0), 0) AS to_other_sat,
-           coalesce(e.ex_sat, 0) - coalesce(x.member_sat, 0) AS ex_sat
-    FROM spent s FULL JOIN to_c c ON s.cohort = c.cohort AND s.txid = c.txid
-    LEFT JOIN tot t ON t.txid = coalesce(s.txid, c.txid)
-    LEFT JOIN ex_all e ON e.txid = coalesce(s.txid, c.txid)
-    LEFT JOIN ex_member x ON x.cohort = coalesce(s.cohort, c.cohort) AND x.txid = coalesce(s.txid, c.txid)),
-f AS (
-    SELECT cohort, txid, height, ex_sat, least(in_sat, to_c_sat) AS internal_sat,
-           least(in_sat - least(in_sat, to_c_sat), to_other_sat) AS outflow_sat,
-           to_c_sat - least(in_sat, to_c_sat) AS inflow_sat
-    FROM tx)
-SELECT cohort, txid, height, internal_sat, outflow_sat, inflow_sat, least(ex_sat, outflow_sat) AS to_exchange_sat
-FROM f
-
--- name: reserve_events
--- A member's tracked output counts from max(created, joined) until spent, in the era (UTC year) of
--- the block that created it.
-WITH held AS (
-    SELECT m.cohort, greatest(o.height, m.join_height) AS from_height, s.spend_height AS to_height, o.value_sat,
-           e.era_year
-    FROM tracked_outputs o JOIN cohort_members m ON m.script_id = o.script_id
-    JOIN block_era e ON e.height = o.height
-    LEFT JOIN tracked_spends s ON s.out_txid = o.txid AND s.out_vout = o.vout AND s.out_height = o.height
-    WHERE s.spend_height IS NULL OR s.spend_height > greatest(o.height, m.join_height))
-SELECT cohort, era_year, from_height AS height, value_sat AS delta_sat FROM held
-UNION ALL
-SELECT cohort, era_year, to_height AS height, -value_sat AS delta_sat FROM held WHERE to_height IS NOT NULL
-
--- name: cohort_starts
--- The first UTC day of each cohort: 0hop and 1hop have a row on every day with a block, a pool's or
--- a label's from the first day its flows or reserve change (the days before are zeros), as the
--- single-machine tables have them.
-WITH first_days AS (
-    SELECT f.cohort, min(d.epoch_day) AS epoch_day FROM cohort_tx_flows f JOIN day_of d ON d.height = f.height
-    GROUP BY f.cohort
-    UNION ALL
-    SELECT e.cohort, min(d.epoch_day) AS epoch_day FROM reserve_events e JOIN day_of d ON d.height = e.height
-    GROUP BY e.cohort
-    UNION ALL
-    SELECT '0hop' AS cohort, min(epoch_day) AS epoch_day FROM day_of
-    UNION ALL
-    SELECT '1hop' AS cohort, min(epoch_day) AS epoch_day FROM day_of)
-SELECT cohort, min(epoch_day) AS start_day FROM first_days GROUP BY cohort
-
--- name: daily_cohort_flows
--- Every cohort on every UTC day with a block from its first (cohort_starts): the reserve at the
--- day's end and the day's flows. to_exchange_sat is 0 while the label set marks no exchange (the
--- single-machine series says null then; a cross join with that fact made Spark's plan stall).
-WITH days AS (SELECT DISTINCT epoch_day FROM day_of),
-grid AS (SELECT c.cohort, d.epoch_day FROM cohort_starts c JOIN days d ON d.epoch_day >= c.start_day),
-fd AS (
-    SELECT f.cohort, d.epoch_day, sum(f.inflow_sat) AS inflow_sat, sum(f.outflow_sat) AS outflow_sat,
-           sum(f.internal_sat) AS internal_sat,
-           sum(CASE WHEN f.outflow_sat > 0 THEN 1 ELSE 0 END) AS outflow_tx_count,
-           max(f.outflow_sat) AS largest_outflow_sat, sum(f.to_exchange_sat) AS to_exchange_sat
-    FROM cohort_tx_flows f JOIN day_of d ON d.height = f.height
-    GROUP BY f.cohort, d.epoch_day),
-rd AS (
-    SELECT e.cohort, d.epoch_day, sum(e.delta_sat) AS delta_sat
-    FROM reserve_events e JOIN day_of d ON d.height = e.height
-    GROUP BY e.cohort, d.epoch_day),
-r AS (
-    SELECT g.cohort, g.epoch_day,
-           sum(coalesce(rd.delta_sat, 0)) OVER (PARTITION BY g.cohort ORDER BY g.epoch_day
-                                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS reserve_sat
-    FROM grid g LEFT JOIN rd ON rd.cohort = g.cohort AND rd.epoch_day = g.epoch_day)
-SELECT r.cohort, r.epoch_day, CAST(r.reserve_sat AS BIGINT) AS reserve_sat,
-       CAST(coalesce(fd.inflow_sat, 0) AS BIGINT) AS inflow_sat,
-       CAST(coalesce(fd.outflow_sat, 0) AS BIGINT) AS outflow_sat,
-       CAST(coalesce(fd.internal_sat, 0) AS BIGINT) AS internal_sat,
-       CAST(coalesce(fd.outflow_tx_count, 0) AS BIGINT) AS outflow_tx_count,
-       CAST(coalesce(fd.largest_outflow_sat, 0) AS BIGINT) AS largest_outflow_sat,
-       CAST(coalesce(fd.to_exchange_sat, 0) AS BIGINT) AS to_exchange_sat
-FROM r LEFT JOIN fd ON fd.cohort = r.cohort AND fd.epoch_day = r.epoch_day
-
--- name: daily_cohort_reserve_era
--- The reserve at each day's end split by the era (UTC year) its outputs were created in; only the
--- (cohort, era, day) rows that hold something, as the single-machine daily_miner_reserve_era.
-WITH days AS (SELECT DISTINCT epoch_day FROM day_of),
-rd AS (
-    SELECT e.cohort, e.era_year, d.epoch_day, sum(e.delta_sat) AS delta_sat
-    FROM reserve_events e JOIN day_of d ON d.height = e.height
-    GROUP BY e.cohort, e.era_year, d.epoch_day),
-pairs AS (SELECT cohort, era_year, min(epoch_day) AS start_day FROM rd GROUP BY cohort, era_year),
-r AS (
-    SELECT p.cohort, p.era_year, d.epoch_day,
-           sum(coalesce(rd.delta_sat, 0)) OVER (PARTITION BY p.cohort, p.era_year ORDER BY d.epoch_day
-                                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS reserve_sat
-    FROM pairs p JOIN days d ON d.epoch_day >= p.start_day
-    LEFT JOIN rd ON rd.cohort = p.cohort AND rd.era_year = p.era_year AND rd.epoch_day = d.epoch_day)
-SELECT cohort, era_year, epoch_day, CAST(reserve_sat AS BIGINT) AS reserve_sat FROM r WHERE reserve_sat <> 0
 
 -- name: block_fees
 -- True fees: what a block's transactions spend minus what they pay out (the coinbase aside),
