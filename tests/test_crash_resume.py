@@ -18,6 +18,7 @@ from crash_support import crash_at_every_commit, kill_at_random_moments
 from db_dump import differences, dump
 from minerwatch.chain.blkfiles import write_blk_files
 from minerwatch.chain.builder import ChainBuilder, h20, key65, p2pk, p2wpkh
+from minerwatch.chain.revchain import write_rev_files
 from minerwatch.cli import main
 from minerwatch.networks import get_network
 
@@ -61,27 +62,45 @@ def _sync_args(blocks_dir: Path, db: Path, batch: int, network: str = "mainnet")
             "--network", network]
 
 
-def test_plain_sync_resumes_from_a_crash_at_every_commit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("undo", [False, True], ids=["blk-only", "with-rev-files"])
+def test_plain_sync_resumes_from_a_crash_at_every_commit(tmp_path: Path, undo: bool) -> None:
+    # With rev files beside the blk files the sync decides spends from the undo records and keeps no
+    # outputs (the path a node's datadir takes): its commits must resume as exactly as the other's.
     blocks = tmp_path / "blocks"
     blocks.mkdir()
     shutil.copy(BLK / "mainnet-heights-0-438.dat", blocks / "blk00000.dat")
+    if undo:
+        write_rev_files(blocks, get_network("mainnet"))
     reference = tmp_path / "reference.duckdb"
     args_for = lambda db: _sync_args(blocks, db, 60)  # noqa: E731
     assert main(args_for(reference)) == 0
     expected = dump(reference)
     assert len(expected["blocks"]) == 439
+    _assert_undo_path(reference, undo)
     # Commit points: one per migration, 8 batches of ≤ 60 blocks, the metric refresh; each ahead
     # of and behind its COMMIT.
     assert crash_at_every_commit(args_for, None, tmp_path, expected) >= 2 * (8 + 1)
 
 
-@pytest.fixture(scope="module")
-def reorg(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
-    """(blocks dir of branch B, a database synced to branch A, the database A then B gives)."""
+def _assert_undo_path(db: Path, undo: bool) -> None:
+    """The sync of `db` took the undo-file path exactly when `undo`: only that path knows every
+    block's true fees (inputs − outputs) — the other knows no spent output outside the cohorts."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        known, blocks = con.execute("SELECT count(fees_paid_sat), count(*) FROM blocks WHERE height > 0").fetchone()
+    assert (known == blocks) if undo else (known == 0), (known, blocks)
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["blk-only", "with-rev-files"])
+def reorg(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> tuple[Path, Path, dict]:
+    """(blocks dir of branch B, a database synced to branch A, the database A then B gives); with
+    rev files beside both branches' blk files when the parameter says so (each branch's own records,
+    as a node that followed only that branch has them: the rollback is the database's own undo)."""
     work = tmp_path_factory.mktemp("reorg")
     branch_a, branch_b = _story()
-    write_blk_files(work / "a", REGTEST, branch_a)
-    write_blk_files(work / "b", REGTEST, branch_b, max_file_bytes=8_000)
+    write_blk_files(work / "a", REGTEST, branch_a, rev_files=request.param)
+    write_blk_files(work / "b", REGTEST, branch_b, max_file_bytes=8_000, rev_files=request.param)
     on_a = work / "on-a.duckdb"
     assert main(_sync_args(work / "a", on_a, 5, "regtest")) == 0
     reference = work / "reference.duckdb"
@@ -89,6 +108,7 @@ def reorg(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
     assert main(_sync_args(work / "b", reference, 5, "regtest")) == 0
     expected = dump(reference)
     assert sorted(r[0] for r in expected["blocks"]) == list(range(59))
+    _assert_undo_path(reference, request.param)
     return work / "b", on_a, expected
 
 
