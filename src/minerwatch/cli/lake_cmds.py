@@ -31,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the longest to wait for one answer of the node, retries included")
     p.add_argument("--network", choices=list(NETWORKS), default=None,
                    help="Bitcoin network (default: the lake's, else mainnet)")
-    p.add_argument("--workers", type=_at_least(1), default=_cores(), help="parser processes for --blocks-dir")
+    p.add_argument("--workers", type=_at_least(1), default=_cores(),
+                   help="processes that each write whole parts from --blocks-dir (default: the cores here); "
+                        "an export from the node (--rpc) runs in one")
     p.add_argument("--stop-height", type=_at_least(0), help="stop after this height")
     p.add_argument("--part-blocks", type=_at_least(1), default=None,
                    help="blocks per part of a new lake (default 1000); an existing lake keeps its own")

@@ -6,40 +6,41 @@ its height range is done, and only then does the manifest list it (layout.py). A
 therefore leaves whole parts and some `.partial` files, which the next run deletes before it
 continues after the last listed part. The last part may end short of its range (the chain's tip): it
 is written again, whole, when the chain has grown, so that every part stays an aligned range.
+
+From a blocks directory with `--workers` N > 1, N worker processes write whole parts side by side
+(parts.write_part: read, parse, rows, Parquet), and this process lists each in the manifest once it
+and every part before it are whole; the node's blocks (RPC) are written here, one after another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from minerwatch.chain.block import Block, hash_hex, parse_block
 from minerwatch.chain.parsed import block_facts
 from minerwatch.lake.layout import (
-    PARTIAL_SUFFIX,
     LakeError,
     Manifest,
     Part,
     open_lake,
-    part_path,
     read_manifest,
     remove_partials,
     write_manifest,
 )
-from minerwatch.lake.rows import Columns, add_block, empty_columns
-from minerwatch.lake.schema import SCHEMAS, TABLES
+from minerwatch.lake.parts import ROW_GROUP_ROWS, PartWriter, write_part
+from minerwatch.lake.schema import TABLES
 from minerwatch.networks import Network
+
+__all__ = ["DEFAULT_PART_BLOCKS", "ROW_GROUP_ROWS", "BlkSource", "ExportResult", "blk_source", "export", "rpc_source"]
 
 # 1,000 blocks of 2024 (≈1.6 GB of blocks, ≈4.5 M outputs) make a part of a few hundred MB of
 # Parquet per big table: large enough for Spark tasks, small enough to rewrite the last one cheaply.
 DEFAULT_PART_BLOCKS = 1_000
-# ~128 k rows per row group: the column lists of one group of outputs stay under ~60 MB of Python objects.
-ROW_GROUP_ROWS = 131_072
 
 BlockSource = Callable[[int], Iterable[tuple[int, Block]]]
 
@@ -52,51 +53,56 @@ class ExportResult:
     parts_written: int
 
 
-class _PartWriter:
-    """One part's files, written a row group at a time under their `.partial` names."""
+@dataclass(frozen=True, slots=True)
+class BlkSource:
+    """Blocks from Bitcoin Core's blk files. With `workers` > 1 the export gives each part's height
+    range to one of that many worker processes, which reads, parses and writes the part whole."""
 
-    def __init__(self, fs: pafs.FileSystem, root: str, first: int, network: Network) -> None:
-        self.fs, self.root, self.first, self.network = fs, root, first, network
-        self.cols = {t: empty_columns(t) for t in TABLES}
-        self.rows = dict.fromkeys(TABLES, 0)
-        self.tmp = {t: f"{root}/{part_path(t, first, first)}{PARTIAL_SUFFIX}" for t in TABLES}
-        for t in TABLES:
-            fs.create_dir(f"{root}/{t}", recursive=True)
-        self.writers = {t: pq.ParquetWriter(self.tmp[t], SCHEMAS[t], filesystem=fs, compression="zstd")
-                        for t in TABLES}
+    blocks_dir: Path
+    network: Network
+    workers: int = 1
+    stop_height: int | None = None
 
-    def add(self, facts, block: Block) -> None:  # noqa: ANN001  (BlockFacts)
-        add_block(self.cols, facts, block, self.network)
-        for t in TABLES:
-            if len(self.cols[t]["height"]) >= ROW_GROUP_ROWS:
-                self._flush(t)
+    def __call__(self, start: int) -> Iterator[tuple[int, Block]]:
+        """The blocks from `start`, in height order, parsed here (the export's one-process path)."""
+        from minerwatch.chain.blkfiles import iter_blocks
 
-    def _flush(self, table: str) -> None:
-        cols: Columns = self.cols[table]
-        n = len(cols["height"])
-        if n:
-            self.writers[table].write_table(pa.Table.from_pydict(cols, schema=SCHEMAS[table]))
-            self.rows[table] += n
-            self.cols[table] = empty_columns(table)
+        if self.stop_height is not None and start > self.stop_height:
+            return
+        for h, _rec, block in iter_blocks(self.blocks_dir, self.network, start, self.stop_height,
+                                          workers=self.workers):
+            yield h, block
 
-    def finish(self, last_height: int, last_hash: str) -> Part:
-        """Close the files and give them their final names; the caller lists the part in the manifest."""
-        for t in TABLES:
-            self._flush(t)
-            self.writers[t].close()
-        for t in TABLES:
-            self.fs.move(self.tmp[t], f"{self.root}/{part_path(t, self.first, last_height)}")
-        return Part(self.first, last_height, last_hash, dict(self.rows))
 
-    def abandon(self) -> None:
-        for t in TABLES:
-            self.writers[t].close()
-            self.fs.delete_file(self.tmp[t])
+@dataclass(slots=True)
+class _Listing:
+    """The manifest as parts are added to it, in height order: only whole parts, each after all before it."""
+
+    fs: pafs.FileSystem
+    root: str
+    m: Manifest
+    kept: list[Part]
+    on_part: Callable[[Part], None] | None
+    written: int = 0
+    blocks: int = 0
+
+    def add(self, part: Part) -> None:
+        self.kept.append(part)
+        self.m.parts = self.kept
+        write_manifest(self.fs, self.root, self.m)
+        self.written += 1
+        self.blocks += part.last_height - part.first_height + 1
+        if self.on_part is not None:
+            self.on_part(part)
 
 
 def export(uri: str, network: Network, source: BlockSource, part_blocks: int | None = None,
-           on_block: Callable[[int], None] | None = None) -> ExportResult:
-    """Export the blocks `source(start_height)` yields into the lake at `uri`, after what it holds."""
+           on_block: Callable[[int], None] | None = None,
+           on_part: Callable[[Part], None] | None = None) -> ExportResult:
+    """Export the blocks `source(start_height)` yields into the lake at `uri`, after what it holds.
+
+    A `BlkSource` with workers > 1 has its parts written by worker processes; `on_block` (each block
+    written, in this process only) and `on_part` (each part listed in the manifest) follow progress."""
     fs, root = open_lake(uri)
     fs.create_dir(root, recursive=True)
     m = read_manifest(fs, root)
@@ -107,19 +113,32 @@ def export(uri: str, network: Network, source: BlockSource, part_blocks: int | N
     elif part_blocks is not None and part_blocks != m.part_blocks:
         raise LakeError(f"{uri} has parts of {m.part_blocks} blocks, not {part_blocks}",
                         f"leave out --part-blocks (or give {m.part_blocks}) to append to it")
-    n = m.part_blocks
     remove_partials(fs, root)
     _remove_unlisted(fs, root, m)
 
     kept = list(m.parts)
+    n = m.part_blocks
     short = kept[-1] if kept and kept[-1].last_height < kept[-1].first_height + n - 1 else None
     if short is not None:
         kept.pop()          # written again, whole, with the blocks that followed it
     start = kept[-1].last_height + 1 if kept else 0
-    prev_hash = kept[-1].last_hash if kept else None
+    listing = _Listing(fs, root, m, kept, on_part)
+    if isinstance(source, BlkSource) and source.workers > 1:
+        _write_in_workers(uri, listing, network, source, start, short)
+    else:
+        _write_here(listing, network, source, start, short, on_block)
+    if not m.parts:
+        write_manifest(fs, root, m)      # an empty lake still says its network and part size
+    _remove_unlisted(fs, root, m)
+    return ExportResult(start if listing.blocks else -1, m.tip_height, listing.blocks, listing.written)
 
-    writer: _PartWriter | None = None
-    written = parts = 0
+
+def _write_here(listing: _Listing, network: Network, source: BlockSource, start: int, short: Part | None,
+                on_block: Callable[[int], None] | None) -> None:
+    """Parse and write the parts in this process, one block after another."""
+    fs, root, n = listing.fs, listing.root, listing.m.part_blocks
+    prev_hash = listing.kept[-1].last_hash if listing.kept else None
+    writer: PartWriter | None = None
     height, block_hash = start - 1, prev_hash
     # The source is read from the lake's last kept block, which must be the one the lake holds: a
     # source on another branch, or one that ends below it, is refused before anything is written.
@@ -129,11 +148,7 @@ def export(uri: str, network: Network, source: BlockSource, part_blocks: int | N
             if unchecked:
                 got = hash_hex(block.header.hash)
                 if h != start - 1 or got != prev_hash:
-                    raise LakeError(
-                        f"the source's block {h} is {got}, the lake's block {start - 1} is {prev_hash}: "
-                        "the chain was reorganised below the lake's tip",
-                        f"export into a new directory, or delete the parts from height {(start - 1) // n * n} on "
-                        "and their entries in manifest.json")
+                    raise _reorganised(h, got, start, prev_hash, n)
                 unchecked = False
                 continue
             if h != height + 1:
@@ -143,37 +158,87 @@ def export(uri: str, network: Network, source: BlockSource, part_blocks: int | N
                 raise LakeError(f"block {h} ({facts.hash_hex}) does not build on block {h - 1} ({block_hash}): "
                                 "the source's chain changed during the export", "run the export again")
             if writer is not None and h % n == 0:
-                kept.append(writer.finish(height, block_hash))
-                m.parts = kept
-                write_manifest(fs, root, m)
-                parts += 1
+                listing.add(writer.finish(height, block_hash))
                 writer = None
             if writer is None:
-                writer = _PartWriter(fs, root, h, network)
+                writer = PartWriter(fs, root, h, network)
             writer.add(facts, block)
             height, block_hash = h, facts.hash_hex
-            written += 1
             if on_block is not None:
                 on_block(h)
         if unchecked:
-            raise LakeError(f"the source ends below the lake's tip {m.tip_height}: it has no block {start - 1}",
-                            "export from the node or blocks directory the lake was made from, or a newer one")
+            raise _no_kept_block(listing.m, start)
         if writer is not None:
             if short is not None and height < short.last_height:
-                raise LakeError(f"the source ends at height {height}, below the lake's tip {short.last_height}",
-                                "export from the node or blocks directory the lake was made from, or a newer one")
-            kept.append(writer.finish(height, block_hash))
+                raise _ends_below(height, short)
+            listing.add(writer.finish(height, block_hash))
             writer = None
-            m.parts = kept
-            write_manifest(fs, root, m)
-            parts += 1
-        elif not m.parts:
-            write_manifest(fs, root, m)      # an empty lake still says its network and part size
     finally:
         if writer is not None:
             writer.abandon()
-    _remove_unlisted(fs, root, m)
-    return ExportResult(start if written else -1, m.tip_height, written, parts)
+
+
+def _write_in_workers(uri: str, listing: _Listing, network: Network, source: BlkSource, start: int,
+                      short: Part | None) -> None:
+    """Hand each part's height range to a worker process, which writes the part whole; list the parts
+    here as they come back, in height order, each only once every part before it is listed.
+
+    The blocks directory's scan says where every block lies, so a worker reads its range itself. A
+    part a worker has renamed but this process has not listed yet is not in the lake: a kill at any
+    moment leaves the manifest's parts whole and in order, and the next run deletes the rest."""
+    from minerwatch.chain.blkfiles import ParserPool, best_chain, scan
+    from minerwatch.chain.blkranges import height_ranges, map_ranges
+
+    parsers = ParserPool(source.workers)     # the workers start while the directory is scanned
+    try:
+        chain = best_chain(scan(Path(source.blocks_dir).expanduser(), network), network)
+        hi = chain.tip_height if source.stop_height is None else min(source.stop_height, chain.tip_height)
+        prev_hash = listing.kept[-1].last_hash if listing.kept else None
+        if prev_hash is not None:
+            if not chain.start_height <= start - 1 <= hi:
+                raise _no_kept_block(listing.m, start)
+            got = hash_hex(chain.records[start - 1 - chain.start_height].hash)
+            if got != prev_hash:
+                raise _reorganised(start - 1, got, start, prev_hash, listing.m.part_blocks)
+        if short is not None and hi < short.last_height:
+            raise _ends_below(hi, short)
+    except BaseException:
+        parsers.close()
+        raise
+    ranges = height_ranges(source.blocks_dir, network, chain, start, hi, listing.m.part_blocks)
+    block_hash = prev_hash
+    try:
+        for done in map_ranges(ranges, partial(write_part, uri, network.name), parsers):
+            part = done.part
+            if block_hash is not None and done.prev_hash != block_hash:
+                raise LakeError(f"block {part.first_height} does not build on block {part.first_height - 1} "
+                                f"({block_hash}): the blocks directory changed during the export",
+                                "run the export again")
+            listing.add(part)
+            block_hash = part.last_hash
+    except BaseException:
+        # The parts after a failed one that the workers finished anyway are not in the lake.
+        remove_partials(listing.fs, listing.root)
+        _remove_unlisted(listing.fs, listing.root, listing.m)
+        raise
+
+
+def _reorganised(h: int, got: str, start: int, prev_hash: str | None, n: int) -> LakeError:
+    return LakeError(
+        f"the source's block {h} is {got}, the lake's block {start - 1} is {prev_hash}: "
+        "the chain was reorganised below the lake's tip",
+        f"export into a new directory, or delete the parts from height {(start - 1) // n * n} on "
+        "and their entries in manifest.json")
+
+
+def _no_kept_block(m: Manifest, start: int) -> LakeError:
+    return LakeError(f"the source ends below the lake's tip {m.tip_height}: it has no block {start - 1}",
+                     "export from the node or blocks directory the lake was made from, or a newer one")
+
+
+def _ends_below(height: int, short: Part) -> LakeError:
+    return LakeError(f"the source ends at height {height}, below the lake's tip {short.last_height}",
+                     "export from the node or blocks directory the lake was made from, or a newer one")
 
 
 def _remove_unlisted(fs: pafs.FileSystem, root: str, m: Manifest) -> None:
@@ -189,16 +254,9 @@ def _remove_unlisted(fs: pafs.FileSystem, root: str, m: Manifest) -> None:
                 fs.delete_file(info.path)
 
 
-def blk_source(blocks_dir: Path, network: Network, workers: int = 1, stop_height: int | None = None) -> BlockSource:
-    """Blocks from Bitcoin Core's blk files, parsed in `workers` processes, in height order."""
-    from minerwatch.chain.blkfiles import iter_blocks
-
-    def blocks(start: int) -> Iterator[tuple[int, Block]]:
-        if stop_height is not None and start > stop_height:
-            return
-        for h, _rec, block in iter_blocks(blocks_dir, network, start, stop_height, workers=workers):
-            yield h, block
-    return blocks
+def blk_source(blocks_dir: Path, network: Network, workers: int = 1, stop_height: int | None = None) -> BlkSource:
+    """Blocks from Bitcoin Core's blk files; with `workers` > 1 the parts are written in that many processes."""
+    return BlkSource(blocks_dir, network, workers, stop_height)
 
 
 def rpc_source(client, stop_height: int | None = None, batch_blocks: int = 50) -> BlockSource:  # noqa: ANN001

@@ -27,6 +27,10 @@ PARTIAL_SUFFIX = ".partial"   # a part being written; renamed when its range is 
 class LakeError(MinerwatchError):
     """A lake directory that cannot be read or continued."""
 
+    def __reduce__(self) -> tuple:
+        # Raised in the export's worker processes too, and sent back pickled: keep the hint.
+        return (LakeError, (self.message, self.hint))
+
 
 @dataclass(frozen=True, slots=True)
 class Part:
