@@ -102,3 +102,27 @@ def test_lake_round_trip_and_cohorts_on_s3(s3_query: str, real_blocks: Path, tmp
         assert con.execute("SELECT count(*) FROM lake_daily_cohort_flows").fetchone() == (3 * 7,)
         assert con.execute("SELECT lake_tip_height, lake_tip_hash FROM lake_import").fetchone() == (
             438, "0000000025c6b644f8add734be7e666fa4afa43ca0204d623a0c0b1fd2104c7a")
+
+
+def test_two_worker_export_to_s3_equals_the_local_one(s3_query: str, real_blocks: Path, tmp_path: Path) -> None:
+    """Each worker process writes its parts to the bucket through its own S3 client (the command as a
+    user runs it: credentials from the environment), the export's process lists them."""
+    import os
+    import subprocess
+    import sys
+
+    local, lake = tmp_path / "lake", f"s3://{BUCKET}/workers{s3_query}"
+    assert main(["lake", "export", str(local), "--blocks-dir", str(real_blocks), "--workers", "1",
+                 "--part-blocks", "50"]) == 0
+    for more in (["--stop-height", "120"], []):      # the second run rewrites the short part 100–120
+        subprocess.run([sys.executable, "-m", "minerwatch", "lake", "export", lake, "--blocks-dir", str(real_blocks),
+                        "--workers", "2", "--part-blocks", "50", *more], check=True, env=dict(os.environ),
+                       timeout=120)
+    fs, root = open_lake(lake)
+    objects = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(root, recursive=True))
+                     if i.type == pafs.FileType.File)
+    # 5 tables × 9 parts (0–49 … 400–438) and the manifest, each the local export's byte for byte.
+    assert len(objects) == 5 * 9 + 1
+    for path in objects:
+        with fs.open_input_file(path) as f:
+            assert f.read() == (local / path.removeprefix(f"{root}/")).read_bytes(), path
