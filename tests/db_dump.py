@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 
 
-def dump(db: Path, ignore_meta: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+def dump(db: Path, ignore_meta: tuple[str, ...] = (), leave_out: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
     """{table: sorted rows}; load-time (TIMESTAMP) columns left out, the only thing allowed to differ,
-    and the meta keys in `ignore_meta`."""
+    the meta keys in `ignore_meta` and the columns named in `leave_out` (of any table)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
@@ -20,7 +20,7 @@ def dump(db: Path, ignore_meta: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
                 continue
             cols = [c for c, typ in con.execute("SELECT column_name, data_type FROM information_schema.columns "
                                                 "WHERE table_name = ? ORDER BY ordinal_position", [t]).fetchall()
-                    if not typ.startswith("TIMESTAMP")]
+                    if not typ.startswith("TIMESTAMP") and c not in leave_out]
             quoted = ", ".join(f'"{c}"' for c in cols)
             rows = con.execute(f'SELECT {quoted} FROM "{t}"').fetchall()  # noqa: S608
             if t == "meta":

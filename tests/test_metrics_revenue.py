@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from metrics_helpers import T0, Fact, insert_facts, open_db
 
+from minerwatch import store
 from minerwatch.cli import main
 from minerwatch.errors import UsageError
 from minerwatch.metrics import network, prices, revenue
@@ -108,3 +109,34 @@ def test_prices_import_command_revalues_the_days_it_touches(tmp_path: Path, caps
     # the import runs the shipped history in first (which holds 2024-01-01), so that day is now
     # valued at the shipped price instead of 40,000: 12.3 BTC × the shipped 2024-01-01 price.
     assert rows[1] == {"date": "2024-01-02", "value": pytest.approx(175_000.0)}
+
+
+@pytest.mark.parametrize("undo", [True, False], ids=["with-rev-files", "blk-only"])
+def test_true_fees_per_day_beside_the_claimed(tmp_path: Path, undo: bool) -> None:
+    """fees_paid_btc: what the day's transactions paid (inputs − outputs, from the undo records),
+    where fees_btc is what the coinbases claimed. A miner that claims less destroys the rest."""
+    from minerwatch.chain.blkfiles import write_blk_files
+    from minerwatch.chain.builder import ChainBuilder, h20, p2wpkh
+    from minerwatch.networks import get_network
+
+    btc, t0 = 100_000_000, 1_704_067_200           # 2024-01-01T00:00:00Z
+    a, b, c, pool = (p2wpkh(h20(n)) for n in ("a", "b", "c", "pool"))
+    chain = ChainBuilder("regtest", start_time_s=t0)
+    chain.mine(payouts=[(a, None)], time_s=t0 + 600)                 # h1, 2024-01-01: 50 BTC to a
+    chain.spend(a, [(b, 49 * btc)], fee_sat=10_000_000)              # a → b, 0.1 BTC fee, 0.9 BTC back to a
+    chain.mine(payouts=[(pool, None)], time_s=t0 + 1200)             # h2 claims 50 + 0.1
+    chain.spend(b, [(c, 48 * btc)], fee_sat=25_000_000)              # b → c, 0.25 BTC fee, 0.75 back to b
+    chain.spend(a, [(c, 85_000_000)], fee_sat=5_000_000)             # a's 0.9 → c 0.85, 0.05 BTC fee
+    chain.mine(payouts=[(pool, 50 * btc)], time_s=t0 + 86_400 + 60)  # h3, 2024-01-02: claims the subsidy only
+    write_blk_files(tmp_path / "blocks", get_network("regtest"), chain.blocks, rev_files=undo)
+    db = tmp_path / "m.duckdb"
+    assert main(["sync", "--blocks-dir", str(tmp_path / "blocks"), "--db", str(db), "--network", "regtest",
+                 "--workers", "1"]) == 0
+    con = store.connect(db)
+    q = Query(start=date(2024, 1, 1))
+    d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
+    # 2024-01-01: h1 has no transaction but its coinbase; h2's one spend paid 0.1 BTC and h2 claimed it.
+    # 2024-01-02: h3's two spends paid 0.25 + 0.05 = 0.3 BTC; its coinbase claimed none of it.
+    assert dict(get("fees_btc").fn(con, q)) == {d1: pytest.approx(0.1), d2: 0.0}
+    paid = dict(get("fees_paid_btc").fn(con, q))
+    assert paid == ({d1: pytest.approx(0.1), d2: pytest.approx(0.3)} if undo else {d1: None, d2: None})

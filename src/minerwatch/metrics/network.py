@@ -89,6 +89,8 @@ WITH fresh AS (
            CASE WHEN count(fees_sat) = count(*) THEN sum(fees_sat) END AS fees_sat,
            CASE WHEN count(unclaimed_sat) = count(*) THEN sum(unclaimed_sat) END AS unclaimed_sat,
            CASE WHEN count(coinbase_value_sat) = count(*) THEN sum(coinbase_value_sat) END AS revenue_sat,
+           -- true fees only where every block of the day was read with its undo data
+           CASE WHEN count(fees_paid_sat) = count(*) THEN sum(fees_paid_sat) END AS fees_paid_sat,
            sum(difficulty) * 4294967296.0 / 86400.0 / 1e18 AS hashrate_ehs
     FROM (SELECT *, DATE '1970-01-01' + CAST(time_s // 86400 AS INTEGER) AS day
           FROM chain_facts WHERE time_s >= $start_s)
@@ -124,7 +126,7 @@ SELECT f.day, f.blocks, f.first_height, f.last_height, f.difficulty_mean, f.diff
        bn.hashvalue_brk_btc_per_ph_day, bn.hashprice_brk_usd_per_ph_day,
        f.revenue_sat / 1e8 / (f.hashrate_ehs * 1000.0),
        f.revenue_sat / 1e8 / (f.hashrate_ehs * 1000.0) * p.price_usd,
-       bn.hashvalue_subsidy_btc_per_ph_day, bn.hashprice_subsidy_usd_per_ph_day
+       bn.hashvalue_subsidy_btc_per_ph_day, bn.hashprice_subsidy_usd_per_ph_day, f.fees_paid_sat
 FROM fresh f
 JOIN win w ON w.day = f.day AND w.is_new
 JOIN block_network bn ON bn.height = f.last_height

@@ -255,6 +255,7 @@ LABELS: dict[str, str] = {
     "revenue_btc": "Miner revenue",
     "subsidy_btc": "Subsidy",
     "fees_btc": "Fees",
+    "fees_paid_btc": "Fees paid",
     "unclaimed_btc": "Unclaimed reward",
     "revenue_usd": "Miner revenue in USD",
     "fees_usd": "Fees in USD",

@@ -30,6 +30,8 @@ _SERIES = (
     ("subsidy_btc", "BTC", "new coins the protocol allowed in the UTC day's blocks", "subsidy_sat / 1e8"),
     ("fees_btc", "BTC", "fees claimed by the UTC day's coinbases: Σ max(coinbase value − subsidy, 0)",
      "fees_sat / 1e8"),
+    ("fees_paid_btc", "BTC", "fees the UTC day's transactions paid: Σ (inputs − outputs), from the node's undo "
+     "data; None on a day with a block read without it", "fees_paid_sat / 1e8"),
     ("unclaimed_btc", "BTC", "reward the UTC day's coinbases left unclaimed: Σ max(subsidy − coinbase value, 0)",
      "unclaimed_sat / 1e8"),
     ("revenue_usd", "USD", "revenue_btc × the day's price; None on a day without a price",
