@@ -188,6 +188,15 @@ def test_import_puts_the_lake_series_beside_the_trackers(real: tuple[Path, Path]
         assert con.execute("SELECT engine, network, lake_tip_height, lake_tip_hash FROM lake_import").fetchall() == [
             ("duckdb", "mainnet", 438, "0000000025c6b644f8add734be7e666fa4afa43ca0204d623a0c0b1fd2104c7a")]
         assert con.execute("SELECT count(*) FROM lake_block_fees").fetchone() == (439,)
+        # The reserve by era too, row for row; without a label set the flow to exchanges is NULL on
+        # every row, as the tracker stores it.
+        assert con.execute("SELECT cohort, era_year, day, reserve_sat FROM lake_daily_cohort_reserve_era "
+                           "ORDER BY ALL").fetchall() == stored_era(db)
+        with duckdb.connect(str(db), read_only=True) as sync:
+            assert sync.execute("SELECT count(*) FROM daily_miner_flows WHERE to_exchange_sat IS NOT NULL"
+                                ).fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM lake_daily_cohort_flows WHERE to_exchange_sat IS NOT NULL"
+                           ).fetchone() == (0,)
         # No payment of blocks 0–438 spends two scripts' coins: every 0-hop script is an entity of one.
         assert con.execute("SELECT count(*), count(*) FILTER (WHERE entity_id = script_id) FROM lake_entities"
                            ).fetchone() == con.execute("SELECT count(*), count(*) FROM lake_members "

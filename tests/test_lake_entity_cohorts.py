@@ -207,7 +207,8 @@ def short_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert main(["labels", "import", str(files.labels_csv), "--db", str(db), "--name", "demo"]) == 0
     assert main(["lake", "export", str(tmp / "lake"), "--blocks-dir", str(files.blocks_dir), "--network", "simnet",
                  "--workers", "1"]) == 0
-    assert main(["lake", "cohorts", str(tmp / "lake"), "--out", str(tmp / "results")]) == 0
+    assert main(["lake", "cohorts", str(tmp / "lake"), "--out", str(tmp / "results"),
+                 "--labels", str(files.labels_csv)]) == 0
     assert main(["lake", "import", str(tmp / "results"), "--db", str(db)]) == 0
     return db
 
@@ -217,7 +218,7 @@ def test_a_lone_labelled_payout_address_is_its_label_cohort_day_by_day(short_dem
     cohort the tracker follows from that script's first coinbase; if no co-spend joins the script to
     another, the lake's entity is that one script, and its series must be the label cohort's, every day
     — computed by the other implementation (the tracker and metrics/miners.py, not the lake's SQL)."""
-    from minerwatch.metrics.miners import cohort_days
+    from minerwatch.metrics.miners import cohort_days, cohort_eras
 
     with duckdb.connect(str(short_demo), read_only=True) as con:
         lone = con.execute("""
@@ -230,6 +231,162 @@ def test_a_lone_labelled_payout_address_is_its_label_cohort_day_by_day(short_dem
         for label, entity in lone:
             want, got = cohort_days(con, label), cohort_days(con, entity)
             assert len(got) == len(want) == 48 and any(r[1] for r in want), (label, entity)
-            # (day, reserve, inflow, outflow, internal, outflow transactions, largest outflow); an entity
-            # has no exchange share (None), a label cohort's is 0 on these days.
-            assert [r[:7] for r in got] == [r[:7] for r in want], (label, entity)
+            # (day, reserve, inflow, outflow, internal, outflow transactions, largest outflow, to
+            # exchanges: the scripts labelled 'exchange' outside the cohort, the same for one script),
+            # and the reserve by era (every coin of 2025 here).
+            assert got == want, (label, entity)
+            assert cohort_eras(con, entity) == cohort_eras(con, label) != [], (label, entity)
+
+
+# ---- the entities' reserve by era and flow to exchanges ---------------------------------------------
+
+D5 = date(2025, 1, 1)
+
+
+def era_chain() -> ChainBuilder:
+    """The chain of the module's docstring, then one block in the next UTC year:
+      h5 2025-01-01  tx5: P's change of tx2 (5B − 2f, mined 2024) → X 3B, change 2B − 3f to P;
+                     coinbase → P 50B + f
+    with X labelled 'exchange'. entity:1.0 on 2025-01-01, by hand:
+      tx5 spends 5B − 2f and pays the entity 2B − 3f: internal 2B − 3f; outflow least(5B − 2f −
+      (2B − 3f), 3B) = least(3B + f, 3B) = 3B (f is the fee), all of it to X: to exchanges 3B;
+      the coinbase: inflow 50B + f. Reserve 5B − 2f − (5B − 2f) + (2B − 3f) + (50B + f) = 52B − 2f.
+      By era: the coins of 2024 are all spent (0); those of 2025 are tx5's change and the coinbase,
+      2B − 3f + 50B + f = 52B − 2f. Before, every coin of the entity was mined in 2024, so its 2024
+      era is its reserve of the docstring on each day that changed it: 50B, 30B − f, 5B − 2f."""
+    p, x = p2wpkh(h20("P")), p2wpkh(h20("X"))
+    b = cospend_chain()
+    [change] = b.coins_of(p)                    # tx2's change, 5B − 2f (tx1's went into tx2)
+    b.spend([change], [(x, 3 * B)], fee_sat=F)
+    b.mine(payouts=[(p, None)], time_s=T0 + 366 * DAY)
+    return b
+
+
+@pytest.fixture(scope="module")
+def era_imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """era_chain synced, exported, its cohorts computed by DuckDB with X's label and imported."""
+    from minerwatch.chain.address import encode_address
+    from minerwatch.chain.script import classify
+
+    tmp = tmp_path_factory.mktemp("entity-eras")
+    write_blk_files(tmp / "blocks", REGTEST, era_chain().blocks)
+    labels = tmp / "labels.csv"
+    labels.write_text("address,entity,category\n"
+                      f"{encode_address(*classify(p2wpkh(h20('X'))), REGTEST)},Exchange X,exchange\n")
+    db = tmp / "m.duckdb"
+    assert main(["sync", "--blocks-dir", str(tmp / "blocks"), "--db", str(db), "--network", "regtest",
+                 "--workers", "1"]) == 0
+    assert main(["lake", "export", str(tmp / "lake"), "--blocks-dir", str(tmp / "blocks"), "--network", "regtest",
+                 "--workers", "1"]) == 0
+    assert main(["lake", "cohorts", str(tmp / "lake"), "--out", str(tmp / "results"), "--labels", str(labels)]) == 0
+    assert main(["lake", "import", str(tmp / "results"), "--db", str(db)]) == 0
+    return db
+
+
+def test_entity_reserve_by_era_and_to_exchange_rows(era_imported: Path) -> None:
+    with duckdb.connect(str(era_imported), read_only=True) as con:
+        flows = con.execute("SELECT day, reserve_sat, inflow_sat, outflow_sat, internal_sat, outflow_tx_count, "
+                            "largest_outflow_sat, to_exchange_sat FROM lake_daily_entity_flows "
+                            "WHERE cohort = 'entity:1.0' ORDER BY day").fetchall()
+        eras = con.execute("SELECT era_year, day, reserve_sat FROM lake_daily_entity_reserve_era "
+                           "WHERE cohort = 'entity:1.0' ORDER BY era_year, day").fetchall()
+        latest = con.execute("SELECT reserve_sat, reserve_day FROM lake_entity_cohorts WHERE cohort = 'entity:1.0'"
+                             ).fetchone()
+    # era_chain's docstring; with an exchange label the share is 0, not NULL, on the other days.
+    assert flows == [(D1, 50 * B, 50 * B, 0, 0, 0, 0, 0),
+                     (D3, 30 * B - F, 0, 20 * B, 30 * B - F, 1, 20 * B, 0),
+                     (D4, 5 * B - 2 * F, 0, 25 * B - F, 5 * B - 2 * F, 2, 15 * B - F, 0),
+                     (D5, 52 * B - 2 * F, 50 * B + F, 3 * B, 2 * B - 3 * F, 1, 3 * B, 3 * B)]
+    # Only the days a pair changes: 2024's goes to 0 on the day its last coin is spent.
+    assert eras == [(2024, D1, 50 * B), (2024, D3, 30 * B - F), (2024, D4, 5 * B - 2 * F), (2024, D5, 0),
+                    (2025, D5, 52 * B - 2 * F)]
+    # The import keeps each entity's latest reserve with it, for the list of entities.
+    assert latest == (52 * B - 2 * F, D5)
+
+
+def test_entity_reserve_by_era_and_to_exchange_series(era_imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The imported rows read back through the series every cohort has (metrics/miners.py)."""
+    db = str(era_imported)
+
+    def series(name: str, cohort: str = "entity:1.0") -> list[str]:
+        assert main(["metrics", name, "--db", db, "--cohort", cohort, "--from", "2024-01-01", "--format", "csv"]) == 0
+        return capsys.readouterr().out.split()[1:]
+
+    # Days with a block from 2024-01-01: D1–D4 and D5. Regtest's eras are 2011 (genesis) and later:
+    # nothing of 2009–2010; since 2011, the whole reserve, carried over 2024-01-02.
+    assert series("miner_reserve_since_2011_btc") == [
+        "2024-01-01,50.0", "2024-01-02,50.0", "2024-01-03,29.9999", "2024-01-04,4.9998", "2025-01-01,51.9998"]
+    assert series("miner_reserve_2009_2010_btc") == [
+        "2024-01-01,0.0", "2024-01-02,0.0", "2024-01-03,0.0", "2024-01-04,0.0", "2025-01-01,0.0"]
+    assert series("miner_to_exchange_btc") == [
+        "2024-01-01,0.0", "2024-01-02,0.0", "2024-01-03,0.0", "2024-01-04,0.0", "2025-01-01,3.0"]
+    # Genesis's key (entity:0.0) holds regtest's genesis coinbase of 2011-02-02, never spent.
+    assert series("miner_reserve_since_2011_btc", "entity:0.0")[-1] == "2025-01-01,50.0"
+    # The list reads the stored latest reserve: entity:1.0 leads by reserve, 51.9998 since 2025-01-01
+    # (Y's two coinbases: 100.0004).
+    assert main(["miners", "entities", "--db", db, "--json", "--limit", "2"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(e["cohort"], e["reserve_btc"], e["reserve_day"]) for e in doc["entities"]] == [
+        ("entity:3.0", 100.0004, "2024-01-04"), ("entity:1.0", 51.9998, "2025-01-01")]
+
+
+def test_entity_page_reserve_by_era_and_exchange_charts(era_imported: Path) -> None:
+    client = TestClient(create_app(era_imported))
+    page = client.get("/entities/1.0.json", params={"interval": "all"}).json()
+    eras = next(c for c in page["charts"] if c["id"] == "entity-reserve-by-era")
+    by_label = {s["label"]: s["values"] for s in eras["series"]}
+    # The days D1–D4 and D5 (era_chain's docstring), from the entity's first holding; an era holds
+    # nothing (None, as on the reserve page) on a day without a row.
+    assert by_label == {"mined 2024": [50.0, 50.0, 29.9999, 4.9998, None],
+                        "mined 2025": [None, None, None, None, 51.9998]}
+    ex = next(c for c in page["charts"] if c["id"] == "entity-to-exchange")
+    assert ex["series"][0]["metric"] == "miner_to_exchange_btc" and ex["series"][0]["values"][-1] == 3.0
+    s = client.get("/api/v1/series/miner_to_exchange_btc", params={"cohort": "entity:1.0", "interval": "all"}).json()
+    assert [(r["date"], r["value"]) for r in s["rows"]][-2:] == [("2024-01-04", 0.0), ("2025-01-01", 3.0)]
+
+
+def test_entity_page_without_imported_eras_says_so(era_imported: Path, tmp_path: Path) -> None:
+    """Results imported before the entities' reserve by era (a database migrated to 260 keeps them):
+    the page shows the rest and says what the era chart needs."""
+    old = tmp_path / "old.duckdb"
+    shutil.copy(era_imported, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DELETE FROM lake_daily_entity_reserve_era")
+    page = TestClient(create_app(old)).get("/entities/1.0.json").json()
+    assert [c["id"] for c in page["charts"]] == ["entity-reserve", "entity-flows", "entity-to-exchange"]
+    assert any(n.startswith("The imported lake results have no reserve by era") and "lake import RESULTS" in n
+               for n in page["notes"])
+
+
+def test_a_database_imported_before_migration_260_migrates(tmp_path: Path) -> None:
+    """A database whose lake results were imported at schema 250: migrating adds the new columns and
+    tables, keeps the entity's latest reserve with it from its rows, and the reserve by era asks
+    for a new import rather than reading 0."""
+    from minerwatch.errors import NotFoundError
+    from minerwatch.metrics.miners import cohort_days, cohort_eras
+    from minerwatch.queries.entities import list_entities
+    from minerwatch.store import migrate, migrations
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
+                "applied_at TIMESTAMP DEFAULT current_timestamp)")
+    for number, name, sql in migrations():
+        if number <= 250:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [number, name])
+    # entity:1.0 of the module's docstring, as the import of migration 242 left it.
+    con.execute("INSERT INTO lake_import VALUES ('duckdb', 'regtest', 4, 'ab', '0.9', TIMESTAMP '2026-11-28 22:10')")
+    con.execute("INSERT INTO lake_entity_cohorts VALUES (7, 'entity:1.0', 1, 0, NULL, 3, 1)")
+    con.executemany("INSERT INTO lake_daily_cohort_flows VALUES (?, '1hop', 0, 0, 0, 0, 0, 0)", [[D1], [D3], [D4]])
+    con.executemany("INSERT INTO lake_daily_entity_flows VALUES ('entity:1.0', ?, ?, 0, 0, 0, 0, 0)",
+                    [[D1, 50 * B], [D3, 30 * B - F], [D4, 5 * B - 2 * F]])
+    migrate(con)
+    assert con.execute("SELECT reserve_sat, reserve_day FROM lake_entity_cohorts").fetchone() == (5 * B - 2 * F, D4)
+    e = list_entities(con).entities[0]
+    assert (e.cohort, e.reserve_btc, e.reserve_day) == ("entity:1.0", 4.9998, D4)
+    # The flows read as before; the results of then had no flow to exchanges (None, as without labels).
+    assert [(r[0], r[1], r[7]) for r in cohort_days(con, "entity:1.0")] == [
+        (D1, 50 * B, None), (D3, 30 * B - F, None), (D4, 5 * B - 2 * F, None)]
+    with pytest.raises(NotFoundError, match="no reserve by era for the miner entities") as err:
+        cohort_eras(con, "entity:1.0")
+    assert "minerwatch lake import RESULTS" in err.value.hint

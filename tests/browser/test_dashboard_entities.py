@@ -45,8 +45,12 @@ def test_from_the_reserve_page_to_an_entitys_reserve_and_flows(browser: object, 
     page.wait_for_selector("#page:not(:has(.loading)) figure.chart")  # type: ignore[attr-defined]
     assert page.url.endswith("/entities/1.0")  # type: ignore[attr-defined]
     assert page.inner_text("h1") == "Miner entity entity:1.0"  # type: ignore[attr-defined]
-    # Five days with a block (genesis's, 2011-02-02, and 2024-01-01…04): each chart draws them all.
-    assert chart_points(page) == {"entity-reserve": 5, "entity-flows": 15}
+    # Five days with a block (genesis's, 2011-02-02, and 2024-01-01…04): each chart draws them all; the
+    # reserve by era the four days the entity holds coins, all mined in 2024 (one series). No label
+    # set marks an exchange: no exchange chart.
+    assert chart_points(page) == {"entity-reserve": 5, "entity-flows": 15, "entity-reserve-by-era": 4}
+    assert "No flow to exchanges: the lake's results were computed without a label set" \
+        in page.inner_text("main")  # type: ignore[attr-defined]
     assert "Named after the first coinbase output paid to it: block 1, output 0, to bcrt1qvexmw4…zpf5vp." \
         in page.inner_text("main")  # type: ignore[attr-defined]
     assert "the lake to height 4, computed by DuckDB" in page.inner_text("main")  # type: ignore[attr-defined]

@@ -76,12 +76,17 @@ def run_cohorts(uri: str, pools: Path | None = None,
 
 def results_info(m: Manifest, engine: str, ins: CohortInputs) -> dict:
     """What a results directory records about its input: the lake's tip, the pool list and label
-    set the pool and label cohorts come from, and who computed it."""
+    set the pool and label cohorts come from (with how many scripts it marks 'exchange': none, and
+    to_exchange_sat means nothing), and who computed it."""
     from minerwatch import __version__
 
+    labels = ins.tables["labels"]
+    exchange_scripts = len(set(s for s, c in zip(labels.column("script_id").to_pylist(),
+                                                 labels.column("category").to_pylist()) if c == "exchange"))
     return {"engine": engine, "network": m.network, "lake_tip_height": m.tip_height,
             "lake_tip_hash": m.parts[-1].last_hash, "pools_version": ins.pools_version,
-            "labels_version": ins.labels_version, "minerwatch_version": __version__}
+            "labels_version": ins.labels_version, "exchange_scripts": exchange_scripts,
+            "minerwatch_version": __version__}
 
 
 def write_results(con: duckdb.DuckDBPyConnection, m: Manifest, ins: CohortInputs, out: str) -> None:

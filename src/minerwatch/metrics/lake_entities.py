@@ -1,11 +1,10 @@
 """Miner entities as cohorts `entity:<height>.<vout>`: their daily rows, from the results of the lake's
-SQL that `minerwatch lake import` loaded (lake_entity_cohorts, lake_daily_entity_flows). The entities
-are computed from the whole transaction graph on DuckDB or Spark (docs/lake.md, "Miner entities");
-this module only reads them, in the shape of the other cohorts' daily rows (metrics/miners.py)."""
+SQL that `minerwatch lake import` loaded (lake_entity_cohorts, lake_daily_entity_flows,
+lake_daily_entity_reserve_era). The entities are computed from the whole transaction graph on DuckDB
+or Spark (docs/lake.md, "Miner entities"); this module only reads them, in the shape of the other
+cohorts' daily rows (metrics/miners.py)."""
 
 from __future__ import annotations
-
-from datetime import date
 
 import duckdb
 
@@ -44,23 +43,40 @@ def check_entity(con: duckdb.DuckDBPyConnection, cohort: str) -> None:
                         f"the largest: {', '.join(known)}; `minerwatch miners entities` lists them")
 
 
-def entity_days(con: duckdb.DuckDBPyConnection, cohort: str, start: date | None = None,
-                end: date | None = None) -> list[tuple]:
-    """Rows (day, reserve, inflow, outflow, internal, outflow_tx_count, largest_outflow, to_exchange)
-    in sats of entity `cohort` for every day with a block of the lake in [start, end] — the shape of
-    miners.cohort_days. The stored rows are only the days that change the entity: between them the
-    reserve holds and the flows are zero; before the first, all is zero. to_exchange is None (the
-    lake's SQL has no label sets)."""
-    check_entity(con, cohort)
-    return con.execute("""
-        SELECT d.day, coalesce(e.reserve_sat, 0),
-               CASE WHEN e.day = d.day THEN e.inflow_sat ELSE 0 END,
-               CASE WHEN e.day = d.day THEN e.outflow_sat ELSE 0 END,
-               CASE WHEN e.day = d.day THEN e.internal_sat ELSE 0 END,
-               CASE WHEN e.day = d.day THEN e.outflow_tx_count ELSE 0 END,
-               CASE WHEN e.day = d.day THEN e.largest_outflow_sat ELSE 0 END,
-               CAST(NULL AS BIGINT)
-        FROM (SELECT day FROM lake_daily_cohort_flows WHERE cohort = '1hop' AND day BETWEEN ? AND ?) d
-        ASOF LEFT JOIN (SELECT * FROM lake_daily_entity_flows WHERE cohort = ?) e ON d.day >= e.day
-        ORDER BY d.day
-    """, [start or date(1, 1, 1), end or date(9999, 12, 31), cohort]).fetchall()
+def check_reserve_era(con: duckdb.DuckDBPyConnection) -> None:
+    """NotFoundError when the imported results hold entities but not their reserve by era (imported
+    before minerwatch computed it): every era would read as 0."""
+    if con.execute("SELECT EXISTS (SELECT 1 FROM lake_daily_entity_flows) "
+                   "AND NOT EXISTS (SELECT 1 FROM lake_daily_entity_reserve_era)").fetchone()[0]:
+        raise NotFoundError("the imported lake results have no reserve by era for the miner entities "
+                            "(they were computed by an older minerwatch)",
+                            "compute them again with `minerwatch lake cohorts` or `lake spark`, then run "
+                            "minerwatch lake import RESULTS")
+
+
+# The entities' stored rows are only the days that change them (millions of entities on mainnet,
+# docs/lake.md); these give them day by day in the shape of the tracker's daily_miner_flows and
+# daily_miner_reserve_era, for the one reader of every cohort (metrics/miners.py: DailySource):
+# between two rows the reserve holds and the flows are zero; before the first there is no row.
+# $cohort is the entity. DAYS_SQL: every day with a block of the lake, with 1hop's to_exchange_sat
+# (NULL when the lake's label set marks no exchange).
+DAYS_SQL = "(SELECT day, to_exchange_sat FROM lake_daily_cohort_flows WHERE cohort = '1hop')"
+FLOWS_SQL = """(
+    SELECT d.day, e.reserve_sat,
+           CASE WHEN e.day = d.day THEN e.inflow_sat ELSE 0 END AS inflow_sat,
+           CASE WHEN e.day = d.day THEN e.outflow_sat ELSE 0 END AS outflow_sat,
+           CASE WHEN e.day = d.day THEN e.internal_sat ELSE 0 END AS internal_sat,
+           CASE WHEN e.day = d.day THEN e.outflow_tx_count ELSE 0 END AS outflow_tx_count,
+           CASE WHEN e.day = d.day THEN e.largest_outflow_sat ELSE 0 END AS largest_outflow_sat,
+           CASE WHEN e.day = d.day THEN e.to_exchange_sat WHEN e.to_exchange_sat IS NOT NULL THEN 0 END
+               AS to_exchange_sat
+    FROM (SELECT day FROM lake_daily_cohort_flows WHERE cohort = '1hop') d
+    ASOF JOIN (SELECT * FROM lake_daily_entity_flows WHERE cohort = $cohort) e ON d.day >= e.day)"""
+# Only the (day, era) rows that hold something, as daily_miner_reserve_era keeps them.
+ERAS_SQL = """(
+    SELECT g.day, e.era_year, e.reserve_sat
+    FROM (SELECT d.day, y.era_year FROM (SELECT day FROM lake_daily_cohort_flows WHERE cohort = '1hop') d
+          CROSS JOIN (SELECT DISTINCT era_year FROM lake_daily_entity_reserve_era WHERE cohort = $cohort) y) g
+    ASOF JOIN (SELECT * FROM lake_daily_entity_reserve_era WHERE cohort = $cohort) e
+        ON e.era_year = g.era_year AND g.day >= e.day
+    WHERE e.reserve_sat <> 0)"""

@@ -15,18 +15,19 @@ recompute from height 0 is the same code over every height.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 
-from minerwatch.errors import UsageError
 from minerwatch.metrics import lake_entities
 from minerwatch.metrics.miner_blocks import add_block_rows, chunks, drop_temp_tables
 from minerwatch.metrics.miner_members import FIXED_COHORTS, KINDS, check_cohort_name, kinds_predicate
 from minerwatch.metrics.registry import Query, SeriesFn, metric, refresher
 from minerwatch.store import get_meta, set_meta
 
-__all__ = ["FIXED_COHORTS", "SAT", "cohort_days", "refresh_cohorts", "refresh_miner_flows"]
+__all__ = ["FIXED_COHORTS", "SAT", "cohort_days", "cohort_eras", "daily_source", "refresh_cohorts",
+           "refresh_miner_flows"]
 
 SAT = 100_000_000
 MARK = "miner_flows_through_height"   # meta: the block rows are stored for every height up to this
@@ -159,6 +160,35 @@ _COLUMNS = ("reserve_sat", "inflow_sat", "outflow_sat", "internal_sat", "outflow
             "to_exchange_sat")
 
 
+@dataclass(frozen=True, slots=True)
+class DailySource:
+    """Where a cohort's stored daily rows are, as subqueries of one reader ($cohort: the cohort)."""
+
+    days: str     # (day, to_exchange_sat) of every day with a block: 1hop's rows
+    flows: str    # the cohort's rows in the columns of daily_miner_flows, on the days it has one
+    eras: str     # (day, era_year, reserve_sat): its reserve by era, on the days a pair holds something
+
+
+# The sync's own tables; a miner entity (entity:<id>) is read from the imported lake results, whose
+# sparse rows lake_entities gives in the same shape.
+TRACKER = DailySource("(SELECT day, to_exchange_sat FROM daily_miner_flows WHERE cohort = '1hop')",
+                      "(SELECT * FROM daily_miner_flows WHERE cohort = $cohort)",
+                      "(SELECT day, era_year, reserve_sat FROM daily_miner_reserve_era WHERE cohort = $cohort)")
+ENTITIES = DailySource(lake_entities.DAYS_SQL, lake_entities.FLOWS_SQL, lake_entities.ERAS_SQL)
+
+
+def daily_source(con: duckdb.DuckDBPyConnection, cohort: str, eras: bool = False) -> DailySource:
+    """The stored rows of `cohort` (UsageError for a malformed name, NotFoundError for an entity not
+    imported, or, with `eras`, imported without its reserve by era)."""
+    check_cohort_name(cohort)
+    if not lake_entities.is_entity(cohort):
+        return TRACKER
+    lake_entities.check_entity(con, cohort)
+    if eras:
+        lake_entities.check_reserve_era(con)
+    return ENTITIES
+
+
 def cohort_days(con: duckdb.DuckDBPyConnection, cohort: str, start: date | None = None,
                 end: date | None = None) -> list[tuple]:
     """Rows (day, reserve, inflow, outflow, internal, outflow_tx_count, largest_outflow, to_exchange)
@@ -166,17 +196,26 @@ def cohort_days(con: duckdb.DuckDBPyConnection, cohort: str, start: date | None 
 
     A day before the cohort's first row is all zeros (to_exchange None, as 1hop's, without
     exchange labels); a cohort nobody belongs to is all zeros. A miner entity (entity:<id>) is read
-    from the imported lake results, in the same shape (lake_entities.entity_days)."""
-    check_cohort_name(cohort)
-    if lake_entities.is_entity(cohort):
-        return lake_entities.entity_days(con, cohort, start, end)
-    return con.execute("""
+    from the imported lake results (DailySource)."""
+    src = daily_source(con, cohort)
+    return con.execute(f"""
         SELECT d.day, coalesce(c.reserve_sat, 0), coalesce(c.inflow_sat, 0), coalesce(c.outflow_sat, 0),
                coalesce(c.internal_sat, 0), coalesce(c.outflow_tx_count, 0), coalesce(c.largest_outflow_sat, 0),
                CASE WHEN c.day IS NOT NULL THEN c.to_exchange_sat WHEN d.to_exchange_sat IS NOT NULL THEN 0 END
-        FROM daily_miner_flows d LEFT JOIN daily_miner_flows c ON c.day = d.day AND c.cohort = ?
-        WHERE d.cohort = '1hop' AND d.day BETWEEN ? AND ? ORDER BY d.day
-    """, [cohort, start or date(1, 1, 1), end or date(9999, 12, 31)]).fetchall()
+        FROM {src.days} d LEFT JOIN {src.flows} c ON c.day = d.day
+        WHERE d.day BETWEEN $start AND $end ORDER BY d.day
+    """, {"cohort": cohort, "start": start or date(1, 1, 1), "end": end or date(9999, 12, 31)}).fetchall()  # noqa: S608
+
+
+def cohort_eras(con: duckdb.DuckDBPyConnection, cohort: str, start: date | None = None,
+                end: date | None = None) -> list[tuple[date, int, int]]:
+    """Rows (day, era_year, reserve_sat) of `cohort`'s reserve by era for the days in [start, end]
+    on which the era holds something, in day order (daily_miner_reserve_era's rows)."""
+    src = daily_source(con, cohort, eras=True)
+    return con.execute(f"""
+        SELECT day, era_year, reserve_sat FROM {src.eras} e
+        WHERE day BETWEEN $start AND $end ORDER BY day, era_year
+    """, {"cohort": cohort, "start": start or date(1, 1, 1), "end": end or date(9999, 12, 31)}).fetchall()  # noqa: S608
 
 
 def _series(con: duckdb.DuckDBPyConnection, q: Query, column: str, per: int = SAT) -> list[tuple[date, float | None]]:
@@ -226,17 +265,14 @@ miner_to_exchange_btc = _column_metric(
 
 def _era_series(con: duckdb.DuckDBPyConnection, q: Query, early: bool) -> list[tuple[date, float | None]]:
     """Reserve held in outputs created in 2009–2010 (early) or from 2011 on, per UTC day."""
-    check_cohort_name(q.cohort)
-    if lake_entities.is_entity(q.cohort):
-        raise UsageError(f"the reserve by era is not computed for the lake's entities ({q.cohort})",
-                         f"read miner_reserve_btc for {q.cohort}: its whole reserve")
-    # Every day with a block (1hop has a row on each); a day without era rows holds nothing.
-    rows = con.execute(
-        "SELECT d.day, coalesce(sum(e.reserve_sat) FILTER (WHERE (e.era_year <= 2010) = ?), 0) "
-        "FROM (SELECT day FROM daily_miner_flows WHERE cohort = '1hop') d "
-        "LEFT JOIN daily_miner_reserve_era e ON e.day = d.day AND e.cohort = ? "
-        "WHERE d.day BETWEEN ? AND ? GROUP BY d.day ORDER BY d.day",
-        [early, q.cohort, q.start or date(1, 1, 1), q.end or date(9999, 12, 31)]).fetchall()
+    src = daily_source(con, q.cohort, eras=True)
+    # Every day with a block; a day without era rows holds nothing.
+    rows = con.execute(f"""
+        SELECT d.day, coalesce(sum(e.reserve_sat) FILTER (WHERE (e.era_year <= 2010) = $early), 0)
+        FROM {src.days} d LEFT JOIN {src.eras} e ON e.day = d.day
+        WHERE d.day BETWEEN $start AND $end GROUP BY d.day ORDER BY d.day
+    """, {"early": early, "cohort": q.cohort, "start": q.start or date(1, 1, 1),
+          "end": q.end or date(9999, 12, 31)}).fetchall()  # noqa: S608 (fixed fragments)
     return [(d, v / SAT) for d, v in rows]
 
 

@@ -78,6 +78,13 @@ def list_entities(con: duckdb.DuckDBPyConnection, order: str = "reserve", limit:
     return EntityList(source, int(total), order, _select(con, order, limit, None))
 
 
+def exchanges_labelled(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the imported lake results were computed with a label set that marks exchanges (the
+    flow to exchanges is NULL on every row otherwise, as the sync's is without one)."""
+    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM lake_daily_cohort_flows WHERE cohort = '1hop' "
+                            "AND to_exchange_sat IS NOT NULL)").fetchone()[0])
+
+
 def entity(con: duckdb.DuckDBPyConnection, cohort: str) -> Entity:
     """One imported entity by its cohort name; NotFoundError if there is none."""
     check_entity(con, cohort)

@@ -1,5 +1,6 @@
-"""Miner reserve broken down by the year in which its coins were mined (daily_miner_reserve_era),
-so that dormant 2009–2010 coinbases are visible apart from active miners."""
+"""Miner reserve broken down by the year in which its coins were mined (daily_miner_reserve_era, or
+a miner entity's imported lake rows: metrics/miners.py cohort_eras), so that dormant 2009–2010
+coinbases are visible apart from active miners."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 
 import duckdb
 
+from minerwatch.metrics.miners import SAT, cohort_eras
 from minerwatch.queries.db import table_exists
 from minerwatch.queries.intervals import Point
 
@@ -16,12 +18,7 @@ def reserve_by_era(con: duckdb.DuckDBPyConnection, cohort: str = "0hop", start: 
     """{era year: [(day, reserve BTC)]} for `cohort`, days in [start, end]; empty when not computed."""
     if not table_exists(con, "daily_miner_reserve_era"):
         return {}
-    rows = con.execute(
-        """SELECT era_year, day, reserve_sat / 1e8 FROM daily_miner_reserve_era
-           WHERE cohort = ? AND (? IS NULL OR day >= ?) AND (? IS NULL OR day <= ?)
-           ORDER BY era_year, day""",
-        [cohort, start, start, end, end]).fetchall()
     out: dict[int, list[Point]] = {}
-    for year, d, btc in rows:
-        out.setdefault(int(year), []).append((d, float(btc)))
-    return out
+    for d, year, sat in cohort_eras(con, cohort, start, end):
+        out.setdefault(int(year), []).append((d, sat / SAT))
+    return {year: out[year] for year in sorted(out)}

@@ -17,6 +17,7 @@ import duckdb
 from minerwatch.errors import StoreError, UsageError
 from minerwatch.queries import block_series, series
 from minerwatch.queries.db import DbState
+from minerwatch.queries.reserve import reserve_by_era
 from minerwatch.queries.intervals import MAX_POINTS_DEFAULT, MAX_POINTS_LIMIT, Point, downsample, window_start
 
 
@@ -197,11 +198,33 @@ def more_series(ctx: PageContext, prefixes: tuple[str, ...], limit: int = 8) -> 
         try:
             drawn = time_chart(ctx, f"more-{info.name}", info.label, [info.name], cohort=ctx.params.get("cohort"))
         except UsageError:
-            # A series that does not apply to this page's cohort (the reserve by era of a lake entity) is
-            # left out; the cohort itself was checked before the page was built.
+            # A series that does not apply to this page's cohort is left out; the cohort itself was
+            # checked before the page was built.
             continue
         if drawn:
             count += 1
+
+
+def era_chart(ctx: PageContext, chart_id: str, title: str, cohort: str) -> dict[str, Any] | None:
+    """The reserve of `cohort` by the era (UTC year) its coins were mined in, over the page's window."""
+    assert ctx.con is not None
+    start = window_start(ctx.interval, ctx.end) if ctx.end else None
+    eras = reserve_by_era(ctx.con, cohort, start, ctx.end)
+    # On a long chain era years are many (2009…today): group them as reporters do, the dormant
+    # first years apart. A short chain (a few years, e.g. the demo) shows each year.
+    groups: dict[str, dict[date, float]] = {}
+    few = len(eras) <= 4
+    for year, pts in eras.items():
+        label = f"mined {year}" if few else (
+            "mined 2009–2010" if year <= 2010 else ("mined 2011–2019" if year <= 2019 else "mined 2020 on"))
+        acc = groups.setdefault(label, {})
+        for d, v in pts:
+            acc[d] = acc.get(d, 0.0) + (v or 0.0)
+    if not groups:
+        return None
+    return time_chart(ctx, chart_id, title, [], unit="BTC",
+                      extra=[("miner_reserve_era_btc", label, sorted(groups[label].items()))
+                             for label in sorted(groups)])
 
 
 def figure_doc(label: str, value: float | None, unit: str, metric: str = "", day: date | None = None,

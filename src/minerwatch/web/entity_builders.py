@@ -1,12 +1,13 @@
 """The miner entities' pages: the list of the imported lake results' entities, and one entity's
-reserve and flows — read through the same series reader as every cohort (entity:<id>)."""
+reserve, flows, reserve by era and flow to exchanges — read through the same series readers as every
+cohort (entity:<id>)."""
 
 from __future__ import annotations
 
 from minerwatch.errors import NotFoundError
 from minerwatch.queries import entities
 from minerwatch.queries.entities import LakeSource
-from minerwatch.web.charts import PageContext, figure_doc, time_chart
+from minerwatch.web.charts import PageContext, era_chart, figure_doc, time_chart
 
 LIST_LIMIT = 100
 RESERVE_PAGE_LIMIT = 10
@@ -88,6 +89,17 @@ def one_entity(ctx: PageContext) -> None:
                                   note=f"{e.coinbase_scripts:,} paid by a coinbase"))
     time_chart(ctx, "entity-reserve", f"{cohort}: reserve", ["miner_reserve_btc"], cohort=cohort)
     time_chart(ctx, "entity-flows", f"{cohort}: flows per day", FLOWS, cohort=cohort)
+    try:
+        era_chart(ctx, "entity-reserve-by-era", f"{cohort}: reserve by era in which the coins were mined", cohort)
+    except NotFoundError as missing:
+        # Results imported before the entities' reserve by era was computed: the page says so.
+        ctx.notes.append(f"{missing.message[0].upper()}{missing.message[1:]}: {missing.hint}.")
+    if entities.exchanges_labelled(ctx.con):
+        time_chart(ctx, "entity-to-exchange", f"{cohort}: sent to exchanges per day", ["miner_to_exchange_btc"],
+                   cohort=cohort)
+    else:
+        ctx.notes.append("No flow to exchanges: the lake's results were computed without a label set that "
+                         "marks exchanges (minerwatch lake cohorts --labels FILE.csv).")
     ctx.notes.append(f"Named after the first coinbase output paid to it: {_seed(e)}"
                      + (f", to {short_address(e.seed_address)}." if e.seed_address else "."))
     if source is not None:

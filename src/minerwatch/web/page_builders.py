@@ -12,9 +12,8 @@ from minerwatch.errors import StoreError, UsageError
 from minerwatch.queries import block_series, headline, mining, series, signals
 from minerwatch.queries import breakeven as breakeven_q
 from minerwatch.queries.breakeven import median_machine_line, surface
-from minerwatch.queries.reserve import reserve_by_era
 from minerwatch.queries.intervals import Point, window_start
-from minerwatch.web.charts import PageContext, day_s, figure_doc, more_series, time_chart, words
+from minerwatch.web.charts import PageContext, day_s, era_chart, figure_doc, more_series, time_chart, words
 from minerwatch.web.entity_builders import reserve_entities
 
 
@@ -99,22 +98,7 @@ def reserve(ctx: PageContext) -> None:
     chart = time_chart(ctx, "reserve", "Miner reserve", ["miner_reserve_btc"], cohort=cohort, record_low=True,
                        price=True)
     if ctx.con is not None and (cohort or "0hop") in ("0hop", "1hop"):
-        start = window_start(ctx.interval, ctx.end) if ctx.end else None
-        eras = reserve_by_era(ctx.con, cohort or "0hop", start, ctx.end)
-        # On a long chain era years are many (2009…today): group them as reporters do, the dormant
-        # first years apart. A short chain (a few years, e.g. the demo) shows each year.
-        groups: dict[str, dict[date, float]] = {}
-        few = len(eras) <= 4
-        for year, pts in eras.items():
-            label = f"mined {year}" if few else (
-                "mined 2009–2010" if year <= 2010 else ("mined 2011–2019" if year <= 2019 else "mined 2020 on"))
-            acc = groups.setdefault(label, {})
-            for d, v in pts:
-                acc[d] = acc.get(d, 0.0) + (v or 0.0)
-        if groups:
-            time_chart(ctx, "reserve-by-era", "Miner reserve by era in which the coins were mined", [], unit="BTC",
-                       extra=[("miner_reserve_era_btc", label, sorted(groups[label].items()))
-                              for label in sorted(groups)])
+        era_chart(ctx, "reserve-by-era", "Miner reserve by era in which the coins were mined", cohort or "0hop")
     f = headline.figure(ctx.con, "miner_reserve_btc") if ctx.con is not None else None
     if f is not None:
         ctx.figures.append(_fig(f))

@@ -1,4 +1,4 @@
--- The miner entities as cohorts (lake/sql/entities.sql, entity_flows.sql), loaded by `minerwatch lake
+-- The miner entities as cohorts (lake/sql/entities.sql, flows.sql), loaded by `minerwatch lake
 -- import` with the other lake_* tables: one row per entity with its cohort name, and each entity's
 -- daily series on the days they change (the reserve holds from one row to the next).
 CREATE TABLE lake_entity_cohorts (
