@@ -345,6 +345,23 @@ def test_entity_page_reserve_by_era_and_exchange_charts(era_imported: Path) -> N
     assert [(r["date"], r["value"]) for r in s["rows"]][-2:] == [("2024-01-04", 0.0), ("2025-01-01", 3.0)]
 
 
+def test_the_entity_list_reads_no_entity_day_row(era_imported: Path, tmp_path: Path) -> None:
+    """Mainnet has millions of entities and billions of entity-days: the list reads the reserve the
+    import stored with each entity, so it is the same with every entity-day row gone."""
+    from minerwatch.queries.entities import list_entities
+
+    bare = tmp_path / "no-days.duckdb"
+    shutil.copy(era_imported, bare)
+    with duckdb.connect(str(bare)) as con:
+        con.execute("DELETE FROM lake_daily_entity_flows")
+        found = list_entities(con, "reserve", 4).entities
+    # era_chain: Y 100B + 4f since 2024-01-04, entity:1.0 52B − 2f since 2025-01-01, then genesis's
+    # key and Q (50B each, since 2011-02-02 and 2024-01-02).
+    assert [(e.cohort, e.reserve_btc, e.reserve_day) for e in found] == [
+        ("entity:3.0", 100.0004, D4), ("entity:1.0", 51.9998, D5), ("entity:0.0", 50.0, date(2011, 2, 2)),
+        ("entity:2.0", 50.0, date(2024, 1, 2))]
+
+
 def test_entity_page_without_imported_eras_says_so(era_imported: Path, tmp_path: Path) -> None:
     """Results imported before the entities' reserve by era (a database migrated to 260 keeps them):
     the page shows the rest and says what the era chart needs."""

@@ -99,17 +99,15 @@ def _select(con: duckdb.DuckDBPyConnection, order: str, limit: int, cohort: str 
     labels = ("(SELECT list(DISTINCT l.entity ORDER BY l.entity) FROM lake_entities e JOIN labels l "
               "ON l.script_id = e.script_id WHERE e.entity_id = c.entity_id)") \
         if table_exists(con, "labels") else "CAST(NULL AS VARCHAR[])"
-    # The latest row of an entity holds its reserve now (its rows are only the days that change it).
+    # The import stores each entity's latest reserve with it: a list reads one row per entity.
     rows = con.execute(f"""
-        WITH now AS (SELECT cohort, arg_max(reserve_sat, day) AS reserve_sat, max(day) AS day
-                     FROM lake_daily_entity_flows WHERE ? IS NULL OR cohort = ? GROUP BY cohort),
-        ranked AS (SELECT c.*, coalesce(n.reserve_sat, 0) AS reserve_sat, n.day
-                   FROM lake_entity_cohorts c LEFT JOIN now n ON n.cohort = c.cohort
-                   WHERE ? IS NULL OR c.cohort = ?
-                   ORDER BY {key}, c.seed_height, c.seed_vout LIMIT ?)
+        WITH ranked AS (SELECT c.* EXCLUDE (reserve_sat, reserve_day), coalesce(c.reserve_sat, 0) AS reserve_sat,
+                               c.reserve_day AS day
+                        FROM lake_entity_cohorts c WHERE ? IS NULL OR c.cohort = ?
+                        ORDER BY {key}, c.seed_height, c.seed_vout LIMIT ?)
         SELECT c.cohort, c.seed_height, c.seed_vout, c.seed_address, {pools}, c.script_count,
                c.coinbase_script_count, {labels}, c.reserve_sat, c.day
         FROM ranked c ORDER BY {key}, c.seed_height, c.seed_vout
-    """, [cohort, cohort, cohort, cohort, limit]).fetchall()  # noqa: S608 (fixed fragments)
+    """, [cohort, cohort, limit]).fetchall()  # noqa: S608 (fixed fragments)
     return [Entity(r[0], r[1], r[2], r[3], r[4], int(r[5]), int(r[6]), tuple(r[7] or ()), r[8] / 1e8, r[9])
             for r in rows]
