@@ -407,3 +407,22 @@ def test_a_database_imported_before_migration_260_migrates(tmp_path: Path) -> No
     with pytest.raises(NotFoundError, match="no reserve by era for the miner entities") as err:
         cohort_eras(con, "entity:1.0")
     assert "minerwatch lake import RESULTS" in err.value.hint
+
+
+def test_a_migration_numbered_below_the_schema_is_still_applied(tmp_path: Path) -> None:
+    """Migration 242 shipped after 250: a database migrated to 250 before then lacks it, and 260
+    alters its tables. Migrating applies what the record lacks, not only what is above 250."""
+    from minerwatch.store import connect, migrations
+
+    db = tmp_path / "skipped-242.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
+                    "applied_at TIMESTAMP DEFAULT current_timestamp)")
+        for number, name, sql in migrations():
+            if number <= 250 and number != 242:
+                con.execute(sql)
+                con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [number, name])
+    with connect(db) as con:
+        assert [v for (v,) in con.execute("SELECT version FROM schema_migrations WHERE version BETWEEN 242 AND 260 ORDER BY 1"
+                                          ).fetchall()] == [242, 250, 260]
+        assert "to_exchange_sat" in [r[0] for r in con.execute("DESCRIBE lake_daily_entity_flows").fetchall()]

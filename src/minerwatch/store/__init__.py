@@ -144,7 +144,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply every migration newer than the file's schema, each in its own transaction."""
+    """Apply every migration the file has not had, in number order, each in its own transaction."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
                 "applied_at TIMESTAMP DEFAULT current_timestamp)")
     current = schema_version(con)
@@ -152,8 +152,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     if current > latest:
         raise StoreError(f"the database has schema version {current}, newer than this minerwatch ({latest})",
                          "upgrade minerwatch")
+    # By the record, not by the highest number: a migration numbered in its range may ship after a
+    # higher one (242 came after 250), and a database migrated in between still needs it.
+    applied = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
     for number, name, sql in migrations():
-        if number <= current:
+        if number in applied:
             continue
         try:
             with transaction(con):
