@@ -5,7 +5,13 @@ The blocks are bench_tracking.py's generator (2024-like: ~2,500 transactions, ~6
 as parsed blocks, so the rate is the export's own work — rows, script ids, addresses, Parquet —
 without the parse (bench_parse.py has that). Memory is the process's peak RSS.
 
+Then the whole export from a blocks directory — read, parse, rows, Parquet — with 1 and with 2
+worker processes on the same blocks: bench_blkdir.py's directory of real mainnet blocks (every era,
+tests/data/blocks) re-linked into one regtest chain, --blk-mb of it. Its CPU seconds are the export
+process's and its workers' (the fork server's children, counted once it is stopped and reaped).
+
     python benchmarks/bench_lake.py [--blocks 60] [--txs-per-block 2500] [--part-blocks 20] [--lake DIR]
+                                    [--blk-mb 60] [--blk-part-blocks 5] [--workers 1 2] [--repeat 3]
 
 With --lake DIR the lake is kept there, for timing `minerwatch lake spark DIR …` on it.
 """
@@ -16,12 +22,17 @@ import argparse
 import os
 import resource
 import tempfile
+import threading
 import time
+from multiprocessing import forkserver
+from pathlib import Path
 
+from bench_blkdir import XOR_KEY, _chain_of_real_blocks
 from bench_tracking import Generator
 
+from minerwatch.chain.blkfiles import write_blk_files
 from minerwatch.lake.duck import run_cohorts
-from minerwatch.lake.export import export
+from minerwatch.lake.export import blk_source, export
 from minerwatch.lake.layout import open_lake, read_manifest
 from minerwatch.lake.schema import TABLES
 from minerwatch.networks import get_network
@@ -33,7 +44,13 @@ def main() -> None:
     ap.add_argument("--txs-per-block", type=int, default=2500)
     ap.add_argument("--part-blocks", type=int, default=20)
     ap.add_argument("--lake", help="write the lake here and keep it (default: a temporary directory)")
+    ap.add_argument("--blk-mb", type=float, default=60, help="MB of blocks for the export from a blocks directory")
+    ap.add_argument("--blk-part-blocks", type=int, default=5)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeat", type=int, default=3, help="runs of the blocks-directory export per number of workers")
     args = ap.parse_args()
+    # Two cores shared with other jobs: the wall times are the load's; say what it was.
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
     gen = Generator(args.txs_per_block)
     blocks = [(h, gen.block(h)) for h in range(args.blocks)]
@@ -61,12 +78,117 @@ def main() -> None:
         print(f"         {table:16} {rows:10,} {size:12,} {size / max(rows, 1):9.1f}")
     total_rows, total_bytes = (sum(v[i] for v in sizes.values()) for i in (0, 1))
     print(f"         {'all':16} {total_rows:10,} {total_bytes:12,}   {total_bytes / n_tx:7.1f} per transaction")
+    del blocks
+    export_blocks_dir(args.blk_mb, args.blk_part_blocks, args.workers, args.repeat)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def cpu_s() -> float:
-    """User and system CPU seconds of this process so far."""
+def export_blocks_dir(size_mb: float, part_blocks: int, workers: list[int], repeat: int) -> None:
+    """The export from a blocks directory of real blocks, with each number of workers in turn."""
+    net = get_network("regtest")
+    with tempfile.TemporaryDirectory() as tmp:
+        blocks_dir = Path(tmp) / "blocks"
+        raw = _chain_of_real_blocks(int(size_mb * 1e6))
+        write_blk_files(blocks_dir, net, raw, xor_key=XOR_KEY)
+        print(f"blocks directory: {len(raw):,} real mainnet blocks re-linked, {sum(map(len, raw)) / 1e6:.1f} MB, "
+              f"parts of {part_blocks} blocks")
+        del raw
+        # Best of `repeat` runs per setting, the settings taking turns: other jobs only ever slow a
+        # run down, and CPU seconds too vary with them (a shared core's caches, its clock).
+        rates: dict[int, tuple[float, float]] = {}
+        for run in range(repeat):
+            for w in workers:
+                lake = f"{tmp}/lake-{w}-{run}"
+                t0, c0, s0 = time.perf_counter(), cpu_s(children=True), cpu_s()
+                with PeakRss() as peak:
+                    export(lake, net, blk_source(blocks_dir, net, workers=w), part_blocks=part_blocks)
+                wall_s = time.perf_counter() - t0
+                stop_fork_server()
+                used_cpu_s, own_cpu_s = cpu_s(children=True) - c0, cpu_s() - s0
+                n_tx = table_sizes(lake)["transactions"][0]
+                best = rates.get(w, (0.0, 0.0))
+                rates[w] = (max(best[0], n_tx / wall_s), max(best[1], n_tx / used_cpu_s))
+                rss = ""
+                if w > 1 and peak.mb:
+                    # This process (the scan, then listing parts) and the busiest worker, one after the
+                    # other: about the wall time on as many idle cores (computed, not measured).
+                    idle_s = own_cpu_s + max(peak.cpu_s.values())
+                    rss = (f"\n    peak RSS of a worker {max(peak.mb.values()):,.0f} MB; CPU seconds of this process "
+                           f"{own_cpu_s:.1f} and of those below it "
+                           f"{', '.join(f'{v:.1f}' for v in sorted(peak.cpu_s.values(), reverse=True))}: "
+                           f"on {w} idle cores ~{idle_s:.1f} s, {n_tx / idle_s:,.0f} tx/s (computed)")
+                print(f"export, {w} worker(s): {n_tx:,} tx  {wall_s:6.1f} s  {n_tx / wall_s:8,.0f} tx/s   "
+                      f"{used_cpu_s:6.1f} s of CPU  {n_tx / used_cpu_s:8,.0f} tx per CPU-second   "
+                      f"(load {os.getloadavg()[0]:.2f}){rss}")
+        for w, (wall, cpu) in rates.items():
+            print(f"best of {repeat}, {w} worker(s): {wall:8,.0f} tx/s  {cpu:8,.0f} tx per CPU-second"
+                  + (f"  = {wall / rates[1][0]:.2f}x the wall rate and {cpu / rates[1][1]:.2f}x the rate per "
+                     "CPU-second of 1" if w != 1 and 1 in rates else ""))
+
+
+class PeakRss:
+    """The peak RSS (VmHWM) and the CPU seconds of each process below this one, sampled every 0.1 s
+    while in the block (getrusage's children's maxrss would count this process's own memory: a
+    child forked before its exec). The CPU seconds miss at most a process's last 0.1 s."""
+
+    def __enter__(self) -> PeakRss:
+        self.mb: dict[int, float] = {}
+        self.cpu_s: dict[int, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.1):
+            for pid in _descendants(os.getpid()):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    stat = Path(f"/proc/{pid}/stat").read_text()
+                except OSError:
+                    continue
+                # utime and stime, in clock ticks: fields 14 and 15, counted after the command's parenthesis.
+                ticks = stat[stat.rindex(")") + 2:].split()[11:13]
+                self.cpu_s[pid] = sum(map(int, ticks)) / os.sysconf("SC_CLK_TCK")
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.mb[pid] = max(self.mb.get(pid, 0.0), int(line.split()[1]) / 1024)
+
+
+def _descendants(pid: int) -> set[int]:
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            kids = {int(k) for t in os.listdir(f"/proc/{p}/task")
+                    for k in Path(f"/proc/{p}/task/{t}/children").read_text().split()}
+        except OSError:
+            continue
+        out |= kids
+        todo.extend(kids)
+    return out
+
+
+def stop_fork_server() -> None:
+    """Stop and reap multiprocessing's fork server, so that its workers' CPU counts as this process's children's."""
+    server = forkserver._forkserver
+    if getattr(server, "_forkserver_pid", None) is not None:
+        server._stop()
+
+
+def cpu_s(children: bool = False) -> float:
+    """User and system CPU seconds of this process so far (and of its reaped children, with `children`)."""
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    total = r.ru_utime + r.ru_stime
+    if children:
+        c = resource.getrusage(resource.RUSAGE_CHILDREN)
+        total += c.ru_utime + c.ru_stime
+    return total
 
 
 def table_sizes(lake: str) -> dict[str, tuple[int, int]]:
