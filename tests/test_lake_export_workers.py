@@ -171,14 +171,12 @@ def test_killed_two_worker_export_resumes_to_the_one_process_lake(chain_blocks: 
     whole = tmp_path / "whole"
     _export(whole, chain_blocks, 1, "--network", "regtest", "--part-blocks", str(PART_BLOCKS))
     lake = tmp_path / "lake"
-    out, err = tmp_path / "out", tmp_path / "err"
-    # Into files, not pipes: the workers hold the export's standard streams until they see it gone,
-    # and a process killed but not yet reaped still looks alive to them.
-    with out.open("w") as o, err.open("w") as e:
-        r = subprocess.run([sys.executable, "-c", _KILLED_EXPORT, str(lake), str(chain_blocks),
-                            str(killed_after_parts), str(Path(__file__).parent)], stdout=o, stderr=e, timeout=120)
-    assert r.returncode == -signal.SIGKILL, err.read_text()
-    started = {int(p) for p in out.read_text().split()}
+    # Pipes: the workers hold the export's standard streams, and subprocess.run reaps the killed
+    # export only once they end, so the workers must leave while their parent is a zombie.
+    r = subprocess.run([sys.executable, "-c", _KILLED_EXPORT, str(lake), str(chain_blocks), str(killed_after_parts),
+                        str(Path(__file__).parent)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    started = {int(p) for p in r.stdout.split()}
     assert len(started) >= 3, started                # the fork server and two workers
     _wait_gone(started)
     # The manifest lists the parts in height order up to the K-th, and nothing after it, although

@@ -203,12 +203,27 @@ def _watch_parent(pid: int) -> None:
     def watch() -> None:
         while True:
             time.sleep(PARENT_CHECK_S)
-            try:
-                os.kill(pid, 0)
-            except (ProcessLookupError, PermissionError):   # gone (or its number reused by another user)
+            if _gone(pid):
                 os._exit(1)
 
     threading.Thread(target=watch, name="parent watch", daemon=True).start()
+
+
+def _gone(pid: int) -> bool:
+    """True when process `pid` has ended. A killed process that its own parent has not reaped yet
+    (a zombie) has ended too: its parent may be waiting for the end of the output pipes that the
+    workers inherited (Python's subprocess.run with captured output does), so waiting for the reap
+    would wait forever."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):   # gone (or its number reused by another user)
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return os.path.exists("/proc/self/stat")     # gone since the signal; without /proc, alive
+    return stat[stat.rindex(b")") + 2:][:1] == b"Z"
 
 
 def _read(
