@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -189,6 +190,20 @@ class ParserPool:
         self._starting.join()
         self.executor.shutdown(wait=True, cancel_futures=True)
 
+    def terminate(self) -> None:
+        """Stop the workers now, whatever they are doing (their tasks' work is lost), then close.
+
+        For a consumer that gives up (Ctrl-C, an error): a worker's task may be minutes of work (a
+        lake part of 1,000 blocks), not worth waiting for."""
+        stop = getattr(self.executor, "terminate_workers", None)      # Python 3.14+
+        if stop is not None:
+            stop()
+        else:
+            # ProcessPoolExecutor's own map of its worker processes (private, the same from 3.8 to 3.13).
+            for process in list(getattr(self.executor, "_processes", {}).values()):
+                process.terminate()
+        self.close()
+
 
 def _ready() -> None:
     """The warm-up task of a ParserPool worker."""
@@ -198,7 +213,12 @@ def _watch_parent(pid: int) -> None:
     """A worker leaves when the process that started it is gone (killed, say, with SIGKILL or
     SIGTERM, which run no clean-up): otherwise it would wait for work forever, holding its memory,
     and keep the fork server alive too — each worker holds both ends of its task queue, so the
-    queue never reports the end."""
+    queue never reports the end.
+
+    A worker ignores SIGINT: Ctrl-C in a terminal reaches every process of the group, and the
+    process that started the workers decides (it closes or terminates them). A worker interrupted
+    inside the executor's queues could leave the executor waiting forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while True:

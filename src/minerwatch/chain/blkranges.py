@@ -76,8 +76,9 @@ def _range(items: list[_Item], paths: dict[int, str], key: bytes) -> HeightRange
 def map_ranges(ranges: Iterable[HeightRange], task: Callable[[HeightRange], T], parsers: ParserPool) -> Iterator[T]:
     """task(range) for each range, run in the pool's workers; the results in the ranges' order.
 
-    A worker's exception is raised here when its range's turn comes. The pool is closed at the end,
-    or when the consumer stops early (ranges not started are cancelled; those running finish)."""
+    A worker's exception is raised here when its range's turn comes. The pool is closed at the end;
+    on an exception, or when the consumer stops early (close() this generator), the workers are
+    terminated at once: ranges in hand are abandoned half done, and none is started after."""
     pool = parsers.executor
     todo = iter(ranges)
     window: deque[Future[T]] = deque()
@@ -96,6 +97,10 @@ def map_ranges(ranges: Iterable[HeightRange], task: Callable[[HeightRange], T], 
             fill()
             yield result
     except BrokenProcessPool as e:
+        parsers.terminate()
         raise MinerwatchError("a worker process died", "run again with --workers 1 to see the cause") from e
+    except BaseException:
+        parsers.terminate()
+        raise
     finally:
         parsers.close()

@@ -207,8 +207,9 @@ def _write_in_workers(uri: str, listing: _Listing, network: Network, source: Blk
         raise
     ranges = height_ranges(source.blocks_dir, network, chain, start, hi, listing.m.part_blocks)
     block_hash = prev_hash
+    results = map_ranges(ranges, partial(write_part, uri, network.name), parsers)
     try:
-        for done in map_ranges(ranges, partial(write_part, uri, network.name), parsers):
+        for done in results:
             part = done.part
             if block_hash is not None and done.prev_hash != block_hash:
                 raise LakeError(f"block {part.first_height} does not build on block {part.first_height - 1} "
@@ -217,9 +218,13 @@ def _write_in_workers(uri: str, listing: _Listing, network: Network, source: Blk
             listing.add(part)
             block_hash = part.last_hash
     except BaseException:
-        # The parts after a failed one that the workers finished anyway are not in the lake.
+        # Stop the workers first (a part can be minutes of work), then delete what they left: half-
+        # written parts, and finished ones after a failed part (not in the lake).
+        results.close()
         remove_partials(listing.fs, listing.root)
-        _remove_unlisted(listing.fs, listing.root, listing.m)
+        # What the manifest on disk lists, not listing.m: an interrupt inside write_manifest leaves
+        # the part it was listing in memory but not on disk.
+        _remove_unlisted(listing.fs, listing.root, read_manifest(listing.fs, listing.root) or listing.m)
         raise
 
 

@@ -110,7 +110,10 @@ def write_manifest(fs: pafs.FileSystem, root: str, m: Manifest) -> None:
 
 
 def remove_partials(fs: pafs.FileSystem, root: str) -> None:
-    """Delete what a killed export left half-written."""
+    """Delete what a killed export left half-written (its parts' files, and a manifest being replaced)."""
+    manifest_tmp = f"{root}/{MANIFEST}{PARTIAL_SUFFIX}"
+    if fs.get_file_info(manifest_tmp).type == pafs.FileType.File:
+        fs.delete_file(manifest_tmp)
     for table in TABLES:
         d = f"{root}/{table}"
         if fs.get_file_info(d).type != pafs.FileType.Directory:
