@@ -96,8 +96,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     if r.blocks_written:
         rate = r.blocks_written / seconds if seconds > 0 else 0.0
+        # Who wrote the parts: the blk files' worker processes, or this process (the node's blocks, --workers 1).
+        by = f"{args.workers} workers" if args.blocks_dir and args.workers > 1 else "one process"
         print(f"lake {args.dir}: heights {r.first_height:,}–{r.tip_height:,} written ({r.blocks_written:,} blocks, "
-              f"{r.parts_written:,} parts) in {seconds:.1f} s, {rate:,.0f} blocks/s; tip {r.tip_height:,}")
+              f"{r.parts_written:,} part{'' if r.parts_written == 1 else 's'}, {by}) in {seconds:.1f} s, {rate:,.0f} blocks/s; tip {r.tip_height:,}")
     else:
         print(f"lake {args.dir}: nothing new; tip {r.tip_height:,}")
     return 0
