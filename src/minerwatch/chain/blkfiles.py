@@ -199,8 +199,9 @@ class ParserPool:
         if stop is not None:
             stop()
         else:
-            # ProcessPoolExecutor's own map of its worker processes (private, the same from 3.8 to 3.13).
-            for process in list(getattr(self.executor, "_processes", {}).values()):
+            # ProcessPoolExecutor's own map of its worker processes (private, the same from 3.8 to
+            # 3.13; None once shut down).
+            for process in list((getattr(self.executor, "_processes", None) or {}).values()):
                 process.terminate()
         self.close()
 

@@ -221,6 +221,7 @@ def _write_in_workers(uri: str, listing: _Listing, network: Network, source: Blk
         # Stop the workers first (a part can be minutes of work), then delete what they left: half-
         # written parts, and finished ones after a failed part (not in the lake).
         results.close()
+        parsers.terminate()          # in case the results were never started (closing them ran nothing)
         remove_partials(listing.fs, listing.root)
         # What the manifest on disk lists, not listing.m: an interrupt inside write_manifest leaves
         # the part it was listing in memory but not on disk.
