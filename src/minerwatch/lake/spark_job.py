@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,15 @@ def spark_uri(uri: str) -> str:
 # The tables several later statements read (and the 1-hop pass's, read by its check and the next
 # pass); the others stay lazy views that Spark plans together with their readers. Caching every
 # statement instead cost ~570 stages and 298 s for the blocks 0–438 on a loaded 2-core machine.
-_CACHED = frozenset({"spends", "members_next", "members", "cohort_members",
-                     "cospends", "entity_labels_next", "entity_labels",
-                     "day_of", "block_era", "parents", "entities", "entity_cohorts",
+_CACHED = frozenset({"spends", "members", "cospends", "entity_labels",
+                     "day_of", "block_era", "entities", "entity_cohorts",
                      "cohort_outputs", "cohort_day_flows", "cohort_day_reserve"})
+
+
+# The repeated passes (cohorts.run): each reads the previous one's table. Their local checkpoints
+# stay on the executors until the driver drops the DataFrame (Spark's ContextCleaner frees them).
+_PASSES = frozenset({"members_next", "entity_labels_next"})
+_COPY = re.compile(r"SELECT \* FROM (\w+)")
 
 
 class SparkEngine:
@@ -70,15 +76,28 @@ class SparkEngine:
         self.cached: dict[str, Any] = {}
 
     def materialize(self, name: str, sql: str) -> None:
-        df = self.spark.sql(sql)
-        if name in _CACHED:
-            df = df.persist()
-            df.count()                    # computed now, once, for every statement that reads it
+        copied = _COPY.fullmatch(sql)
+        if copied and copied.group(1) in self.cached:
+            # The repeated passes' `members = members_next`: the same DataFrame under a second name.
+            # Persisted as a copy it shared the original's cache entry (Spark keys a cache by plan),
+            # and the next pass's unpersist of members_next dropped both.
+            df = self.cached[copied.group(1)]
+        elif name in _PASSES:
+            # Each pass reads the one before (twice for the entities): persisted, its plan still held
+            # every earlier pass, and the driver spent the extended test chain's 30 minutes
+            # canonicalizing such plans. A local checkpoint computes the rows now and cuts the plan:
+            # tests/test_lake_spark.py went from over 30 minutes to under 5 (docs/lake.md).
+            df = self.spark.sql(sql).localCheckpoint(eager=True)
+        else:
+            df = self.spark.sql(sql)
+            if name in _CACHED:
+                df = df.persist()
+                df.count()                # computed now, once, for every statement that reads it
         df.createOrReplaceTempView(name)
         old = self.cached.pop(name, None)
-        if old is not None:
-            old.unpersist()
         self.cached[name] = df
+        if old is not None and all(old is not d for d in self.cached.values()):
+            old.unpersist()
 
     def register(self, name: str, table: Any) -> None:
         # A pyarrow Table goes to Spark as it is (no pandas); cached, as every statement that reads
