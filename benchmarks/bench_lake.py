@@ -13,7 +13,10 @@ process's and its workers' (the fork server's children, counted once it is stopp
     python benchmarks/bench_lake.py [--blocks 60] [--txs-per-block 2500] [--part-blocks 20] [--lake DIR]
                                     [--blk-mb 60] [--blk-part-blocks 5] [--workers 1 2] [--repeat 3]
 
-With --lake DIR the lake is kept there, for timing `minerwatch lake spark DIR …` on it.
+With --lake DIR the lake is kept there, for timing `minerwatch lake spark DIR …` on it. With
+--spark N… the Spark job (`minerwatch lake spark`, PySpark in local mode, one JVM) runs on that same
+lake with local[N] for each N, beside DuckDB's time on it: wall, CPU seconds of the job's processes
+(the JVM included, sampled from /proc), peak RSS of the JVM, and the ratios.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -48,6 +53,9 @@ def main() -> None:
     ap.add_argument("--blk-part-blocks", type=int, default=5)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=3, help="runs of the blocks-directory export per number of workers")
+    ap.add_argument("--spark", type=int, nargs="*", default=[], metavar="CORES",
+                    help="time `minerwatch lake spark` on the lake with local[CORES], for each (e.g. --spark 1 2)")
+    ap.add_argument("--no-blocks-dir", action="store_true", help="skip the export from a blocks directory")
     args = ap.parse_args()
     # Two cores shared with other jobs: the wall times are the load's; say what it was.
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
@@ -63,24 +71,41 @@ def main() -> None:
         export(lake, get_network("mainnet"), lambda start: blocks[start:], part_blocks=args.part_blocks)
         export_s, export_cpu_s = time.perf_counter() - t0, cpu_s() - c0
         sizes = table_sizes(lake)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         run_cohorts(lake)
-        cohorts_s = time.perf_counter() - t0
+        cohorts_s, cohorts_cpu_s = time.perf_counter() - t0, cpu_s() - c0
+        spark = {n: spark_job(lake, f"{tmp}/spark-{n}", n) for n in args.spark}
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.blocks} blocks, {n_tx:,} transactions, {n_out:,} outputs, {n_in:,} inputs")
     print(f"export : {export_s:6.1f} s  {args.blocks / export_s:6.2f} blocks/s  {n_tx / export_s:8,.0f} tx/s  "
           f"{n_out / export_s:8,.0f} outputs/s")
     # CPU seconds do not depend on what else the machine runs: the rate a dedicated core gives.
     print(f"         {export_cpu_s:6.1f} s of CPU  {n_tx / export_cpu_s:8,.0f} tx per CPU-second")
-    print(f"cohorts: {cohorts_s:6.1f} s (DuckDB over the lake)   peak RSS {rss_mb:,.0f} MB (blocks held in memory included)")
+    print(f"cohorts: {cohorts_s:6.1f} s (DuckDB over the lake, {cohorts_cpu_s:.1f} s of CPU)   "
+          f"peak RSS {rss_mb:,.0f} MB (blocks held in memory included)")
+    for n, (wall_s, job_cpu_s, jvm_mb) in spark.items():
+        print(f"spark  : local[{n}] {wall_s:6.1f} s  {job_cpu_s:6.1f} s of CPU  JVM peak RSS {jvm_mb:,.0f} MB  "
+              f"{n_tx / wall_s:8,.0f} tx/s  = {wall_s / cohorts_s:,.0f}x DuckDB's wall time"
+              + (f", {spark[1][0] / wall_s:.2f}x local[1]'s speed" if n != 1 and 1 in spark else ""))
     print("lake   : table             rows        bytes   bytes/row (Parquet, zstd)")
     for table, (rows, size) in sizes.items():
         print(f"         {table:16} {rows:10,} {size:12,} {size / max(rows, 1):9.1f}")
     total_rows, total_bytes = (sum(v[i] for v in sizes.values()) for i in (0, 1))
     print(f"         {'all':16} {total_rows:10,} {total_bytes:12,}   {total_bytes / n_tx:7.1f} per transaction")
     del blocks
-    export_blocks_dir(args.blk_mb, args.blk_part_blocks, args.workers, args.repeat)
+    if not args.no_blocks_dir:
+        export_blocks_dir(args.blk_mb, args.blk_part_blocks, args.workers, args.repeat)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def spark_job(lake: str, out: str, cores: int) -> tuple[float, float, float]:
+    """`minerwatch lake spark` on `lake` with local[cores]: (wall s, CPU s of its processes, JVM peak RSS MB)."""
+    t0 = time.perf_counter()
+    with PeakRss() as peak:
+        subprocess.run([sys.executable, "-m", "minerwatch", "lake", "spark", lake, "--out", out,
+                        "--master", f"local[{cores}]", "--shuffle-partitions", str(2 * cores)],
+                       check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0, sum(peak.cpu_s.values()), max(peak.mb.values(), default=0.0)
 
 
 def export_blocks_dir(size_mb: float, part_blocks: int, workers: list[int], repeat: int) -> None:
