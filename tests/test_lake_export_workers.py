@@ -187,14 +187,9 @@ def test_killed_two_worker_export_resumes_to_the_one_process_lake(chain_blocks: 
     assert _files(lake) == _files(whole)
 
 
-def test_two_worker_export_killed_from_outside_resumes(chain_blocks: Path, tmp_path: Path) -> None:
-    """`kill -9` of the command at whatever moment the second part shows in the manifest."""
-    whole = tmp_path / "whole"
-    _export(whole, chain_blocks, 1, "--network", "regtest", "--part-blocks", str(PART_BLOCKS))
-    lake = tmp_path / "lake"
-    proc = subprocess.Popen([sys.executable, "-m", "minerwatch", "lake", "export", str(lake), "--blocks-dir",
-                             str(chain_blocks), "--network", "regtest", "--workers", "2", "--part-blocks",
-                             str(PART_BLOCKS)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _until_two_parts_listed(proc: subprocess.Popen, lake: Path, what: str) -> set[int]:
+    """Wait (≤ 60 s) until the running export `proc` has listed two parts; returns the processes seen
+    below it meanwhile (its workers). Skips when the export ended first."""
     deadline = time.monotonic() + 60
     started: set[int] = set()
     while time.monotonic() < deadline and proc.poll() is None:
@@ -206,7 +201,19 @@ def test_two_worker_export_killed_from_outside_resumes(chain_blocks: Path, tmp_p
             pass
         time.sleep(0.02)
     if proc.poll() is not None:
-        pytest.skip("the export ended before it could be killed (machine too fast for this chain)")
+        pytest.skip(f"the export ended before it could be {what} (machine too fast for this chain)")
+    return started
+
+
+def test_two_worker_export_killed_from_outside_resumes(chain_blocks: Path, tmp_path: Path) -> None:
+    """`kill -9` of the command at whatever moment the second part shows in the manifest."""
+    whole = tmp_path / "whole"
+    _export(whole, chain_blocks, 1, "--network", "regtest", "--part-blocks", str(PART_BLOCKS))
+    lake = tmp_path / "lake"
+    proc = subprocess.Popen([sys.executable, "-m", "minerwatch", "lake", "export", str(lake), "--blocks-dir",
+                             str(chain_blocks), "--network", "regtest", "--workers", "2", "--part-blocks",
+                             str(PART_BLOCKS)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = _until_two_parts_listed(proc, lake, "killed")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     _wait_gone(started)
@@ -228,16 +235,7 @@ def test_ctrl_c_stops_a_two_worker_export_leaving_only_listed_parts(chain_blocks
                              str(chain_blocks), "--network", "regtest", "--workers", "2", "--part-blocks",
                              str(PART_BLOCKS)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if len(_listed(lake)) >= 2:
-                break
-        except Exception:  # noqa: BLE001 - the manifest is replaced by a move; a read may meet none
-            pass
-        time.sleep(0.02)
-    if proc.poll() is not None:
-        pytest.skip("the export ended before it could be interrupted (machine too fast for this chain)")
+    _until_two_parts_listed(proc, lake, "interrupted")
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
