@@ -86,6 +86,24 @@ def _check_network(args: argparse.Namespace) -> None:
                                    f"use --network {stored}, or the --db of your {args.network} database")
 
 
+def _caused_by_interrupt(e: BaseException | None) -> bool:
+    """Whether Ctrl-C is the cause of `e` or of an error raised while handling it.
+
+    Ctrl-C during a DuckDB call comes back as DuckDB's error: "Query interrupted" (a
+    RuntimeError) from a query, or one wrapping the KeyboardInterrupt from a call that runs
+    Python (reading a registered Arrow table). Clean-up code that runs after it (a `finally`
+    that unregisters a table) may then fail on the aborted transaction, and that error is the
+    one that arrives here, with the interruption as its context.
+    """
+    seen = 0
+    while e is not None and seen < 20:
+        if isinstance(e, (KeyboardInterrupt, duckdb.InterruptException)) or any(
+                s in str(e) for s in ("KeyboardInterrupt", "Query interrupted")):
+            return True
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return False
+
+
 def _interrupted() -> int:
     print("interrupted; everything committed so far is kept", file=sys.stderr)
     return 130
@@ -120,12 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _interrupted()
     except (duckdb.Error, RuntimeError) as e:
-        # Ctrl-C during a DuckDB call comes back as DuckDB's error: "Query interrupted" (a
-        # RuntimeError) from a query, or one wrapping the KeyboardInterrupt from a call that runs
-        # Python (reading a registered Arrow table). The same interruption, not a failure: the
-        # transaction it interrupted was rolled back.
-        if isinstance(e, duckdb.InterruptException) or any(s in str(e) for s in ("KeyboardInterrupt",
-                                                                                 "Query interrupted")):
+        # The same interruption, not a failure: the transaction it interrupted was rolled back.
+        if _caused_by_interrupt(e):
             return _interrupted()
         raise
     except BrokenPipeError:
