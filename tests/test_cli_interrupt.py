@@ -70,3 +70,23 @@ def test_main_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch, capsys: p
     monkeypatch.setattr(cli, "build_parser", Parser)
     assert main(["demo"]) == 130
     assert capsys.readouterr().err == "interrupted; everything committed so far is kept\n"
+
+
+def test_our_error_raised_while_stopping_on_ctrl_c_is_the_interruption(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from minerwatch.errors import MinerwatchError
+
+    def interrupted_command(args: argparse.Namespace) -> int:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise MinerwatchError("the node stopped answering", "start it again")
+
+    class Parser:
+        def parse_args(self, argv: list[str]) -> argparse.Namespace:
+            return argparse.Namespace(command="demo", func=interrupted_command)
+
+    import minerwatch.cli as cli
+    monkeypatch.setattr(cli, "build_parser", Parser)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().err == "interrupted; everything committed so far is kept\n"

@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             _check_network(args)
         return int(args.func(args) or 0)
     except MinerwatchError as e:
+        if _caused_by_interrupt(e.__cause__ or e.__context__):   # an error raised while stopping on Ctrl-C
+            return _interrupted()
         print(f"error: {e.message}", file=sys.stderr)
         if e.hint:
             print(f"hint: {e.hint}", file=sys.stderr)
