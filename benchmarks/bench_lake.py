@@ -32,6 +32,9 @@ import time
 from multiprocessing import forkserver
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from procs import descendants  # noqa: E402  (tests/procs.py)
+
 from bench_blkdir import XOR_KEY, _chain_of_real_blocks
 from bench_tracking import Generator
 
@@ -170,7 +173,7 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self.done.wait(0.1):
-            for pid in _descendants(os.getpid()):
+            for pid in descendants(os.getpid()):
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
                     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -182,21 +185,6 @@ class PeakRss:
                 for line in status.splitlines():
                     if line.startswith("VmHWM:"):
                         self.mb[pid] = max(self.mb.get(pid, 0.0), int(line.split()[1]) / 1024)
-
-
-def _descendants(pid: int) -> set[int]:
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            kids = {int(k) for t in os.listdir(f"/proc/{p}/task")
-                    for k in Path(f"/proc/{p}/task/{t}/children").read_text().split()}
-        except OSError:
-            continue
-        out |= kids
-        todo.extend(kids)
-    return out
 
 
 def stop_fork_server() -> None:

@@ -18,23 +18,9 @@ import pytest
 from minerwatch.chain.builder import ChainBuilder, h20, p2wpkh
 from minerwatch.chain.blkwrite import write_blk_files
 from minerwatch.networks import get_network
+from procs import descendants
 
 REGTEST = get_network("regtest")
-
-
-def _descendants(pid: int) -> set[int]:
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            kids = {int(k) for t in os.listdir(f"/proc/{p}/task")
-                    for k in Path(f"/proc/{p}/task/{t}/children").read_text().split()}
-        except OSError:
-            continue
-        out |= kids
-        todo.extend(kids)
-    return out
 
 
 def _alive(pid: int) -> bool:
@@ -59,7 +45,7 @@ def test_no_parser_process_outlives_a_killed_sync(tmp_path: Path, sig: int) -> N
     deadline = time.monotonic() + 60
     workers: set[int] = set()
     while time.monotonic() < deadline and len(workers) < 3 and proc.poll() is None:   # fork server + 2 workers
-        workers = _descendants(proc.pid)
+        workers = descendants(proc.pid)
         time.sleep(0.05)
     if proc.poll() is not None:
         pytest.skip("the sync ended before its workers could be seen (machine too fast for this chain)")
