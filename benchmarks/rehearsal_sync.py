@@ -37,13 +37,24 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
 
 
+def _own_cpu_s(pid: int) -> float | None:
+    """User and system CPU seconds of process `pid` itself (its children not counted), from /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # utime and stime, in clock ticks: fields 14 and 15, counted after the command's parenthesis.
+    return sum(map(int, stat[stat.rindex(")") + 2:].split()[11:13])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_sync(out: Path, db: Path, kill_at: int | None = None) -> dict[str, object]:
-    """One sync process: wall, CPU, peak RSS, the time of its first progress line (first batch stored)."""
+    """One sync process: wall, CPU (and of it the writing process's own), peak RSS, the time of its
+    first progress line (first batch stored) and of its last (every block stored; the refresh follows)."""
     cmd = [sys.executable, "-m", "minerwatch", "sync", "--blocks-dir", str(out / "blocks"),
            "--network", "rehearsal", "--db", str(db)]
     load0, t0 = _load(), time.perf_counter()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    first_s, killed, last = None, False, ""
+    first_s, stored_s, killed, last = None, None, False, ""
     assert proc.stderr is not None
     for line in proc.stderr:
         now = time.perf_counter() - t0
@@ -51,18 +62,25 @@ def run_sync(out: Path, db: Path, kill_at: int | None = None) -> dict[str, objec
         print(f"  [{now:8.1f} s] {line.rstrip()}", flush=True)
         if line.startswith("height ") and first_s is None:
             first_s = now
+        if line.startswith("height "):
+            stored_s = now
         if kill_at is not None and line.startswith("height "):
             height = int(line.split()[1].split("/")[0].replace(",", ""))
             if height >= kill_at:
                 os.kill(proc.pid, signal.SIGKILL)
                 killed = True
                 break
+    # Wait for the exit without reaping: the zombie's /proc entry still holds its own final CPU.
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    own_s = _own_cpu_s(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
     if code and not killed:
         raise SystemExit(f"sync failed with exit status {code}: {last}")
-    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "writer_cpu_s": own_s,
+            "workers_cpu_s": None if own_s is None else round(cpu - own_s, 2), "stored_s": stored_s,
             "peak_rss_mb": round(usage.ru_maxrss / 1024), "first_batch_s": first_s, "killed": killed,
             "exit": code, "load_start": load0, "load_end": _load(), "last_line": last}
 
