@@ -59,9 +59,15 @@ def main() -> None:
     ap.add_argument("--spark", type=int, nargs="*", default=[], metavar="CORES",
                     help="time `minerwatch lake spark` on the lake with local[CORES], for each (e.g. --spark 1 2)")
     ap.add_argument("--no-blocks-dir", action="store_true", help="skip the export from a blocks directory")
+    ap.add_argument("--on-lake", metavar="DIR",
+                    help="time only the cohort SQL (DuckDB, and Spark with --spark) on this existing lake")
     args = ap.parse_args()
     # Two cores shared with other jobs: the wall times are the load's; say what it was.
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    if args.on_lake:
+        on_lake(args.on_lake, args.spark)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
 
     gen = Generator(args.txs_per_block)
     blocks = [(h, gen.block(h)) for h in range(args.blocks)]
@@ -99,6 +105,33 @@ def main() -> None:
     if not args.no_blocks_dir:
         export_blocks_dir(args.blk_mb, args.blk_part_blocks, args.workers, args.repeat)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def on_lake(lake: str, spark_cores: list[int]) -> None:
+    """DuckDB's cohort SQL on an existing lake (an export of a blocks directory, e.g. the rehearsal
+    chain's), then the Spark job on it with local[N] for each N: the rates at a lake's real size."""
+    fs, root = open_lake(lake)
+    m = read_manifest(fs, root)
+    if m is None:
+        raise SystemExit(f"{lake} holds no lake (no manifest.json)")
+    rows = {t: sum(p.rows[t] for p in m.parts) for t in TABLES}
+    n_tx = rows["transactions"]
+    print(f"lake {lake}: {m.network}, heights 0-{m.tip_height:,}, {len(m.parts)} parts; "
+          + ", ".join(f"{n:,} {t}" for t, n in rows.items()))
+    with tempfile.TemporaryDirectory() as tmp:
+        t0, c0 = time.perf_counter(), cpu_s()
+        run_cohorts(lake)
+        duck_s, duck_cpu_s = time.perf_counter() - t0, cpu_s() - c0
+        duck_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"cohorts: DuckDB {duck_s:7.1f} s  {duck_cpu_s:7.1f} s of CPU  peak RSS {duck_mb:,.0f} MB  "
+              f"{duck_cpu_s / n_tx * 1e6:6.1f} us of CPU per transaction", flush=True)
+        spark: dict[int, tuple[float, float, float]] = {}
+        for n in spark_cores:
+            spark[n] = wall_s, job_cpu_s, jvm_mb = spark_job(lake, f"{tmp}/spark-{n}", n)
+            print(f"spark  : local[{n}] {wall_s:7.1f} s  {job_cpu_s:7.1f} s of CPU  JVM peak RSS {jvm_mb:,.0f} MB  "
+                  f"{job_cpu_s / n_tx * 1e6:6.1f} us of CPU per transaction  = {wall_s / duck_s:,.1f}x DuckDB's wall "
+                  f"time, {job_cpu_s / duck_cpu_s:,.1f}x its CPU"
+                  + (f", {spark[1][0] / wall_s:.2f}x local[1]'s speed" if n != 1 and 1 in spark else ""), flush=True)
 
 
 def spark_job(lake: str, out: str, cores: int) -> tuple[float, float, float]:
