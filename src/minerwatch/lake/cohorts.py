@@ -22,9 +22,9 @@ SQL_FILES = ("cohorts.sql", "entities.sql", "flows.sql")
 # Each pass after the first changes only scripts that were 1-hop before they were 0-hop and whose
 # coins of that time were spent after; a chain that needs more than a few passes has a loop of them.
 MAX_ONE_HOP_PASSES = 20
-# Label propagation needs about as many passes as the longest chain of co-spends in a component
-# (each pass moves the smallest label two hops: script → transaction → script).
-MAX_ENTITY_PASSES = 200
+# The components' passes (FastSV, entities.sql) grow with the logarithm of the longest chain of
+# co-spends: 10 on the rehearsal chain's lake. 64 is far beyond any chain a ledger can hold.
+MAX_ENTITY_PASSES = 64
 
 _CHANGED_SQL = """
 SELECT count(*) FROM members_next n FULL JOIN members m ON m.script_id = n.script_id
@@ -96,4 +96,4 @@ def _propagate_labels(engine: Engine, sql: str) -> int:
         if not changed:
             return passes
     raise LakeError(f"the entity labels still change after {MAX_ENTITY_PASSES} passes",
-                    "a co-spend chain this long needs a faster components algorithm (docs/lake.md)")
+                    "report this chain: the passes should settle in about log2 of its longest co-spend chain")

@@ -57,7 +57,7 @@ def spark_uri(uri: str) -> str:
 # The tables several later statements read (and the 1-hop pass's, read by its check and the next
 # pass); the others stay lazy views that Spark plans together with their readers. Caching every
 # statement instead cost ~570 stages and 298 s for the blocks 0–438 on a loaded 2-core machine.
-_CACHED = frozenset({"spends", "members", "cospends", "entity_labels",
+_CACHED = frozenset({"spends", "members", "cospends", "cospend_edges", "entity_labels",
                      "day_of", "block_era", "entities", "entity_cohorts",
                      "cohort_outputs", "cohort_day_flows", "cohort_day_reserve"})
 
