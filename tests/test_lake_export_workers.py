@@ -21,7 +21,8 @@ from minerwatch.errors import ParseError
 from minerwatch.lake.layout import open_lake, read_manifest
 from minerwatch.networks import get_network
 
-from test_parser_workers_exit import _alive, _descendants
+from procs import descendants
+from test_parser_workers_exit import _alive
 
 REGTEST = get_network("regtest")
 BLK = Path(__file__).parent / "data" / "blkfiles"
@@ -144,14 +145,14 @@ from pathlib import Path
 from minerwatch.lake.export import blk_source, export
 from minerwatch.networks import get_network
 sys.path.insert(0, sys.argv[4])
-from test_parser_workers_exit import _descendants
+from procs import descendants
 net = get_network("regtest")
 listed = 0
 def die(part):
     global listed
     listed += 1
     if listed == int(sys.argv[3]):
-        print(" ".join(map(str, _descendants(os.getpid()))), flush=True)
+        print(" ".join(map(str, descendants(os.getpid()))), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 export(sys.argv[1], net, blk_source(Path(sys.argv[2]), net, workers=2), part_blocks=%d, on_part=die)
 """ % PART_BLOCKS
@@ -193,7 +194,7 @@ def _until_two_parts_listed(proc: subprocess.Popen, lake: Path, what: str) -> se
     deadline = time.monotonic() + 60
     started: set[int] = set()
     while time.monotonic() < deadline and proc.poll() is None:
-        started |= _descendants(proc.pid)
+        started |= descendants(proc.pid)
         try:
             if len(_listed(lake)) >= 2:
                 break
