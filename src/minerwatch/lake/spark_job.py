@@ -37,10 +37,6 @@ def spark_session(master: str | None = None, shuffle_partitions: int | None = No
     # The statements join many small cached tables: Spark broadcast each, and its broadcast jobs
     # (70-85 at once) waited on each other until they timed out; shuffle joins do not.
     builder = builder.config("spark.sql.autoBroadcastJoinThreshold", "-1")
-    # Spark deletes a query's shuffle files only once the driver's garbage collector has freed the
-    # query (SparkEngine lets go of every statement it does not cache), and by default forces a
-    # collection only every 30 minutes: every minute lets the cleaner keep up with the statements.
-    builder = builder.config("spark.cleaner.periodicGC.interval", "1min")
     if master:
         builder = (builder.master(master).config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))
@@ -99,11 +95,7 @@ class SparkEngine:
                 df.count()                # computed now, once, for every statement that reads it
         df.createOrReplaceTempView(name)
         old = self.cached.pop(name, None)
-        if copied or name in _PASSES or name in _CACHED:
-            self.cached[name] = df
-        # Else the DataFrame is let go: its view is a plan that its readers compute again, and the
-        # executed query it holds would keep every shuffle file of that query on disk to the end
-        # (43 GB on the rehearsal chain's 1.6 GB lake before the job failed, the disk full).
+        self.cached[name] = df
         if old is not None and all(old is not d for d in self.cached.values()):
             old.unpersist()
 
