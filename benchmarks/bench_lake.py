@@ -33,7 +33,7 @@ from multiprocessing import forkserver
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from procs import descendants  # noqa: E402  (tests/procs.py)
+from procs import descendants, own_cpu_s  # noqa: E402  (tests/procs.py)
 
 from bench_blkdir import XOR_KEY, _chain_of_real_blocks
 from bench_tracking import Generator
@@ -207,14 +207,13 @@ class PeakRss:
     def _sample(self) -> None:
         while not self.done.wait(0.1):
             for pid in descendants(os.getpid()):
+                cpu = own_cpu_s(pid)
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
-                    stat = Path(f"/proc/{pid}/stat").read_text()
                 except OSError:
                     continue
-                # utime and stime, in clock ticks: fields 14 and 15, counted after the command's parenthesis.
-                ticks = stat[stat.rindex(")") + 2:].split()[11:13]
-                self.cpu_s[pid] = sum(map(int, ticks)) / os.sysconf("SC_CLK_TCK")
+                if cpu is not None:
+                    self.cpu_s[pid] = cpu
                 for line in status.splitlines():
                     if line.startswith("VmHWM:"):
                         self.mb[pid] = max(self.mb.get(pid, 0.0), int(line.split()[1]) / 1024)

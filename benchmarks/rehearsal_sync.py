@@ -31,20 +31,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from procs import own_cpu_s  # noqa: E402  (tests/procs.py)
 
 
 def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
-
-
-def _own_cpu_s(pid: int) -> float | None:
-    """User and system CPU seconds of process `pid` itself (its children not counted), from /proc."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # utime and stime, in clock ticks: fields 14 and 15, counted after the command's parenthesis.
-    return sum(map(int, stat[stat.rindex(")") + 2:].split()[11:13])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_sync(out: Path, db: Path, kill_at: int | None = None) -> dict[str, object]:
@@ -72,7 +64,7 @@ def run_sync(out: Path, db: Path, kill_at: int | None = None) -> dict[str, objec
                 break
     # Wait for the exit without reaping: the zombie's /proc entry still holds its own final CPU.
     os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
-    own_s = _own_cpu_s(proc.pid)
+    own_s = own_cpu_s(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)

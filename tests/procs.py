@@ -20,3 +20,14 @@ def descendants(pid: int) -> set[int]:
         out |= kids
         todo.extend(kids)
     return out
+
+
+def own_cpu_s(pid: int) -> float | None:
+    """User and system CPU seconds of process `pid` itself (its children not counted), from /proc;
+    None when it is gone. An exited process not yet reaped still answers with its final figure."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # utime and stime, in clock ticks: fields 14 and 15, counted after the command's parenthesis.
+    return sum(map(int, stat[stat.rindex(")") + 2:].split()[11:13])) / os.sysconf("SC_CLK_TCK")
